@@ -1,0 +1,76 @@
+# heyplayer: two commands do everything on a fresh Debian machine.
+#   make run    install what is missing, build, and listen (microphone, or the bundled demo)
+#   make test   install what is missing and run the whole test suite, models included
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# Debian packages the build, the tests and the demo need.
+APT_PACKAGES := cmake clang libclang-dev libasound2-dev pkg-config \
+	espeak-ng sox alsa-utils pulseaudio pulseaudio-utils libasound2-plugins \
+	asterisk-core-sounds-en-wav asterisk-core-sounds-en
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+VENV := .venv
+PY := $(VENV)/bin/python
+CARGO ?= cargo
+BIN := target/release/heyplayer
+DEMO := examples/demo.wav
+
+.PHONY: help deps venv models build run demo test lint bench clean
+
+help:
+	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make models - fetch and verify the model files (see models/manifest.toml)"
+	@echo "make bench  - run the benchmarks"
+	@echo "make demo   - run on the bundled demo recording"
+
+# Installs only the Debian packages that are missing.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "[deps] installing:" $$missing; \
+		$(SUDO) apt-get update -q; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	else echo "[deps] all Debian packages present"; fi
+	@command -v $(CARGO) >/dev/null || { echo "[deps] cargo is missing: install Rust (rustup) first"; exit 1; }
+
+$(PY):
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+venv: $(PY)
+
+models: venv
+	$(PY) models/fetch.py
+
+build: deps
+	$(CARGO) build --release --locked
+
+# Listens on the microphone when there is one; otherwise on the bundled demo.
+run: deps models build
+	@if [ -n "$$(ls /dev/snd/pcmC*c 2>/dev/null)" ] || pactl info >/dev/null 2>&1; then \
+		echo "[run] microphone found: listening (Ctrl-C to stop)"; \
+		$(BIN) listen --events text; \
+	else \
+		echo "[run] no microphone here: listening to the bundled recording $(DEMO) in real time"; \
+		$(BIN) listen --input $(DEMO) --realtime --events text; \
+	fi
+
+demo: deps models build
+	$(BIN) listen --input $(DEMO) --realtime --events text
+
+test: deps models
+	$(CARGO) fmt --all --check
+	$(CARGO) test --workspace --all-targets --locked
+	$(CARGO) test --workspace --doc --locked
+
+lint:
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+bench: deps models
+	$(CARGO) bench --bench frontend
+
+clean:
+	$(CARGO) clean

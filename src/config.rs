@@ -1,0 +1,475 @@
+//! Configuration: a TOML file read into [`RawConfig`] (every field optional,
+//! unknown keys refused), then [`RawConfig::validate`]d into the typed
+//! [`Config`] that builds the stages.
+//!
+//! The file lives at the XDG config path (`~/.config/heyplayer/config.toml`);
+//! `--config FILE` overrides it. `heyplayer config --print-default` prints
+//! [`DEFAULT_TOML`], a commented file with every default.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::audio::mic::HostChoice;
+use crate::events::EventFormat;
+use crate::vad::WebRtcMode;
+
+/// webrtc-vad mode used unless configured.
+pub const DEFAULT_WEBRTC_MODE: WebRtcMode = WebRtcMode::Aggressive;
+/// Silero probability a frame needs to count as speech.
+pub const DEFAULT_SILERO_THRESHOLD: f32 = 0.5;
+/// How far above the noise floor a frame must be, in dB.
+pub const DEFAULT_FLOOR_MARGIN_DB: f32 = 6.0;
+/// How fast the noise floor may rise, in dB per second.
+pub const DEFAULT_FLOOR_RISE_DB_PER_S: f32 = 3.0;
+/// Frames quieter than this (dBFS) are never speech.
+pub const DEFAULT_MIN_LEVEL_DBFS: f32 = -60.0;
+/// Speech shorter than this is ignored, in ms.
+pub const DEFAULT_MIN_SPEECH_MS: u64 = 150;
+/// Silence needed to end a segment, in ms.
+pub const DEFAULT_HANGOVER_MS: u64 = 300;
+/// Audio kept before the start of a segment, in ms.
+pub const DEFAULT_PREROLL_MS: u64 = 300;
+/// Capacity of the capture queue, in ms of audio.
+pub const DEFAULT_QUEUE_MS: u64 = 2000;
+
+/// Errors reading or validating the config.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file named with `--config` cannot be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// TOML syntax error, unknown key or wrong type.
+    #[error("invalid config file {path}: {detail}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// What the parser said (names the key and line).
+        detail: String,
+    },
+    /// A value out of range.
+    #[error("invalid config file {path}: {key} = {value}: {why}")]
+    Value {
+        /// The file.
+        path: String,
+        /// The key, e.g. `vad.silero_threshold`.
+        key: &'static str,
+        /// The value given.
+        value: String,
+        /// The allowed range.
+        why: &'static str,
+    },
+}
+
+/// `[audio]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawAudio {
+    /// cpal host: "alsa" or "pulseaudio" (needs the `pulseaudio` feature). Default "alsa".
+    pub host: Option<HostChoice>,
+    /// Input device name or id (see `heyplayer devices`). Default: the system default.
+    pub device: Option<String>,
+    /// Capture queue capacity in ms; if the listener falls further behind, audio is dropped (and reported). 100 to 60000, default 2000.
+    pub queue_ms: Option<u64>,
+}
+
+/// `[vad]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawVad {
+    /// webrtc-vad mode: "quality", "low_bitrate", "aggressive" or "very_aggressive". Default "aggressive".
+    pub webrtc_mode: Option<WebRtcMode>,
+    /// Silero speech probability needed, 0 to 1. Default 0.5.
+    pub silero_threshold: Option<f32>,
+    /// dB a frame must stand above the adaptive noise floor, 0 to 40. Default 6.
+    pub floor_margin_db: Option<f32>,
+    /// dB per second the noise floor may rise, 0.1 to 100. Default 3.
+    pub floor_rise_db_per_s: Option<f32>,
+    /// dBFS below which a frame is never speech, -120 to 0. Default -60.
+    pub min_level_dbfs: Option<f32>,
+    /// Shortest speech that makes a segment, ms, 10 to 5000. Default 150.
+    pub min_speech_ms: Option<u64>,
+    /// Silence that ends a segment, ms, 10 to 5000. Default 300.
+    pub hangover_ms: Option<u64>,
+    /// Audio kept before a segment's start, ms, 0 to 2000. Default 300.
+    pub preroll_ms: Option<u64>,
+}
+
+/// `[models]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawModels {
+    /// Directory holding the model files. Default: $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models.
+    pub dir: Option<PathBuf>,
+}
+
+/// `[output]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// Event format on stdout: "json" (JSON Lines) or "text". Default "json".
+    pub events: Option<EventFormat>,
+}
+
+/// The config file as written: every field optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Audio input.
+    #[serde(default)]
+    pub audio: RawAudio,
+    /// Voice activity detection.
+    #[serde(default)]
+    pub vad: RawVad,
+    /// Model files.
+    #[serde(default)]
+    pub models: RawModels,
+    /// Output.
+    #[serde(default)]
+    pub output: RawOutput,
+}
+
+/// Validated audio settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AudioConfig {
+    /// cpal host.
+    pub host: HostChoice,
+    /// Device name or id; `None` for the default.
+    pub device: Option<String>,
+    /// Capture queue capacity in ms.
+    pub queue_ms: u64,
+}
+
+/// Validated VAD settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VadConfig {
+    /// webrtc-vad mode.
+    pub webrtc_mode: WebRtcMode,
+    /// Silero probability threshold.
+    pub silero_threshold: f32,
+    /// Margin over the noise floor, dB.
+    pub floor_margin_db: f32,
+    /// Noise floor rise rate, dB/s.
+    pub floor_rise_db_per_s: f32,
+    /// Absolute minimum level, dBFS.
+    pub min_level_dbfs: f32,
+    /// Minimum speech, ms.
+    pub min_speech_ms: u64,
+    /// Hang-over, ms.
+    pub hangover_ms: u64,
+    /// Pre-roll, ms.
+    pub preroll_ms: u64,
+}
+
+impl Default for VadConfig {
+    fn default() -> Self {
+        Self {
+            webrtc_mode: DEFAULT_WEBRTC_MODE,
+            silero_threshold: DEFAULT_SILERO_THRESHOLD,
+            floor_margin_db: DEFAULT_FLOOR_MARGIN_DB,
+            floor_rise_db_per_s: DEFAULT_FLOOR_RISE_DB_PER_S,
+            min_level_dbfs: DEFAULT_MIN_LEVEL_DBFS,
+            min_speech_ms: DEFAULT_MIN_SPEECH_MS,
+            hangover_ms: DEFAULT_HANGOVER_MS,
+            preroll_ms: DEFAULT_PREROLL_MS,
+        }
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// Audio input.
+    pub audio: AudioConfig,
+    /// Voice activity detection.
+    pub vad: VadConfig,
+    /// Models directory.
+    pub models_dir: PathBuf,
+    /// Event output format.
+    pub events: EventFormat,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            audio: AudioConfig {
+                host: HostChoice::Alsa,
+                device: None,
+                queue_ms: DEFAULT_QUEUE_MS,
+            },
+            vad: VadConfig::default(),
+            models_dir: crate::models::default_dir(),
+            events: EventFormat::Json,
+        }
+    }
+}
+
+fn check<T: PartialOrd + std::fmt::Display + Copy>(
+    path: &str,
+    key: &'static str,
+    v: Option<T>,
+    default: T,
+    lo: T,
+    hi: T,
+    why: &'static str,
+) -> Result<T, ConfigError> {
+    let x = v.unwrap_or(default);
+    // `!(lo..=hi)` also catches NaN for floats.
+    if !(x >= lo && x <= hi) {
+        return Err(ConfigError::Value {
+            path: path.to_string(),
+            key,
+            value: x.to_string(),
+            why,
+        });
+    }
+    Ok(x)
+}
+
+impl RawConfig {
+    /// Parses TOML text; `path` is only used in messages.
+    pub fn parse(text: &str, path: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_string(),
+            detail: e.to_string().trim_end().replace('\n', " "),
+        })
+    }
+
+    /// Checks every value and fills in defaults.
+    pub fn validate(self, path: &str) -> Result<Config, ConfigError> {
+        let d = VadConfig::default();
+        let v = &self.vad;
+        let vad = VadConfig {
+            webrtc_mode: v.webrtc_mode.unwrap_or(d.webrtc_mode),
+            silero_threshold: check(
+                path,
+                "vad.silero_threshold",
+                v.silero_threshold,
+                d.silero_threshold,
+                0.0,
+                1.0,
+                "must be between 0 and 1",
+            )?,
+            floor_margin_db: check(
+                path,
+                "vad.floor_margin_db",
+                v.floor_margin_db,
+                d.floor_margin_db,
+                0.0,
+                40.0,
+                "must be between 0 and 40",
+            )?,
+            floor_rise_db_per_s: check(
+                path,
+                "vad.floor_rise_db_per_s",
+                v.floor_rise_db_per_s,
+                d.floor_rise_db_per_s,
+                0.1,
+                100.0,
+                "must be between 0.1 and 100",
+            )?,
+            min_level_dbfs: check(
+                path,
+                "vad.min_level_dbfs",
+                v.min_level_dbfs,
+                d.min_level_dbfs,
+                -120.0,
+                0.0,
+                "must be between -120 and 0",
+            )?,
+            min_speech_ms: check(
+                path,
+                "vad.min_speech_ms",
+                v.min_speech_ms,
+                d.min_speech_ms,
+                10,
+                5000,
+                "must be between 10 and 5000",
+            )?,
+            hangover_ms: check(
+                path,
+                "vad.hangover_ms",
+                v.hangover_ms,
+                d.hangover_ms,
+                10,
+                5000,
+                "must be between 10 and 5000",
+            )?,
+            preroll_ms: check(
+                path,
+                "vad.preroll_ms",
+                v.preroll_ms,
+                d.preroll_ms,
+                0,
+                2000,
+                "must be between 0 and 2000",
+            )?,
+        };
+        let audio = AudioConfig {
+            host: self.audio.host.unwrap_or(HostChoice::Alsa),
+            device: self.audio.device.filter(|d| !d.is_empty()),
+            queue_ms: check(
+                path,
+                "audio.queue_ms",
+                self.audio.queue_ms,
+                DEFAULT_QUEUE_MS,
+                100,
+                60_000,
+                "must be between 100 and 60000",
+            )?,
+        };
+        Ok(Config {
+            audio,
+            vad,
+            models_dir: self
+                .models
+                .dir
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(crate::models::default_dir),
+            events: self.output.events.unwrap_or_default(),
+        })
+    }
+}
+
+/// The default config file location: `~/.config/heyplayer/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    directories::ProjectDirs::from("", "", "heyplayer").map(|p| p.config_dir().join("config.toml"))
+}
+
+/// Loads the config: from `explicit` (which must exist), else from the default
+/// path if it exists, else the defaults.
+pub fn load(explicit: Option<&Path>) -> Result<Config, ConfigError> {
+    let (path, must_exist) = match explicit {
+        Some(p) => (Some(p.to_path_buf()), true),
+        None => (default_path(), false),
+    };
+    let Some(path) = path else {
+        return RawConfig::default().validate("(defaults)");
+    };
+    let shown = path.display().to_string();
+    match std::fs::read_to_string(&path) {
+        Ok(text) => RawConfig::parse(&text, &shown)?.validate(&shown),
+        Err(e) if !must_exist && e.kind() == std::io::ErrorKind::NotFound => {
+            RawConfig::default().validate("(defaults)")
+        }
+        Err(source) => Err(ConfigError::Read {
+            path: shown,
+            source,
+        }),
+    }
+}
+
+/// The commented default config, printed by `heyplayer config --print-default`.
+pub const DEFAULT_TOML: &str = r#"# heyplayer configuration.
+# Location: ~/.config/heyplayer/config.toml (or give --config FILE).
+# Every key is optional; the values below are the defaults. Unknown keys are errors.
+
+[audio]
+# cpal host: "alsa", or "pulseaudio" (needs a build with --features pulseaudio).
+host = "alsa"
+# Input device name or id, as listed by `heyplayer devices`. Empty: the system default.
+device = ""
+# Capture queue in ms of audio. If the listener falls further behind than this,
+# audio is dropped and a `frames_dropped` event says how much. 100 to 60000.
+queue_ms = 2000
+
+[vad]
+# webrtc-vad mode: "quality", "low_bitrate", "aggressive" or "very_aggressive".
+webrtc_mode = "aggressive"
+# Silero VAD speech probability a frame needs (0 to 1).
+silero_threshold = 0.5
+# A frame must be this many dB above the adaptive noise floor (0 to 40).
+floor_margin_db = 6.0
+# The noise floor falls at once to quieter audio and rises at most this fast, dB/s (0.1 to 100).
+floor_rise_db_per_s = 3.0
+# Frames quieter than this (dBFS) are never speech (-120 to 0).
+min_level_dbfs = -60.0
+# Speech shorter than this (ms) is not a segment (10 to 5000).
+min_speech_ms = 150
+# Silence (ms) that ends a segment (10 to 5000).
+hangover_ms = 300
+# Audio (ms) kept from before a segment's start and handed on with it (0 to 2000).
+preroll_ms = 300
+
+[models]
+# Directory with the model files. Empty: $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models.
+dir = ""
+
+[output]
+# Event format on stdout: "json" (JSON Lines) or "text" (human-readable).
+events = "json"
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printed_default_is_the_default() {
+        let raw = RawConfig::parse(DEFAULT_TOML, "default").unwrap();
+        assert_eq!(
+            raw.validate("default").unwrap(),
+            RawConfig::default().validate("x").unwrap()
+        );
+    }
+
+    #[test]
+    fn printed_default_names_every_field() {
+        // A raw config with every field set serialises every key; each must
+        // appear (with a comment above it) in the printed default.
+        let full = RawConfig::parse(DEFAULT_TOML, "default").unwrap();
+        let v = toml::Value::try_from(&full).unwrap();
+        let table = v.as_table().unwrap();
+        for (section, fields) in table {
+            assert!(DEFAULT_TOML.contains(&format!("[{section}]")));
+            for key in fields.as_table().unwrap().keys() {
+                let line = DEFAULT_TOML
+                    .lines()
+                    .position(|l| l.starts_with(&format!("{key} =")))
+                    .unwrap_or_else(|| panic!("{section}.{key} missing"));
+                let above = DEFAULT_TOML.lines().nth(line - 1).unwrap();
+                assert!(above.starts_with('#'), "{section}.{key} has no comment");
+            }
+        }
+        // And every field of the raw structs is set by the printed default.
+        assert!(full.vad.hangover_ms.is_some() && full.audio.queue_ms.is_some());
+        assert!(full.models.dir.is_some() && full.output.events.is_some());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_file() {
+        let err = RawConfig::parse("[vad]\nsilero_treshold = 0.3\n", "/etc/x.toml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("/etc/x.toml"), "{msg}");
+        assert!(msg.contains("silero_treshold"), "{msg}");
+    }
+
+    #[test]
+    fn bad_value_names_key_and_file() {
+        let err = RawConfig::parse("[vad]\nsilero_threshold = 1.5\n", "c.toml")
+            .unwrap()
+            .validate("c.toml")
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("c.toml") && msg.contains("vad.silero_threshold"), "{msg}");
+        let err = RawConfig::parse("[vad]\nwebrtc_mode = \"loud\"\n", "c.toml").unwrap_err();
+        assert!(err.to_string().contains("webrtc_mode"), "{err}");
+        let err = RawConfig::parse("[vad]\nfloor_margin_db = nan\n", "c.toml")
+            .unwrap()
+            .validate("c.toml")
+            .unwrap_err();
+        assert!(err.to_string().contains("floor_margin_db"), "{err}");
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let err = load(Some(Path::new("/nonexistent/heyplayer.toml"))).unwrap_err();
+        assert!(matches!(err, ConfigError::Read { .. }));
+    }
+}

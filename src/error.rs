@@ -1,0 +1,26 @@
+//! The crate error: one variant per stage, each from that stage's own enum.
+
+use crate::audio::AudioError;
+use crate::config::ConfigError;
+use crate::models::ModelError;
+use crate::vad::VadError;
+
+/// Any heyplayer error.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Audio input.
+    #[error(transparent)]
+    Audio(#[from] AudioError),
+    /// Voice activity detection.
+    #[error(transparent)]
+    Vad(#[from] VadError),
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Model files.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// Writing events failed (e.g. stdout closed).
+    #[error("cannot write events: {0}")]
+    Output(#[source] std::io::Error),
+}

@@ -1,0 +1,248 @@
+//! The event stream: what heyplayer tells the world, one event per line.
+//!
+//! Names follow Wyoming's (`audio_start`, `voice_started`, …) in snake case.
+//! Every event carries `t_ms`, the time on the audio sample clock (ms of
+//! 16 kHz audio since the stream started), never the wall clock, so the same
+//! input always gives the same events.
+
+use std::io::Write;
+
+use serde::Serialize;
+
+/// One event. Serialised as a JSON object with a `type` field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// Audio started flowing.
+    AudioStart {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// `mic`, `file` or `stdin`.
+        source: String,
+        /// Device name, file path or `-`.
+        name: String,
+        /// The source's own rate in Hz (resampled to 16 kHz).
+        input_rate: u32,
+        /// The source's own channel count (downmixed to mono).
+        input_channels: u16,
+    },
+    /// Someone started speaking (start of the speech, pre-roll not included).
+    VoiceStarted {
+        /// Audio clock, ms.
+        t_ms: u64,
+    },
+    /// The speech ended (end of the last voiced frame, hang-over not included).
+    VoiceStopped {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// Length of the segment in ms.
+        duration_ms: u64,
+    },
+    /// Audio was lost because the listener fell behind the capture callback.
+    FramesDropped {
+        /// Audio clock, ms (after the gap).
+        t_ms: u64,
+        /// Audio lost this time, in ms.
+        dropped_ms: u64,
+        /// Audio lost since the start, in ms.
+        total_dropped_ms: u64,
+    },
+    /// The input device failed or disappeared; heyplayer keeps trying to reopen it.
+    DeviceLost {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// The device.
+        device: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The input device is back.
+    DeviceReopened {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// The device.
+        device: String,
+        /// Attempts it took.
+        attempts: u32,
+    },
+    /// Audio stopped flowing.
+    AudioStop {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// `end_of_input` or `shutdown`.
+        reason: String,
+        /// Audio lost to drops over the whole run, in ms.
+        total_dropped_ms: u64,
+    },
+}
+
+impl Event {
+    /// The event's name, as in the JSON `type` field.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::AudioStart { .. } => "audio_start",
+            Event::VoiceStarted { .. } => "voice_started",
+            Event::VoiceStopped { .. } => "voice_stopped",
+            Event::FramesDropped { .. } => "frames_dropped",
+            Event::DeviceLost { .. } => "device_lost",
+            Event::DeviceReopened { .. } => "device_reopened",
+            Event::AudioStop { .. } => "audio_stop",
+        }
+    }
+
+    /// The event's time on the audio clock.
+    pub fn t_ms(&self) -> u64 {
+        match self {
+            Event::AudioStart { t_ms, .. }
+            | Event::VoiceStarted { t_ms }
+            | Event::VoiceStopped { t_ms, .. }
+            | Event::FramesDropped { t_ms, .. }
+            | Event::DeviceLost { t_ms, .. }
+            | Event::DeviceReopened { t_ms, .. }
+            | Event::AudioStop { t_ms, .. } => *t_ms,
+        }
+    }
+
+    /// One human-readable line, e.g. `   1.230 s  voice_started`.
+    pub fn to_text(&self) -> String {
+        let detail = match self {
+            Event::AudioStart {
+                source,
+                name,
+                input_rate,
+                input_channels,
+                ..
+            } => format!("{source} {name} ({input_rate} Hz, {input_channels} ch -> 16000 Hz mono)"),
+            Event::VoiceStarted { .. } => String::new(),
+            Event::VoiceStopped { duration_ms, .. } => {
+                format!("after {:.2} s of speech", *duration_ms as f64 / 1000.0)
+            }
+            Event::FramesDropped {
+                dropped_ms,
+                total_dropped_ms,
+                ..
+            } => format!("lost {dropped_ms} ms of audio ({total_dropped_ms} ms in all): the listener fell behind"),
+            Event::DeviceLost { device, reason, .. } => {
+                format!("{device}: {reason}; trying to reopen it")
+            }
+            Event::DeviceReopened {
+                device, attempts, ..
+            } => format!("{device} after {attempts} attempt(s)"),
+            Event::AudioStop {
+                reason,
+                total_dropped_ms,
+                ..
+            } => format!("{reason}, {total_dropped_ms} ms dropped in all"),
+        };
+        let t = self.t_ms() as f64 / 1000.0;
+        if detail.is_empty() {
+            format!("{t:>9.3} s  {}", self.name())
+        } else {
+            format!("{t:>9.3} s  {:<16} {detail}", self.name())
+        }
+    }
+}
+
+/// How events are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventFormat {
+    /// JSON Lines: one JSON object per line.
+    #[default]
+    Json,
+    /// Human-readable lines.
+    Text,
+}
+
+/// Writes events to a stream in the chosen format, flushing after each one.
+pub struct EventWriter<W: Write> {
+    out: W,
+    format: EventFormat,
+}
+
+impl<W: Write> EventWriter<W> {
+    /// Writes to `out` in `format`.
+    pub fn new(out: W, format: EventFormat) -> Self {
+        Self { out, format }
+    }
+
+    /// Writes one event.
+    pub fn write(&mut self, ev: &Event) -> std::io::Result<()> {
+        match self.format {
+            EventFormat::Json => {
+                serde_json::to_writer(&mut self.out, ev)?;
+                self.out.write_all(b"\n")?;
+            }
+            EventFormat::Text => writeln!(self.out, "{}", ev.to_text())?,
+        }
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_has_type_and_t_ms() {
+        let ev = Event::VoiceStopped {
+            t_ms: 1230,
+            duration_ms: 800,
+        };
+        let s = serde_json::to_string(&ev).unwrap();
+        assert_eq!(s, r#"{"type":"voice_stopped","t_ms":1230,"duration_ms":800}"#);
+        assert_eq!(ev.name(), "voice_stopped");
+    }
+
+    #[test]
+    fn names_match_serde_tags() {
+        let all = [
+            Event::AudioStart {
+                t_ms: 0,
+                source: "file".into(),
+                name: "x".into(),
+                input_rate: 8000,
+                input_channels: 1,
+            },
+            Event::VoiceStarted { t_ms: 1 },
+            Event::VoiceStopped {
+                t_ms: 2,
+                duration_ms: 1,
+            },
+            Event::FramesDropped {
+                t_ms: 3,
+                dropped_ms: 30,
+                total_dropped_ms: 30,
+            },
+            Event::DeviceLost {
+                t_ms: 4,
+                device: "d".into(),
+                reason: "r".into(),
+            },
+            Event::DeviceReopened {
+                t_ms: 5,
+                device: "d".into(),
+                attempts: 2,
+            },
+            Event::AudioStop {
+                t_ms: 6,
+                reason: "end_of_input".into(),
+                total_dropped_ms: 0,
+            },
+        ];
+        for ev in &all {
+            let v: serde_json::Value = serde_json::to_value(ev).unwrap();
+            assert_eq!(v["type"], ev.name());
+            assert_eq!(v["t_ms"], ev.t_ms());
+            assert!(ev.to_text().contains(ev.name()));
+        }
+    }
+
+    #[test]
+    fn text_format_is_one_line() {
+        let mut buf = Vec::new();
+        let mut w = EventWriter::new(&mut buf, EventFormat::Text);
+        w.write(&Event::VoiceStarted { t_ms: 1230 }).unwrap();
+        assert_eq!(String::from_utf8(buf).unwrap(), "    1.230 s  voice_started\n");
+    }
+}

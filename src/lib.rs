@@ -1,0 +1,19 @@
+//! heyplayer: an on-device, privacy-first voice and context front end for music players.
+//!
+//! Audio comes from a [`audio::AudioSource`] (microphone, WAV file or stdin),
+//! is resampled to 16 kHz [`audio::Frame`]s, and goes through voice activity
+//! detection ([`vad`]). The [`pipeline`] owns every thread and channel and
+//! turns what it hears into [`events::Event`]s.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod audio;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod models;
+pub mod pipeline;
+pub mod vad;
+
+pub use error::Error;

@@ -1,0 +1,215 @@
+//! Model files: named in `models/manifest.toml` (compiled in), found in the
+//! models directory, and checked against their sha256 before use.
+//!
+//! A missing or damaged file is an error at start-up that says how to fetch it.
+
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The manifest, as committed.
+pub const MANIFEST: &str = include_str!("../models/manifest.toml");
+
+/// The command that fetches every model into the default models directory.
+pub const FETCH_COMMAND: &str = "make models   (or: python3 models/fetch.py)";
+
+/// Environment variable that overrides the models directory.
+pub const MODELS_DIR_ENV: &str = "HEYPLAYER_MODELS_DIR";
+
+/// Errors about model files.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The compiled-in manifest does not parse (a build problem).
+    #[error("models/manifest.toml is invalid: {0}")]
+    Manifest(String),
+    /// No manifest entry with that name.
+    #[error("no model named {0:?} in models/manifest.toml")]
+    Unknown(String),
+    /// The file is not there.
+    #[error("model {name} is missing: {path} does not exist; fetch it with: {FETCH_COMMAND}")]
+    Missing {
+        /// Model name.
+        name: String,
+        /// Where it was looked for.
+        path: String,
+    },
+    /// The file is there but its content is not the one in the manifest.
+    #[error("model {name} at {path} is damaged or the wrong version (sha256 {got}, expected {want}); delete it and fetch it again with: {FETCH_COMMAND}")]
+    Checksum {
+        /// Model name.
+        name: String,
+        /// The file.
+        path: String,
+        /// Its sha256.
+        got: String,
+        /// The manifest's sha256.
+        want: String,
+    },
+    /// Reading the file failed.
+    #[error("cannot read model {name} at {path}: {source}")]
+    Io {
+        /// Model name.
+        name: String,
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The inference engine rejected the model.
+    #[error("model {name} at {path} cannot be loaded: {detail}")]
+    Load {
+        /// Model name.
+        name: String,
+        /// The file.
+        path: String,
+        /// What the engine said.
+        detail: String,
+    },
+}
+
+/// One model file as recorded in the manifest.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    /// Short name used in code and config.
+    pub name: String,
+    /// File name inside the models directory.
+    pub file: String,
+    /// Expected sha256 (hex).
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Licence of the file.
+    pub licence: String,
+    /// Where it comes from: `pypi`, or `ours` for files built by our scripts.
+    pub source: String,
+    /// Registry package it comes from.
+    #[serde(default)]
+    pub package: Option<String>,
+    /// Pinned package version.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Path of the file inside the package.
+    #[serde(default)]
+    pub member: Option<String>,
+    /// What the model is used for.
+    pub used_by: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    model: Vec<ModelEntry>,
+}
+
+/// All manifest entries.
+pub fn entries() -> Result<Vec<ModelEntry>, ModelError> {
+    let m: Manifest = toml::from_str(MANIFEST).map_err(|e| ModelError::Manifest(e.to_string()))?;
+    Ok(m.model)
+}
+
+/// The manifest entry called `name`.
+pub fn entry(name: &str) -> Result<ModelEntry, ModelError> {
+    entries()?
+        .into_iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| ModelError::Unknown(name.to_string()))
+}
+
+/// The default models directory: `$HEYPLAYER_MODELS_DIR`, else the XDG data
+/// directory's `heyplayer/models` (`~/.local/share/heyplayer/models`).
+pub fn default_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os(MODELS_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    directories::ProjectDirs::from("", "", "heyplayer")
+        .map(|p| p.data_dir().join("models"))
+        .unwrap_or_else(|| PathBuf::from("models/files"))
+}
+
+/// A model file that exists and matches the manifest.
+#[derive(Debug, Clone)]
+pub struct VerifiedModel {
+    /// Its manifest entry.
+    pub entry: ModelEntry,
+    /// Where it is.
+    pub path: PathBuf,
+}
+
+/// Finds `name` in `dir` and checks its sha256.
+pub fn locate(name: &str, dir: &Path) -> Result<VerifiedModel, ModelError> {
+    let entry = entry(name)?;
+    let path = dir.join(&entry.file);
+    let shown = path.display().to_string();
+    if !path.is_file() {
+        return Err(ModelError::Missing {
+            name: name.to_string(),
+            path: shown,
+        });
+    }
+    let got = sha256_file(&path).map_err(|source| ModelError::Io {
+        name: name.to_string(),
+        path: shown.clone(),
+        source,
+    })?;
+    if !got.eq_ignore_ascii_case(&entry.sha256) {
+        return Err(ModelError::Checksum {
+            name: name.to_string(),
+            path: shown,
+            got,
+            want: entry.sha256.clone(),
+        });
+    }
+    Ok(VerifiedModel { entry, path })
+}
+
+/// The sha256 of a file, in hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_parses_and_names_are_unique() {
+        let all = entries().unwrap();
+        assert!(!all.is_empty());
+        let mut names: Vec<_> = all.iter().map(|e| e.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        for e in &all {
+            assert_eq!(e.sha256.len(), 64, "{}", e.name);
+            assert!(!e.licence.is_empty());
+        }
+    }
+
+    #[test]
+    fn missing_and_corrupt_files_are_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = locate("silero-vad", dir.path()).unwrap_err();
+        assert!(matches!(err, ModelError::Missing { .. }));
+        assert!(err.to_string().contains("make models"), "{err}");
+        let e = entry("silero-vad").unwrap();
+        std::fs::write(dir.path().join(&e.file), b"not a model").unwrap();
+        let err = locate("silero-vad", dir.path()).unwrap_err();
+        assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
+    }
+}

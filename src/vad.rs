@@ -1,0 +1,502 @@
+//! Voice activity detection: which 10 ms frames hold speech, and the segments
+//! they make.
+//!
+//! Three opinions decide a frame, all three must agree:
+//! 1. **webrtc-vad** (libfvad) in the configured mode. Cheap, but it marks a
+//!    steady sine or white noise as 100% voiced, so it cannot gate alone.
+//! 2. **An adaptive noise floor**: the frame must stand [`VadConfig::floor_margin_db`]
+//!    above a floor that follows the quietest recent frames down at once and
+//!    creeps up slowly, and above an absolute [`VadConfig::min_level_dbfs`].
+//! 3. **Silero VAD** (`silero_vad_openvino_16k.onnx`, run with tract), whose speech
+//!    probability must reach [`VadConfig::silero_threshold`]. It runs on 32 ms
+//!    windows; a frame takes the probability of the latest window.
+//!
+//! [`Segmenter`] turns frame decisions into segments with pre-roll, hang-over
+//! and a minimum speech length. Audio outside a segment is dropped at once:
+//! only the pre-roll ring holds it, and it is overwritten.
+//!
+//! The `webrtc_vad::Vad` inside [`FrameVad`] is `!Send`: build the detector on
+//! the thread that uses it.
+
+pub mod silero;
+
+use std::path::Path;
+
+use crate::audio::{Frame, FRAME_MS, FRAME_SAMPLES};
+use crate::config::VadConfig;
+pub use silero::{Silero, SileroError, SILERO_HOP};
+
+/// Errors of the VAD stage.
+#[derive(Debug, thiserror::Error)]
+pub enum VadError {
+    /// The Silero model could not be found, checked or run.
+    #[error(transparent)]
+    Silero(#[from] SileroError),
+    /// libfvad refused a frame (never expected with 10 ms frames at 16 kHz).
+    #[error("webrtc-vad rejected a frame")]
+    WebRtc,
+}
+
+/// The aggressiveness of webrtc-vad (libfvad's modes 0 to 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebRtcMode {
+    /// Mode 0: marks the most as speech.
+    Quality,
+    /// Mode 1.
+    LowBitrate,
+    /// Mode 2.
+    Aggressive,
+    /// Mode 3: marks the least as speech.
+    VeryAggressive,
+}
+
+impl From<WebRtcMode> for webrtc_vad::VadMode {
+    fn from(m: WebRtcMode) -> Self {
+        match m {
+            WebRtcMode::Quality => webrtc_vad::VadMode::Quality,
+            WebRtcMode::LowBitrate => webrtc_vad::VadMode::LowBitrate,
+            WebRtcMode::Aggressive => webrtc_vad::VadMode::Aggressive,
+            WebRtcMode::VeryAggressive => webrtc_vad::VadMode::VeryAggressive,
+        }
+    }
+}
+
+/// Level of a frame in dB relative to full scale (a full-scale sine is -3 dBFS).
+pub fn frame_dbfs(frame: &Frame) -> f32 {
+    let e: f32 = frame.iter().map(|s| s * s).sum::<f32>() / FRAME_SAMPLES as f32;
+    10.0 * (e + 1e-12).log10()
+}
+
+/// Tracks the background level: drops to a quieter frame at once, rises slowly.
+#[derive(Debug, Clone)]
+pub struct NoiseFloor {
+    floor_db: Option<f32>,
+    rise_per_frame: f32,
+}
+
+impl NoiseFloor {
+    /// A floor that rises by at most `rise_db_per_s` dB per second.
+    pub fn new(rise_db_per_s: f32) -> Self {
+        Self {
+            floor_db: None,
+            rise_per_frame: rise_db_per_s * FRAME_MS as f32 / 1000.0,
+        }
+    }
+
+    /// Feeds a frame's level; returns the floor before this frame.
+    pub fn update(&mut self, level_db: f32) -> f32 {
+        let floor = *self.floor_db.get_or_insert(level_db);
+        let next = if level_db < floor {
+            level_db
+        } else {
+            floor + (level_db - floor).min(self.rise_per_frame)
+        };
+        self.floor_db = Some(next);
+        floor
+    }
+
+    /// The current floor, if any frame was seen.
+    pub fn level(&self) -> Option<f32> {
+        self.floor_db
+    }
+}
+
+/// What the detector thinks of one frame, with the evidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameDecision {
+    /// All opinions agree: speech.
+    pub speech: bool,
+    /// webrtc-vad's opinion.
+    pub webrtc: bool,
+    /// Frame level, dBFS.
+    pub level_db: f32,
+    /// Noise floor before this frame, dBFS.
+    pub floor_db: f32,
+    /// Latest Silero probability (0 before the first 32 ms window).
+    pub silero: f32,
+}
+
+/// Per-frame speech decision: webrtc-vad, noise floor and Silero together.
+pub struct FrameVad {
+    webrtc: webrtc_vad::Vad,
+    floor: NoiseFloor,
+    silero: Silero,
+    pcm: [i16; FRAME_SAMPLES],
+    cfg: VadConfig,
+}
+
+impl FrameVad {
+    /// Builds the detector; loads Silero from `silero_model`.
+    pub fn new(cfg: &VadConfig, silero_model: &Path) -> Result<Self, VadError> {
+        let webrtc = webrtc_vad::Vad::new_with_rate_and_mode(
+            webrtc_vad::SampleRate::Rate16kHz,
+            cfg.webrtc_mode.into(),
+        );
+        Ok(Self {
+            webrtc,
+            floor: NoiseFloor::new(cfg.floor_rise_db_per_s),
+            silero: Silero::load(silero_model)?,
+            pcm: [0; FRAME_SAMPLES],
+            cfg: cfg.clone(),
+        })
+    }
+
+    /// Decides one frame.
+    pub fn push(&mut self, frame: &Frame) -> Result<FrameDecision, VadError> {
+        for (d, s) in self.pcm.iter_mut().zip(frame) {
+            *d = (s.clamp(-1.0, 1.0) * 32767.0) as i16;
+        }
+        let webrtc = self
+            .webrtc
+            .is_voice_segment(&self.pcm)
+            .map_err(|()| VadError::WebRtc)?;
+        let level_db = frame_dbfs(frame);
+        let floor_db = self.floor.update(level_db);
+        let silero = self.silero.push(frame)?;
+        let loud = level_db >= self.cfg.min_level_dbfs
+            && level_db >= floor_db + self.cfg.floor_margin_db;
+        Ok(FrameDecision {
+            speech: webrtc && loud && silero >= self.cfg.silero_threshold,
+            webrtc,
+            level_db,
+            floor_db,
+            silero,
+        })
+    }
+}
+
+/// A segment boundary found by the [`Segmenter`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Boundary {
+    /// Speech started at `t_ms` (the first voiced frame).
+    Started {
+        /// Audio clock, ms.
+        t_ms: u64,
+    },
+    /// Speech ended at `t_ms` (the end of the last voiced frame).
+    Stopped {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// Length of the segment, ms.
+        duration_ms: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SegState {
+    Silence,
+    /// Speech heard but not yet long enough to count.
+    Candidate {
+        start: u64,
+        voiced: u32,
+        last_end: u64,
+    },
+    Speech {
+        start: u64,
+        last_end: u64,
+    },
+}
+
+/// Turns per-frame decisions into speech segments.
+///
+/// Audio handling: while silent, the last `preroll` frames are kept in a ring
+/// (and overwritten); candidate speech is held until it is long enough. When a
+/// segment starts, the ring and the held frames go to the audio callback, and
+/// so does every frame until the segment stops. Nothing else leaves.
+pub struct Segmenter {
+    state: SegState,
+    min_speech_frames: u32,
+    hangover_ms: u64,
+    /// Pre-roll + held candidate frames: a ring of fixed capacity.
+    ring: Vec<(u64, Frame)>,
+    ring_start: usize,
+    ring_len: usize,
+    preroll_frames: usize,
+}
+
+impl Segmenter {
+    /// A segmenter with the given timing, all in ms.
+    pub fn new(cfg: &VadConfig) -> Self {
+        let min_speech_frames = (cfg.min_speech_ms / FRAME_MS).max(1) as u32;
+        let preroll_frames = (cfg.preroll_ms / FRAME_MS) as usize;
+        // Candidate frames are held until min speech is reached, with gaps of
+        // up to the hang-over in between.
+        let hold = (cfg.min_speech_ms + cfg.hangover_ms) / FRAME_MS + 1;
+        let cap = preroll_frames + hold as usize + 1;
+        Self {
+            state: SegState::Silence,
+            min_speech_frames,
+            hangover_ms: cfg.hangover_ms,
+            ring: vec![(0, [0.0; FRAME_SAMPLES]); cap],
+            ring_start: 0,
+            ring_len: 0,
+            preroll_frames,
+        }
+    }
+
+    /// Whether a segment is open.
+    pub fn in_speech(&self) -> bool {
+        matches!(self.state, SegState::Speech { .. })
+    }
+
+    fn ring_push(&mut self, t_ms: u64, frame: &Frame) {
+        let cap = self.ring.len();
+        if self.ring_len == cap {
+            self.ring_start = (self.ring_start + 1) % cap;
+            self.ring_len -= 1;
+        }
+        let idx = (self.ring_start + self.ring_len) % cap;
+        self.ring[idx].0 = t_ms;
+        self.ring[idx].1.copy_from_slice(frame);
+        self.ring_len += 1;
+    }
+
+    /// Keeps only the last `keep` frames of the ring.
+    fn ring_trim(&mut self, keep: usize) {
+        if self.ring_len > keep {
+            let drop = self.ring_len - keep;
+            self.ring_start = (self.ring_start + drop) % self.ring.len();
+            self.ring_len = keep;
+        }
+    }
+
+    fn ring_flush(&mut self, on_audio: &mut impl FnMut(u64, &Frame)) {
+        let cap = self.ring.len();
+        for k in 0..self.ring_len {
+            let (t, ref f) = self.ring[(self.ring_start + k) % cap];
+            on_audio(t, f);
+        }
+        self.ring_start = 0;
+        self.ring_len = 0;
+    }
+
+    /// Feeds one frame starting at `t_ms` with its decision. Frames inside a
+    /// segment (pre-roll included) go to `on_audio`; the rest are dropped.
+    pub fn push(
+        &mut self,
+        t_ms: u64,
+        frame: &Frame,
+        speech: bool,
+        mut on_audio: impl FnMut(u64, &Frame),
+    ) -> Option<Boundary> {
+        let end = t_ms + FRAME_MS;
+        match self.state {
+            SegState::Silence => {
+                self.ring_push(t_ms, frame);
+                if speech {
+                    self.state = SegState::Candidate {
+                        start: t_ms,
+                        voiced: 1,
+                        last_end: end,
+                    };
+                    return self.confirm(&mut on_audio);
+                }
+                self.ring_trim(self.preroll_frames);
+                None
+            }
+            SegState::Candidate {
+                start,
+                voiced,
+                last_end,
+            } => {
+                self.ring_push(t_ms, frame);
+                if speech {
+                    self.state = SegState::Candidate {
+                        start,
+                        voiced: voiced + 1,
+                        last_end: end,
+                    };
+                    self.confirm(&mut on_audio)
+                } else {
+                    if end - last_end > self.hangover_ms {
+                        // Too short: it was not speech after all; drop it.
+                        self.state = SegState::Silence;
+                        self.ring_trim(self.preroll_frames);
+                    }
+                    None
+                }
+            }
+            SegState::Speech { start, last_end } => {
+                on_audio(t_ms, frame);
+                if speech {
+                    self.state = SegState::Speech {
+                        start,
+                        last_end: end,
+                    };
+                    None
+                } else if end - last_end >= self.hangover_ms {
+                    self.state = SegState::Silence;
+                    Some(Boundary::Stopped {
+                        t_ms: last_end,
+                        duration_ms: last_end - start,
+                    })
+                } else {
+                    None
+                }
+            }
+        }
+    }
+
+    fn confirm(&mut self, on_audio: &mut impl FnMut(u64, &Frame)) -> Option<Boundary> {
+        if let SegState::Candidate {
+            start,
+            voiced,
+            last_end,
+        } = self.state
+        {
+            if voiced >= self.min_speech_frames {
+                self.state = SegState::Speech { start, last_end };
+                self.ring_flush(on_audio);
+                return Some(Boundary::Started { t_ms: start });
+            }
+        }
+        None
+    }
+
+    /// Ends the stream: closes an open segment.
+    pub fn finish(&mut self) -> Option<Boundary> {
+        let out = match self.state {
+            SegState::Speech { start, last_end } => Some(Boundary::Stopped {
+                t_ms: last_end,
+                duration_ms: last_end - start,
+            }),
+            _ => None,
+        };
+        self.state = SegState::Silence;
+        self.ring_len = 0;
+        out
+    }
+}
+
+/// [`FrameVad`] and [`Segmenter`] together: frames in, segment boundaries out.
+pub struct VoiceDetector {
+    vad: FrameVad,
+    seg: Segmenter,
+}
+
+impl VoiceDetector {
+    /// Builds both parts from the config.
+    pub fn new(cfg: &VadConfig, silero_model: &Path) -> Result<Self, VadError> {
+        Ok(Self {
+            vad: FrameVad::new(cfg, silero_model)?,
+            seg: Segmenter::new(cfg),
+        })
+    }
+
+    /// Feeds one frame; gated audio goes to `on_audio`.
+    pub fn push(
+        &mut self,
+        t_ms: u64,
+        frame: &Frame,
+        on_audio: impl FnMut(u64, &Frame),
+    ) -> Result<Option<Boundary>, VadError> {
+        let d = self.vad.push(frame)?;
+        Ok(self.seg.push(t_ms, frame, d.speech, on_audio))
+    }
+
+    /// Decides one frame without segmenting (for diagnostics and tests).
+    pub fn decide(&mut self, frame: &Frame) -> Result<FrameDecision, VadError> {
+        self.vad.push(frame)
+    }
+
+    /// Ends the stream.
+    pub fn finish(&mut self) -> Option<Boundary> {
+        self.seg.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> VadConfig {
+        VadConfig {
+            min_speech_ms: 50,
+            hangover_ms: 30,
+            preroll_ms: 20,
+            ..VadConfig::default()
+        }
+    }
+
+    fn run(pattern: &str) -> (Vec<Boundary>, Vec<u64>) {
+        let mut s = Segmenter::new(&cfg());
+        let mut out = Vec::new();
+        let mut audio = Vec::new();
+        let f = [0.0; FRAME_SAMPLES];
+        for (i, c) in pattern.chars().enumerate() {
+            if let Some(b) = s.push(i as u64 * 10, &f, c == '#', |t, _| audio.push(t)) {
+                out.push(b);
+            }
+        }
+        out.extend(s.finish());
+        (out, audio)
+    }
+
+    #[test]
+    fn short_blips_are_not_speech() {
+        let (b, audio) = run("....##....#.#.....");
+        assert!(b.is_empty(), "{b:?}");
+        assert!(audio.is_empty());
+    }
+
+    #[test]
+    fn a_segment_has_preroll_and_hangover() {
+        // speech from frame 5 to 14 (t 50..150 ms), with a 20 ms gap inside.
+        let (b, audio) = run(".....#####..###..........");
+        assert_eq!(
+            b,
+            vec![
+                Boundary::Started { t_ms: 50 },
+                Boundary::Stopped {
+                    t_ms: 150,
+                    duration_ms: 100
+                }
+            ]
+        );
+        // Pre-roll (2 frames), then every frame to the end of the hang-over.
+        assert_eq!(audio.first(), Some(&30));
+        assert_eq!(audio.last(), Some(&170));
+        let want: Vec<u64> = (3..=17).map(|i| i * 10).collect();
+        assert_eq!(audio, want);
+    }
+
+    #[test]
+    fn open_segment_is_closed_at_the_end() {
+        let (b, _) = run("..########");
+        assert_eq!(
+            b,
+            vec![
+                Boundary::Started { t_ms: 20 },
+                Boundary::Stopped {
+                    t_ms: 100,
+                    duration_ms: 80
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn noise_floor_falls_fast_and_rises_slowly() {
+        let mut nf = NoiseFloor::new(10.0);
+        nf.update(-20.0);
+        assert_eq!(nf.level(), Some(-20.0));
+        nf.update(-60.0);
+        assert_eq!(nf.level(), Some(-60.0));
+        for _ in 0..100 {
+            nf.update(0.0);
+        }
+        // 100 frames = 1 s at 10 dB/s.
+        let l = nf.level().unwrap();
+        assert!((l - -50.0).abs() < 1e-3, "{l}");
+    }
+
+    #[test]
+    fn dbfs_of_a_full_scale_sine_is_minus_3() {
+        let mut f = [0.0f32; FRAME_SAMPLES];
+        for (i, s) in f.iter_mut().enumerate() {
+            *s = (2.0 * std::f32::consts::PI * 1000.0 * i as f32 / 16_000.0).sin();
+        }
+        assert!((frame_dbfs(&f) + 3.01).abs() < 0.05);
+    }
+}

@@ -1,0 +1,145 @@
+//! Silero VAD (v6, the OpenVINO-friendly 16 kHz export without `If` nodes), run
+//! with tract-onnx.
+//!
+//! The model takes 64 samples of context plus 512 new samples (`[1, 576]`) and
+//! an LSTM state `[2, 1, 128]`, and returns a speech probability and the next
+//! state. [`Silero::push`] accepts 10 ms frames and runs the model every
+//! [`SILERO_HOP`] samples, exactly as the package's own Python wrapper does.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use crate::audio::{Frame, FRAME_SAMPLES};
+
+/// New samples per model call.
+pub const SILERO_HOP: usize = 512;
+/// Samples of the previous window prepended as context.
+pub const SILERO_CONTEXT: usize = 64;
+const WINDOW: usize = SILERO_CONTEXT + SILERO_HOP;
+const STATE_LEN: usize = 2 * 128;
+
+/// Errors of the Silero model.
+#[derive(Debug, thiserror::Error)]
+pub enum SileroError {
+    /// The model could not be loaded.
+    #[error("cannot load the Silero VAD model {path}: {detail}")]
+    Load {
+        /// The file.
+        path: String,
+        /// What tract said.
+        detail: String,
+    },
+    /// Inference failed.
+    #[error("Silero VAD inference failed: {0}")]
+    Run(String),
+}
+
+type Plan = Arc<TypedSimplePlan>;
+
+/// The Silero export names 15 constant nodes alike (`F0::anon`), which tract's
+/// graph compaction refuses; give every node a unique name before loading.
+/// Only names change: the graph is the same.
+fn unique_node_names(proto: &mut tract_onnx::pb::ModelProto) {
+    let Some(graph) = proto.graph.as_mut() else {
+        return;
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (i, node) in graph.node.iter_mut().enumerate() {
+        if !seen.insert(node.name.clone()) {
+            node.name = format!("{}#{i}", node.name);
+            seen.insert(node.name.clone());
+        }
+    }
+}
+
+/// Streaming Silero VAD.
+pub struct Silero {
+    plan: Plan,
+    window: [f32; WINDOW],
+    /// New samples in `window[SILERO_CONTEXT..]`.
+    fill: usize,
+    state: Tensor,
+    prob: f32,
+}
+
+impl Silero {
+    /// Loads and optimises the model.
+    pub fn load(path: &Path) -> Result<Self, SileroError> {
+        let err = |e: TractError| SileroError::Load {
+            path: path.display().to_string(),
+            detail: format!("{e:#}"),
+        };
+        let onnx = tract_onnx::onnx();
+        let mut proto = onnx.proto_model_for_path(path).map_err(err)?;
+        unique_node_names(&mut proto);
+        let plan = onnx
+            .model_for_proto_model(&proto)
+            .map_err(err)?
+            .with_input_fact(0, f32::fact([1, WINDOW]).into())
+            .map_err(err)?
+            .with_input_fact(1, f32::fact([2, 1, 128]).into())
+            .map_err(err)?
+            .into_optimized()
+            .map_err(err)?
+            .into_runnable()
+            .map_err(err)?;
+        Ok(Self {
+            plan,
+            window: [0.0; WINDOW],
+            fill: 0,
+            state: Tensor::zero::<f32>(&[2, 1, 128]).map_err(err)?,
+            prob: 0.0,
+        })
+    }
+
+    /// The latest speech probability.
+    pub fn prob(&self) -> f32 {
+        self.prob
+    }
+
+    /// Feeds a 10 ms frame; returns the latest probability (updated whenever a
+    /// 512-sample window completes).
+    pub fn push(&mut self, frame: &Frame) -> Result<f32, SileroError> {
+        let mut rest: &[f32] = &frame[..];
+        while !rest.is_empty() {
+            let take = (SILERO_HOP - self.fill).min(rest.len());
+            let at = SILERO_CONTEXT + self.fill;
+            self.window[at..at + take].copy_from_slice(&rest[..take]);
+            self.fill += take;
+            rest = &rest[take..];
+            if self.fill == SILERO_HOP {
+                self.prob = self.run()?;
+                self.window.copy_within(SILERO_HOP.., 0);
+                self.fill = 0;
+            }
+        }
+        debug_assert_eq!(frame.len(), FRAME_SAMPLES);
+        Ok(self.prob)
+    }
+
+    fn run(&mut self) -> Result<f32, SileroError> {
+        let err = |e: TractError| SileroError::Run(format!("{e:#}"));
+        let input = Tensor::from_shape(&[1, WINDOW], &self.window).map_err(err)?;
+        let out = self
+            .plan
+            .run(tvec!(input.into_tvalue(), self.state.clone().into_tvalue()))
+            .map_err(err)?;
+        let prob = *out[0]
+            .to_plain_array_view::<f32>()
+            .map_err(err)?
+            .iter()
+            .next()
+            .ok_or_else(|| SileroError::Run("empty output".into()))?;
+        let next = out[1].clone().into_tensor();
+        if next.len() != STATE_LEN {
+            return Err(SileroError::Run(format!(
+                "unexpected state size {}",
+                next.len()
+            )));
+        }
+        self.state = next;
+        Ok(prob)
+    }
+}
