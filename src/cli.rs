@@ -36,7 +36,9 @@ pub enum Command {
     #[command(after_help = LISTEN_HELP)]
     Listen(ListenArgs),
     /// List the input devices (microphones).
-    #[command(after_help = "Examples:\n  heyplayer devices\n  heyplayer devices --json\n\nUse a device's id or name with `heyplayer listen --device NAME`.")]
+    #[command(
+        after_help = "Examples:\n  heyplayer devices\n  heyplayer devices --json\n\nUse a device's id or name with `heyplayer listen --device NAME`."
+    )]
     Devices {
         /// cpal host to ask.
         #[arg(long, value_enum)]
@@ -46,7 +48,9 @@ pub enum Command {
         json: bool,
     },
     /// Show or check the configuration.
-    #[command(after_help = "Examples:\n  heyplayer config --print-default > ~/.config/heyplayer/config.toml\n  heyplayer config --check --config my.toml")]
+    #[command(
+        after_help = "Examples:\n  heyplayer config --print-default > ~/.config/heyplayer/config.toml\n  heyplayer config --check --config my.toml"
+    )]
     Config {
         /// Print a commented config file with every default.
         #[arg(long, conflicts_with = "check")]
@@ -56,7 +60,9 @@ pub enum Command {
         check: bool,
     },
     /// Show the model files and whether they are installed.
-    #[command(after_help = "Examples:\n  heyplayer models list\n\nFetch missing models with `make models` (or `python3 models/fetch.py`).")]
+    #[command(
+        after_help = "Examples:\n  heyplayer models list\n\nFetch missing models with `make models` (or `python3 models/fetch.py`)."
+    )]
     Models {
         /// What to do with the models.
         #[command(subcommand)]
@@ -132,8 +138,15 @@ mod tests {
     #[test]
     fn every_subcommand_has_examples() {
         for sub in Cli::command().get_subcommands() {
-            let help = sub.get_after_help().map(|h| h.to_string()).unwrap_or_default();
-            assert!(help.contains("Examples"), "{} has no examples", sub.get_name());
+            let help = sub
+                .get_after_help()
+                .map(|h| h.to_string())
+                .unwrap_or_default();
+            assert!(
+                help.contains("Examples"),
+                "{} has no examples",
+                sub.get_name()
+            );
         }
     }
 }

@@ -16,8 +16,10 @@ use crate::vad::WebRtcMode;
 
 /// webrtc-vad mode used unless configured.
 pub const DEFAULT_WEBRTC_MODE: WebRtcMode = WebRtcMode::Aggressive;
-/// Silero probability a frame needs to count as speech.
+/// Silero probability that confirms a segment as speech.
 pub const DEFAULT_SILERO_THRESHOLD: f32 = 0.5;
+/// Silero probability a frame needs to count as voiced inside a segment.
+pub const DEFAULT_SILERO_LOW_THRESHOLD: f32 = 0.15;
 /// How far above the noise floor a frame must be, in dB.
 pub const DEFAULT_FLOOR_MARGIN_DB: f32 = 6.0;
 /// How fast the noise floor may rise, in dB per second.
@@ -85,8 +87,10 @@ pub struct RawAudio {
 pub struct RawVad {
     /// webrtc-vad mode: "quality", "low_bitrate", "aggressive" or "very_aggressive". Default "aggressive".
     pub webrtc_mode: Option<WebRtcMode>,
-    /// Silero speech probability needed, 0 to 1. Default 0.5.
+    /// Silero speech probability that confirms a segment, 0 to 1. Default 0.5.
     pub silero_threshold: Option<f32>,
+    /// Silero probability a frame needs to count as voiced, 0 to silero_threshold. Default 0.15.
+    pub silero_low_threshold: Option<f32>,
     /// dB a frame must stand above the adaptive noise floor, 0 to 40. Default 6.
     pub floor_margin_db: Option<f32>,
     /// dB per second the noise floor may rise, 0.1 to 100. Default 3.
@@ -151,8 +155,10 @@ pub struct AudioConfig {
 pub struct VadConfig {
     /// webrtc-vad mode.
     pub webrtc_mode: WebRtcMode,
-    /// Silero probability threshold.
+    /// Silero probability that confirms a segment.
     pub silero_threshold: f32,
+    /// Silero probability for a voiced frame.
+    pub silero_low_threshold: f32,
     /// Margin over the noise floor, dB.
     pub floor_margin_db: f32,
     /// Noise floor rise rate, dB/s.
@@ -172,6 +178,7 @@ impl Default for VadConfig {
         Self {
             webrtc_mode: DEFAULT_WEBRTC_MODE,
             silero_threshold: DEFAULT_SILERO_THRESHOLD,
+            silero_low_threshold: DEFAULT_SILERO_LOW_THRESHOLD,
             floor_margin_db: DEFAULT_FLOOR_MARGIN_DB,
             floor_rise_db_per_s: DEFAULT_FLOOR_RISE_DB_PER_S,
             min_level_dbfs: DEFAULT_MIN_LEVEL_DBFS,
@@ -245,16 +252,26 @@ impl RawConfig {
     pub fn validate(self, path: &str) -> Result<Config, ConfigError> {
         let d = VadConfig::default();
         let v = &self.vad;
+        let silero_threshold = check(
+            path,
+            "vad.silero_threshold",
+            v.silero_threshold,
+            d.silero_threshold,
+            0.0,
+            1.0,
+            "must be between 0 and 1",
+        )?;
         let vad = VadConfig {
             webrtc_mode: v.webrtc_mode.unwrap_or(d.webrtc_mode),
-            silero_threshold: check(
+            silero_threshold,
+            silero_low_threshold: check(
                 path,
-                "vad.silero_threshold",
-                v.silero_threshold,
-                d.silero_threshold,
+                "vad.silero_low_threshold",
+                v.silero_low_threshold,
+                d.silero_low_threshold.min(silero_threshold),
                 0.0,
-                1.0,
-                "must be between 0 and 1",
+                silero_threshold,
+                "must be between 0 and vad.silero_threshold",
             )?,
             floor_margin_db: check(
                 path,
@@ -382,8 +399,11 @@ queue_ms = 2000
 [vad]
 # webrtc-vad mode: "quality", "low_bitrate", "aggressive" or "very_aggressive".
 webrtc_mode = "aggressive"
-# Silero VAD speech probability a frame needs (0 to 1).
+# Silero VAD speech probability that confirms a segment as speech (0 to 1).
 silero_threshold = 0.5
+# Silero probability a frame needs to count as voiced once speech is heard
+# (0 to silero_threshold). Silero ramps up slowly at the start of speech.
+silero_low_threshold = 0.15
 # A frame must be this many dB above the adaptive noise floor (0 to 40).
 floor_margin_db = 6.0
 # The noise floor falls at once to quieter audio and rises at most this fast, dB/s (0.1 to 100).
@@ -457,7 +477,10 @@ mod tests {
             .validate("c.toml")
             .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("c.toml") && msg.contains("vad.silero_threshold"), "{msg}");
+        assert!(
+            msg.contains("c.toml") && msg.contains("vad.silero_threshold"),
+            "{msg}"
+        );
         let err = RawConfig::parse("[vad]\nwebrtc_mode = \"loud\"\n", "c.toml").unwrap_err();
         assert!(err.to_string().contains("webrtc_mode"), "{err}");
         let err = RawConfig::parse("[vad]\nfloor_margin_db = nan\n", "c.toml")

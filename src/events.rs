@@ -144,7 +144,9 @@ impl Event {
 }
 
 /// How events are printed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EventFormat {
     /// JSON Lines: one JSON object per line.
@@ -190,7 +192,10 @@ mod tests {
             duration_ms: 800,
         };
         let s = serde_json::to_string(&ev).unwrap();
-        assert_eq!(s, r#"{"type":"voice_stopped","t_ms":1230,"duration_ms":800}"#);
+        assert_eq!(
+            s,
+            r#"{"type":"voice_stopped","t_ms":1230,"duration_ms":800}"#
+        );
         assert_eq!(ev.name(), "voice_stopped");
     }
 
@@ -243,6 +248,9 @@ mod tests {
         let mut buf = Vec::new();
         let mut w = EventWriter::new(&mut buf, EventFormat::Text);
         w.write(&Event::VoiceStarted { t_ms: 1230 }).unwrap();
-        assert_eq!(String::from_utf8(buf).unwrap(), "    1.230 s  voice_started\n");
+        assert_eq!(
+            String::from_utf8(buf).unwrap(),
+            "    1.230 s  voice_started\n"
+        );
     }
 }

@@ -117,7 +117,10 @@ fn devices(host: HostChoice, json: bool) -> Result<()> {
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
-    writeln!(out, "Input devices ({host:?} host); use the id with --device:")?;
+    writeln!(
+        out,
+        "Input devices ({host:?} host); use the id with --device:"
+    )?;
     for d in &list {
         writeln!(
             out,

@@ -72,7 +72,9 @@ pub fn listen(
     match input {
         Input::Mic { host, device } => {
             // Room for `queue_ms` of audio at up to 48 kHz before drops start.
-            let blocks = (config.audio.queue_ms as usize * 48).div_ceil(CAPTURE_BLOCK).max(4);
+            let blocks = (config.audio.queue_ms as usize * 48)
+                .div_ceil(CAPTURE_BLOCK)
+                .max(4);
             let (tx, rx) = crossbeam_channel::bounded(blocks);
             let source = MicSource::open(
                 *host,

@@ -7,9 +7,13 @@
 //! 2. **An adaptive noise floor**: the frame must stand [`VadConfig::floor_margin_db`]
 //!    above a floor that follows the quietest recent frames down at once and
 //!    creeps up slowly, and above an absolute [`VadConfig::min_level_dbfs`].
-//! 3. **Silero VAD** (`silero_vad_openvino_16k.onnx`, run with tract), whose speech
-//!    probability must reach [`VadConfig::silero_threshold`]. It runs on 32 ms
-//!    windows; a frame takes the probability of the latest window.
+//! 3. **Silero VAD** (`silero_vad_openvino_16k.onnx`, run with tract). It runs on
+//!    32 ms windows; a frame takes the probability of the latest window. With
+//!    hysteresis: a frame counts as voiced from [`VadConfig::silero_low_threshold`],
+//!    but a segment is only confirmed once some frame of it reaches
+//!    [`VadConfig::silero_threshold`]. (Silero's LSTM ramps up slowly on a
+//!    cold start and on band-limited telephone speech; a single high threshold
+//!    cut the first syllables.)
 //!
 //! [`Segmenter`] turns frame decisions into segments with pre-roll, hang-over
 //! and a minimum speech length. Audio outside a segment is dropped at once:
@@ -105,8 +109,12 @@ impl NoiseFloor {
 /// What the detector thinks of one frame, with the evidence.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FrameDecision {
-    /// All opinions agree: speech.
+    /// webrtc-vad and the noise floor agree (Silero not asked).
+    pub onset: bool,
+    /// All opinions agree on voice (Silero at least at its low threshold).
     pub speech: bool,
+    /// Voiced, and Silero at or above its (high) confirmation threshold.
+    pub strong: bool,
     /// webrtc-vad's opinion.
     pub webrtc: bool,
     /// Frame level, dBFS.
@@ -154,10 +162,13 @@ impl FrameVad {
         let level_db = frame_dbfs(frame);
         let floor_db = self.floor.update(level_db);
         let silero = self.silero.push(frame)?;
-        let loud = level_db >= self.cfg.min_level_dbfs
-            && level_db >= floor_db + self.cfg.floor_margin_db;
+        let loud =
+            level_db >= self.cfg.min_level_dbfs && level_db >= floor_db + self.cfg.floor_margin_db;
+        let speech = webrtc && loud && silero >= self.cfg.silero_low_threshold;
         Ok(FrameDecision {
-            speech: webrtc && loud && silero >= self.cfg.silero_threshold,
+            onset: webrtc && loud,
+            speech,
+            strong: speech && silero >= self.cfg.silero_threshold,
             webrtc,
             level_db,
             floor_db,
@@ -165,6 +176,35 @@ impl FrameVad {
         })
     }
 }
+
+/// How far back (ms) a segment's start may move to the beginning of the
+/// webrtc-and-floor voiced run that leads into it. Silero needs up to ~250 ms
+/// to react to an onset after silence; webrtc-vad and the level react at once.
+pub const MAX_BACKDATE_MS: u64 = 300;
+
+/// The flags the [`Segmenter`] needs from a [`FrameDecision`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Voicing {
+    /// webrtc-vad and level agree.
+    pub onset: bool,
+    /// Voiced (Silero low threshold too).
+    pub speech: bool,
+    /// Voiced and Silero confirms.
+    pub strong: bool,
+}
+
+impl From<&FrameDecision> for Voicing {
+    fn from(d: &FrameDecision) -> Self {
+        Self {
+            onset: d.onset,
+            speech: d.speech,
+            strong: d.strong,
+        }
+    }
+}
+
+/// Longest stretch of unconfirmed speech whose audio is held, ms.
+pub const CANDIDATE_HOLD_MS: u64 = 1500;
 
 /// A segment boundary found by the [`Segmenter`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,10 +226,11 @@ pub enum Boundary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SegState {
     Silence,
-    /// Speech heard but not yet long enough to count.
+    /// Speech heard but not yet long enough (or not yet confirmed by Silero).
     Candidate {
         start: u64,
         voiced: u32,
+        strong: bool,
         last_end: u64,
     },
     Speech {
@@ -213,6 +254,8 @@ pub struct Segmenter {
     ring_start: usize,
     ring_len: usize,
     preroll_frames: usize,
+    /// Start of the current run of onset frames, if one is going on.
+    run_start: Option<u64>,
 }
 
 impl Segmenter {
@@ -220,9 +263,10 @@ impl Segmenter {
     pub fn new(cfg: &VadConfig) -> Self {
         let min_speech_frames = (cfg.min_speech_ms / FRAME_MS).max(1) as u32;
         let preroll_frames = (cfg.preroll_ms / FRAME_MS) as usize;
-        // Candidate frames are held until min speech is reached, with gaps of
-        // up to the hang-over in between.
-        let hold = (cfg.min_speech_ms + cfg.hangover_ms) / FRAME_MS + 1;
+        // Candidate frames are held until the segment is confirmed; beyond
+        // `CANDIDATE_HOLD_MS` the oldest held frames are dropped (the start
+        // time is kept).
+        let hold = (cfg.min_speech_ms + cfg.hangover_ms).max(CANDIDATE_HOLD_MS) / FRAME_MS + 1;
         let cap = preroll_frames + hold as usize + 1;
         Self {
             state: SegState::Silence,
@@ -232,6 +276,7 @@ impl Segmenter {
             ring_start: 0,
             ring_len: 0,
             preroll_frames,
+            run_start: None,
         }
     }
 
@@ -277,17 +322,26 @@ impl Segmenter {
         &mut self,
         t_ms: u64,
         frame: &Frame,
-        speech: bool,
+        v: Voicing,
         mut on_audio: impl FnMut(u64, &Frame),
     ) -> Option<Boundary> {
         let end = t_ms + FRAME_MS;
+        let (speech, strong) = (v.speech, v.strong);
+        let run_start = if v.onset || speech {
+            *self.run_start.get_or_insert(t_ms)
+        } else {
+            self.run_start = None;
+            t_ms
+        };
         match self.state {
             SegState::Silence => {
                 self.ring_push(t_ms, frame);
                 if speech {
+                    let start = run_start.max(t_ms.saturating_sub(MAX_BACKDATE_MS));
                     self.state = SegState::Candidate {
-                        start: t_ms,
+                        start,
                         voiced: 1,
+                        strong,
                         last_end: end,
                     };
                     return self.confirm(&mut on_audio);
@@ -298,6 +352,7 @@ impl Segmenter {
             SegState::Candidate {
                 start,
                 voiced,
+                strong: was_strong,
                 last_end,
             } => {
                 self.ring_push(t_ms, frame);
@@ -305,6 +360,7 @@ impl Segmenter {
                     self.state = SegState::Candidate {
                         start,
                         voiced: voiced + 1,
+                        strong: was_strong || strong,
                         last_end: end,
                     };
                     self.confirm(&mut on_audio)
@@ -342,10 +398,11 @@ impl Segmenter {
         if let SegState::Candidate {
             start,
             voiced,
+            strong,
             last_end,
         } = self.state
         {
-            if voiced >= self.min_speech_frames {
+            if strong && voiced >= self.min_speech_frames {
                 self.state = SegState::Speech { start, last_end };
                 self.ring_flush(on_audio);
                 return Some(Boundary::Started { t_ms: start });
@@ -392,7 +449,7 @@ impl VoiceDetector {
         on_audio: impl FnMut(u64, &Frame),
     ) -> Result<Option<Boundary>, VadError> {
         let d = self.vad.push(frame)?;
-        Ok(self.seg.push(t_ms, frame, d.speech, on_audio))
+        Ok(self.seg.push(t_ms, frame, (&d).into(), on_audio))
     }
 
     /// Decides one frame without segmenting (for diagnostics and tests).
@@ -425,7 +482,25 @@ mod tests {
         let mut audio = Vec::new();
         let f = [0.0; FRAME_SAMPLES];
         for (i, c) in pattern.chars().enumerate() {
-            if let Some(b) = s.push(i as u64 * 10, &f, c == '#', |t, _| audio.push(t)) {
+            let v = match c {
+                '#' => Voicing {
+                    onset: true,
+                    speech: true,
+                    strong: true,
+                },
+                '+' => Voicing {
+                    onset: true,
+                    speech: true,
+                    strong: false,
+                },
+                'o' => Voicing {
+                    onset: true,
+                    speech: false,
+                    strong: false,
+                },
+                _ => Voicing::default(),
+            };
+            if let Some(b) = s.push(i as u64 * 10, &f, v, |t, _| audio.push(t)) {
                 out.push(b);
             }
         }
@@ -459,6 +534,37 @@ mod tests {
         assert_eq!(audio.last(), Some(&170));
         let want: Vec<u64> = (3..=17).map(|i| i * 10).collect();
         assert_eq!(audio, want);
+    }
+
+    #[test]
+    fn weak_voice_needs_one_strong_frame() {
+        // Weak voice alone never makes a segment...
+        let (b, _) = run("..++++++++++++.........");
+        assert!(b.is_empty(), "{b:?}");
+        // ...but one strong frame confirms it, from its first weak frame.
+        let (b, audio) = run("..+++++++#++++.........");
+        assert_eq!(
+            b,
+            vec![
+                Boundary::Started { t_ms: 20 },
+                Boundary::Stopped {
+                    t_ms: 140,
+                    duration_ms: 120
+                }
+            ]
+        );
+        assert_eq!(audio.first(), Some(&0));
+    }
+
+    #[test]
+    fn start_moves_back_to_the_onset_run() {
+        // Onset frames (webrtc + level) before Silero reacts: the segment
+        // starts where the run started.
+        let (b, _) = run("..ooo######.........");
+        assert_eq!(b[0], Boundary::Started { t_ms: 20 });
+        // A broken run does not count.
+        let (b, _) = run("oo.o######.........");
+        assert_eq!(b[0], Boundary::Started { t_ms: 30 });
     }
 
     #[test]

@@ -247,10 +247,12 @@ impl MicSource {
             .id()
             .map(|i| i.to_string())
             .unwrap_or_else(|_| "unknown".into());
-        let supported = device.default_input_config().map_err(|e| AudioError::Device {
-            device: name.clone(),
-            reason: e.to_string(),
-        })?;
+        let supported = device
+            .default_input_config()
+            .map_err(|e| AudioError::Device {
+                device: name.clone(),
+                reason: e.to_string(),
+            })?;
         let rate = supported.sample_rate();
         let channels = supported.channels();
         check_format(&name, rate, channels)?;

@@ -122,7 +122,9 @@ pub enum AudioError {
         got: u64,
     },
     /// A sample rate of 0 or above the maximum.
-    #[error("{what}: unsupported sample rate {rate} Hz; heyplayer accepts 1 Hz to {MAX_INPUT_RATE} Hz")]
+    #[error(
+        "{what}: unsupported sample rate {rate} Hz; heyplayer accepts 1 Hz to {MAX_INPUT_RATE} Hz"
+    )]
     BadRate {
         /// Where the rate came from.
         what: String,
@@ -282,8 +284,7 @@ impl<S: AudioSource> FrameStream<S> {
             Read::Notice(notice) => {
                 if let Notice::Dropped { samples } = notice {
                     // The audio clock keeps time across the gap.
-                    let skipped =
-                        samples * SAMPLE_RATE as u64 / self.resampler.input_rate() as u64;
+                    let skipped = samples * SAMPLE_RATE as u64 / self.resampler.input_rate() as u64;
                     *clock += skipped;
                 }
                 let t_ms = samples_to_ms(*clock);

@@ -287,7 +287,11 @@ mod tests {
             let input = vec![0.1f32; n];
             let out = run(rate, &input, &[4096]);
             let want = (n as u64 * 16_000).div_ceil(rate as u64) as usize;
-            assert_eq!(out.len(), want.div_ceil(FRAME_SAMPLES) * FRAME_SAMPLES, "rate {rate}");
+            assert_eq!(
+                out.len(),
+                want.div_ceil(FRAME_SAMPLES) * FRAME_SAMPLES,
+                "rate {rate}"
+            );
         }
     }
 

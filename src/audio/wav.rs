@@ -45,6 +45,10 @@ impl WavSource {
             path: name.clone(),
             source,
         })?;
+        if let Some(rate) = raw_header_rate(path) {
+            // hound may reject such a header for a less helpful reason.
+            check_format(&name, rate, 1)?;
+        }
         let reader = WavReader::new(BufReader::new(file)).map_err(|e| header_error(&name, e))?;
         let spec = reader.spec();
         check_format(&name, spec.sample_rate, spec.channels)?;
@@ -159,21 +163,27 @@ fn header_error(name: &str, e: hound::Error) -> AudioError {
             path: name.to_string(),
             detail: msg.to_string(),
         },
-        hound::Error::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            AudioError::NotWav {
-                path: name.to_string(),
-                detail: "the header is cut short".into(),
-            }
-        }
-        hound::Error::IoError(source) => AudioError::Io {
-            what: name.to_string(),
-            source,
+        // The file opened, so a read error inside the header means it is cut short.
+        hound::Error::IoError(io) => AudioError::NotWav {
+            path: name.to_string(),
+            detail: format!("the header is cut short or damaged: {io}"),
         },
         other => AudioError::NotWav {
             path: name.to_string(),
             detail: other.to_string(),
         },
     }
+}
+
+/// The sample rate field of a canonical RIFF/WAVE header (`fmt ` first), if any.
+fn raw_header_rate(path: &Path) -> Option<u32> {
+    use std::io::Read as _;
+    let mut head = [0u8; 28];
+    File::open(path).ok()?.read_exact(&mut head).ok()?;
+    if &head[0..4] != b"RIFF" || &head[8..12] != b"WAVE" || &head[12..16] != b"fmt " {
+        return None;
+    }
+    Some(u32::from_le_bytes([head[24], head[25], head[26], head[27]]))
 }
 
 impl AudioSource for WavSource {
@@ -238,7 +248,6 @@ mod tests {
     #[test]
     fn reads_every_supported_encoding_alike() {
         let dir = tempfile::tempdir().unwrap();
-        let mut reference: Option<Vec<f32>> = None;
         for (fmt, bits) in [
             (SampleFormat::Int, 8),
             (SampleFormat::Int, 16),
@@ -272,13 +281,9 @@ mod tests {
                 let got = read_all(&p).unwrap();
                 assert_eq!(got.len(), 2205);
                 let tol = if bits == 8 { 0.02 } else { 1e-3 };
-                match &reference {
-                    None => reference = Some(got),
-                    Some(r) => {
-                        for (a, b) in r.iter().zip(&got) {
-                            assert!((a - b).abs() < tol, "{bits}-bit {channels}ch: {a} vs {b}");
-                        }
-                    }
+                for (i, b) in got.iter().enumerate() {
+                    let a = ((i as f32) * 0.01).sin() * 0.5;
+                    assert!((a - b).abs() < tol, "{bits}-bit {channels}ch: {a} vs {b}");
                 }
             }
         }

@@ -1,0 +1,12 @@
+//! heyplayer's integration tests: one binary, one module per area.
+//!
+//! They use the real models (installed by `make models`) and real recordings
+//! from Debian packages (installed by `make test`).
+
+mod bad_input;
+mod common;
+mod golden;
+mod property;
+mod pulse;
+mod resample;
+mod vad_real;
