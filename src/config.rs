@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::asr::AsrConfig;
 use crate::audio::mic::HostChoice;
 use crate::events::EventFormat;
 use crate::vad::WebRtcMode;
+use crate::wake::WakeConfig;
 
 /// webrtc-vad mode used unless configured.
 pub const DEFAULT_WEBRTC_MODE: WebRtcMode = WebRtcMode::Aggressive;
@@ -113,6 +115,56 @@ pub struct RawModels {
     pub dir: Option<PathBuf>,
 }
 
+/// `[asr]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawAsr {
+    /// Whisper model, by its name in models/manifest.toml. Default "whisper-tiny.en-q8".
+    pub model: Option<String>,
+    /// Threads per transcription, 1 to 64. Default 2.
+    pub threads: Option<u16>,
+    /// Beam size, 0 to 8; 0 or 1 is greedy decoding. Default 0.
+    pub beam_size: Option<u8>,
+    /// Spoken language code. Default "en".
+    pub language: Option<String>,
+    /// Text given to Whisper as if said before: the command vocabulary. Default: a list of commands.
+    pub initial_prompt: Option<String>,
+    /// Trim Whisper's 30 s audio context to the clip length (faster on short commands). Default true.
+    pub trim_audio_ctx: Option<bool>,
+    /// Reject transcripts whose average token log-probability is below this, -10 to 0. Default -1.0.
+    pub min_avg_logprob: Option<f32>,
+    /// Reject transcripts whose no-speech probability is above this, 0 to 1. Default 0.6.
+    pub max_no_speech_prob: Option<f32>,
+}
+
+/// `[command]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawCommand {
+    /// Silence after the wake word's command that ends it, ms, 100 to 5000. Default 700.
+    pub hangover_ms: Option<u64>,
+    /// Longest command, ms, 1000 to 30000. Default 8000.
+    pub max_ms: Option<u64>,
+}
+
+/// `[wake]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawWake {
+    /// The wake phrase. Default "hey player" (our trained model); any other phrase uses a generic first stage and Whisper.
+    pub phrase: Option<String>,
+    /// First-stage score that counts, 0 to 1. Default 0.5.
+    pub threshold: Option<f32>,
+    /// Consecutive 80 ms steps at or above the threshold needed to fire, 1 to 20. Default 2.
+    pub patience: Option<u32>,
+    /// Quiet time after a detection, ms, 0 to 10000. Default 1500.
+    pub debounce_ms: Option<u64>,
+    /// Second stage: Whisper must hear the phrase too. Default true.
+    pub verify: Option<bool>,
+    /// Audio kept in memory before a detection and handed on with it, ms, 0 to 2000. Default 2000.
+    pub preroll_ms: Option<u64>,
+}
+
 /// `[output]` as written in the file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -134,6 +186,15 @@ pub struct RawConfig {
     /// Model files.
     #[serde(default)]
     pub models: RawModels,
+    /// Wake word.
+    #[serde(default)]
+    pub wake: RawWake,
+    /// Speech recognition.
+    #[serde(default)]
+    pub asr: RawAsr,
+    /// End of a spoken command.
+    #[serde(default)]
+    pub command: RawCommand,
     /// Output.
     #[serde(default)]
     pub output: RawOutput,
@@ -189,6 +250,60 @@ impl Default for VadConfig {
     }
 }
 
+/// Validated wake-word settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WakeSettings {
+    /// The phrase, normalised.
+    pub phrase: String,
+    /// First stage.
+    pub detector: WakeConfig,
+    /// Whisper verification on.
+    pub verify: bool,
+    /// Pre-roll kept in memory, ms.
+    pub preroll_ms: u64,
+}
+
+/// The phrase our own model is trained on.
+pub const DEFAULT_WAKE_PHRASE: &str = "hey player";
+/// Default pre-roll before a detection, ms.
+pub const DEFAULT_WAKE_PREROLL_MS: u64 = 2000;
+
+impl Default for WakeSettings {
+    fn default() -> Self {
+        Self {
+            phrase: DEFAULT_WAKE_PHRASE.to_string(),
+            detector: WakeConfig::default(),
+            verify: true,
+            preroll_ms: DEFAULT_WAKE_PREROLL_MS,
+        }
+    }
+}
+
+/// Validated end-of-command settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandConfig {
+    /// Silence that ends a command, ms.
+    pub hangover_ms: u64,
+    /// Longest command, ms.
+    pub max_ms: u64,
+}
+
+/// Default silence that ends a command, ms.
+pub const DEFAULT_COMMAND_HANGOVER_MS: u64 = 700;
+/// Default longest command, ms.
+pub const DEFAULT_COMMAND_MAX_MS: u64 = 8000;
+/// The Whisper model used unless configured.
+pub const DEFAULT_ASR_MODEL: &str = "whisper-tiny.en-q8";
+
+impl Default for CommandConfig {
+    fn default() -> Self {
+        Self {
+            hangover_ms: DEFAULT_COMMAND_HANGOVER_MS,
+            max_ms: DEFAULT_COMMAND_MAX_MS,
+        }
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -198,6 +313,14 @@ pub struct Config {
     pub vad: VadConfig,
     /// Models directory.
     pub models_dir: PathBuf,
+    /// Wake word.
+    pub wake: WakeSettings,
+    /// Whisper model name (in models/manifest.toml).
+    pub asr_model: String,
+    /// Speech recognition.
+    pub asr: AsrConfig,
+    /// End of a spoken command.
+    pub command: CommandConfig,
     /// Event output format.
     pub events: EventFormat,
 }
@@ -212,6 +335,10 @@ impl Default for Config {
             },
             vad: VadConfig::default(),
             models_dir: crate::models::default_dir(),
+            wake: WakeSettings::default(),
+            asr_model: DEFAULT_ASR_MODEL.to_string(),
+            asr: AsrConfig::default(),
+            command: CommandConfig::default(),
             events: EventFormat::Json,
         }
     }
@@ -341,9 +468,133 @@ impl RawConfig {
                 "must be between 100 and 60000",
             )?,
         };
+        let dw = WakeSettings::default();
+        let w = self.wake;
+        let phrase = crate::intent::normalise(w.phrase.as_deref().unwrap_or(&dw.phrase));
+        if phrase.is_empty() {
+            return Err(ConfigError::Value {
+                path: path.to_string(),
+                key: "wake.phrase",
+                value: format!("{:?}", w.phrase.unwrap_or_default()),
+                why: "must hold at least one word",
+            });
+        }
+        let wake = WakeSettings {
+            phrase,
+            detector: WakeConfig {
+                threshold: check(
+                    path,
+                    "wake.threshold",
+                    w.threshold,
+                    dw.detector.threshold,
+                    0.0,
+                    1.0,
+                    "must be between 0 and 1",
+                )?,
+                patience: check(
+                    path,
+                    "wake.patience",
+                    w.patience,
+                    dw.detector.patience,
+                    1,
+                    20,
+                    "must be between 1 and 20",
+                )?,
+                debounce_ms: check(
+                    path,
+                    "wake.debounce_ms",
+                    w.debounce_ms,
+                    dw.detector.debounce_ms,
+                    0,
+                    10_000,
+                    "must be between 0 and 10000",
+                )?,
+            },
+            verify: w.verify.unwrap_or(dw.verify),
+            preroll_ms: check(
+                path,
+                "wake.preroll_ms",
+                w.preroll_ms,
+                dw.preroll_ms,
+                0,
+                2000,
+                "must be between 0 and 2000",
+            )?,
+        };
+        let da = AsrConfig::default();
+        let a = self.asr;
+        let asr = AsrConfig {
+            threads: check(
+                path,
+                "asr.threads",
+                a.threads,
+                da.threads,
+                1,
+                64,
+                "must be between 1 and 64",
+            )?,
+            beam_size: check(
+                path,
+                "asr.beam_size",
+                a.beam_size,
+                da.beam_size,
+                0,
+                8,
+                "must be between 0 and 8",
+            )?,
+            language: a.language.filter(|l| !l.is_empty()).unwrap_or(da.language),
+            initial_prompt: a.initial_prompt.unwrap_or(da.initial_prompt),
+            trim_audio_ctx: a.trim_audio_ctx.unwrap_or(da.trim_audio_ctx),
+            min_avg_logprob: check(
+                path,
+                "asr.min_avg_logprob",
+                a.min_avg_logprob,
+                da.min_avg_logprob,
+                -10.0,
+                0.0,
+                "must be between -10 and 0",
+            )?,
+            max_no_speech_prob: check(
+                path,
+                "asr.max_no_speech_prob",
+                a.max_no_speech_prob,
+                da.max_no_speech_prob,
+                0.0,
+                1.0,
+                "must be between 0 and 1",
+            )?,
+        };
+        let asr_model = a
+            .model
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| DEFAULT_ASR_MODEL.to_string());
+        let command = CommandConfig {
+            hangover_ms: check(
+                path,
+                "command.hangover_ms",
+                self.command.hangover_ms,
+                DEFAULT_COMMAND_HANGOVER_MS,
+                100,
+                5000,
+                "must be between 100 and 5000",
+            )?,
+            max_ms: check(
+                path,
+                "command.max_ms",
+                self.command.max_ms,
+                DEFAULT_COMMAND_MAX_MS,
+                1000,
+                30_000,
+                "must be between 1000 and 30000",
+            )?,
+        };
         Ok(Config {
             audio,
             vad,
+            wake,
+            asr_model,
+            asr,
+            command,
             models_dir: self
                 .models
                 .dir
@@ -420,6 +671,45 @@ preroll_ms = 300
 [models]
 # Directory with the model files. Empty: $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models.
 dir = ""
+
+[wake]
+# The wake phrase. "hey player" uses our trained detector; any other phrase uses a
+# generic speech-onset first stage and relies on Whisper to hear the phrase (slower).
+phrase = "hey player"
+# First-stage score (0 to 1) at or above which an 80 ms step counts.
+threshold = 0.5
+# Consecutive counting steps needed to fire (1 to 20).
+patience = 2
+# Quiet time after a detection, ms (0 to 10000).
+debounce_ms = 1500
+# Second stage: Whisper must also hear the phrase. Drives false accepts toward zero.
+verify = true
+# Audio kept in memory only, before a detection, and handed on after a wake (0 to 2000 ms).
+preroll_ms = 2000
+
+[asr]
+# Whisper model, by its name in models/manifest.toml (`heyplayer models list`).
+model = "whisper-tiny.en-q8"
+# Threads per transcription (1 to 64).
+threads = 2
+# Beam size (0 to 8); 0 or 1 is greedy decoding, the fastest.
+beam_size = 0
+# Spoken language code.
+language = "en"
+# Text given to Whisper as if said just before: the command vocabulary. "" for none.
+initial_prompt = "Play some jazz. Pause. Resume. Stop. Skip. Next song. Go back. Louder. Turn it down. Set the volume to forty. Mute. Unmute. Shuffle on. Repeat off. I like this song. What's playing?"
+# Trim Whisper's 30 s audio context to the clip: much faster on short commands.
+trim_audio_ctx = true
+# Reject a transcript whose mean token log-probability is below this (-10 to 0).
+min_avg_logprob = -1.0
+# Reject a transcript whose no-speech probability is above this (0 to 1).
+max_no_speech_prob = 0.6
+
+[command]
+# Silence (ms) after the wake word's command that ends it (100 to 5000).
+hangover_ms = 700
+# Longest command (ms); longer speech is cut here (1000 to 30000).
+max_ms = 8000
 
 [output]
 # Event format on stdout: "json" (JSON Lines) or "text" (human-readable).

@@ -1,9 +1,11 @@
 //! The crate error: one variant per stage, each from that stage's own enum.
 
+use crate::asr::AsrError;
 use crate::audio::AudioError;
 use crate::config::ConfigError;
 use crate::models::ModelError;
 use crate::vad::VadError;
+use crate::wake::WakeError;
 
 /// Any heyplayer error.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,12 @@ pub enum Error {
     /// Configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Wake word.
+    #[error(transparent)]
+    Wake(#[from] WakeError),
+    /// Speech recognition.
+    #[error(transparent)]
+    Asr(#[from] AsrError),
     /// Model files.
     #[error(transparent)]
     Model(#[from] ModelError),

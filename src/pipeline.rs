@@ -13,14 +13,17 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use crate::asr::{AsrModel, AsrWorker, CommandEnd, CommandRecorder, Transcript};
 use crate::audio::mic::{CaptureQueue, HostChoice, MicSource, CAPTURE_BLOCK};
 use crate::audio::stdin::RawPcmSource;
 use crate::audio::wav::WavSource;
 use crate::audio::{samples_to_ms, AudioSource, FrameStream, Item, Notice};
+use crate::audio::{Frame, FRAME_MS, SAMPLE_RATE};
 use crate::config::Config;
 use crate::events::Event;
 use crate::models;
 use crate::vad::{Boundary, VoiceDetector};
+use crate::wake::{match_phrase, PreRoll, WakeDetector, WakeModels};
 use crate::Error;
 
 /// Where the audio comes from.
@@ -61,14 +64,22 @@ pub struct Summary {
 }
 
 /// Listens to `input` until it ends or `stop` is set, handing every event to `emit`.
+///
+/// With `assistant` false only the VAD runs (no wake word, no Whisper).
 pub fn listen(
     input: &Input,
     config: &Config,
+    assistant: bool,
     stop: &Arc<AtomicBool>,
     emit: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
     let silero = models::locate("silero-vad", &config.models_dir)?;
     let detector = VoiceDetector::new(&config.vad, &silero.path)?;
+    let assistant = if assistant {
+        Some(Assistant::new(config)?)
+    } else {
+        None
+    };
     match input {
         Input::Mic { host, device } => {
             // Room for `queue_ms` of audio at up to 48 kHz before drops start.
@@ -82,15 +93,19 @@ pub fn listen(
                 CaptureQueue { tx, rx },
                 Arc::clone(stop),
             )?;
-            run(source, detector, stop, emit)
+            run(source, detector, assistant, stop, emit)
         }
-        Input::File { path, realtime } => {
-            run(WavSource::open(path, *realtime)?, detector, stop, emit)
-        }
+        Input::File { path, realtime } => run(
+            WavSource::open(path, *realtime)?,
+            detector,
+            assistant,
+            stop,
+            emit,
+        ),
         Input::Stdin { rate, channels } => {
             let stdin = std::io::stdin().lock();
             let source = RawPcmSource::new(StdinReader(stdin), "-", *rate, *channels)?;
-            run(source, detector, stop, emit)
+            run(source, detector, assistant, stop, emit)
         }
     }
 }
@@ -104,10 +119,161 @@ impl<R: BufRead> std::io::Read for StdinReader<R> {
     }
 }
 
+/// What starts a command recording.
+enum Trigger {
+    /// Our trained detector ("hey player").
+    Model(Box<WakeDetector>),
+    /// Any other phrase: every speech onset, checked by Whisper.
+    Onset,
+}
+
+/// Loads the "hey player" models (features and head), sha256-checked.
+pub fn wake_models(config: &Config) -> Result<WakeModels, Error> {
+    let mel = models::locate("oww-melspectrogram", &config.models_dir)?;
+    let emb = models::locate("oww-embedding", &config.models_dir)?;
+    let head = models::locate("hey-player", &config.models_dir)?;
+    Ok(WakeModels::load(&mel.path, &emb.path, &head.path)?)
+}
+
+/// Everything after the VAD: the wake word, the command recording, Whisper and
+/// the intent parser. Audio reaches Whisper only after the first stage fired.
+pub struct Assistant {
+    trigger: Trigger,
+    phrase: String,
+    verify: bool,
+    preroll: PreRoll,
+    recorder: CommandRecorder,
+    asr: AsrWorker,
+    wake_t_ms: u64,
+    wake_score: f32,
+}
+
+impl Assistant {
+    /// Loads the wake models (for "hey player") and Whisper, once.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        let w = &config.wake;
+        let trigger = if w.phrase == crate::config::DEFAULT_WAKE_PHRASE {
+            let m = wake_models(config)?;
+            Trigger::Model(Box::new(WakeDetector::new(m, w.detector)))
+        } else {
+            Trigger::Onset
+        };
+        let lead = (w.preroll_ms as usize) * SAMPLE_RATE as usize / 1000;
+        Ok(Self {
+            trigger,
+            phrase: w.phrase.clone(),
+            // A custom phrase has no first-stage model: Whisper must check it.
+            verify: w.verify || w.phrase != crate::config::DEFAULT_WAKE_PHRASE,
+            preroll: PreRoll::new(w.preroll_ms),
+            recorder: CommandRecorder::new(config.command, lead),
+            asr: asr_worker(config)?,
+            wake_t_ms: 0,
+            wake_score: 0.0,
+        })
+    }
+
+    /// Feeds the frame that starts at `t_ms`; `in_speech` and `onset` come from
+    /// the VAD. Events go to `out`.
+    fn push(
+        &mut self,
+        t_ms: u64,
+        frame: &Frame,
+        in_speech: bool,
+        onset: bool,
+        out: &mut Vec<Event>,
+    ) -> Result<(), Error> {
+        // The detector hears every frame, so its windows stay continuous.
+        let fired = match &mut self.trigger {
+            Trigger::Model(d) => d.push(frame)?.map(|det| (det.t_ms, det.score)),
+            Trigger::Onset => onset.then_some((t_ms + FRAME_MS, 1.0)),
+        };
+        if self.recorder.active() {
+            if let Some(end) = self.recorder.push(t_ms, frame, in_speech) {
+                self.finish(t_ms + FRAME_MS, end, out)?;
+            }
+            return Ok(());
+        }
+        self.preroll.push(frame);
+        if let Some((t, score)) = fired {
+            self.wake_t_ms = t;
+            self.wake_score = score;
+            if matches!(self.trigger, Trigger::Model(_)) {
+                out.push(Event::Wake {
+                    t_ms: t,
+                    phrase: self.phrase.clone(),
+                    score,
+                });
+            }
+            let pre = &mut self.preroll;
+            self.recorder.start(|clip| pre.drain_into(clip));
+        }
+        Ok(())
+    }
+
+    /// A recording ended at `t_ms`: transcribe, verify, parse.
+    fn finish(&mut self, t_ms: u64, end: CommandEnd, out: &mut Vec<Event>) -> Result<(), Error> {
+        let onset = matches!(self.trigger, Trigger::Onset);
+        if onset && end == CommandEnd::Silent {
+            return Ok(());
+        }
+        let t = self.asr.transcribe(self.recorder.clip())?;
+        let command_text = match match_phrase(&t.text, &self.phrase) {
+            Some(rest) => rest,
+            None if self.verify => {
+                // Onset triggers are not wakes at all unless the phrase is heard.
+                if !onset {
+                    out.push(Event::WakeRejected {
+                        t_ms,
+                        heard: t.text,
+                    });
+                }
+                return Ok(());
+            }
+            None => crate::intent::normalise(&t.text),
+        };
+        if onset {
+            out.push(Event::Wake {
+                t_ms: self.wake_t_ms,
+                phrase: self.phrase.clone(),
+                score: self.wake_score,
+            });
+        }
+        if command_text.is_empty() {
+            out.push(Event::NotUnderstood {
+                t_ms,
+                text: String::new(),
+                reason: "no command after the wake word".into(),
+            });
+            return Ok(());
+        }
+        out.push(Event::Transcript {
+            t_ms,
+            text: command_text.clone(),
+        });
+        let ev = match (&t.rejected, crate::intent::parse(&command_text)) {
+            (Some(why), _) => Event::NotUnderstood {
+                t_ms,
+                text: command_text,
+                reason: format!("unsure transcript: {why}"),
+            },
+            (None, Some(command)) => Event::Command { t_ms, command },
+            (None, None) => Event::NotUnderstood {
+                t_ms,
+                text: command_text,
+                reason: "not a command".into(),
+            },
+        };
+        out.push(ev);
+        Ok(())
+    }
+}
+
 /// Runs the front end over any source: the same code for mic, file and stdin.
+/// With an [`Assistant`], wake words and commands are handled too.
 pub fn run<S: AudioSource>(
     source: S,
     mut detector: VoiceDetector,
+    mut assistant: Option<Assistant>,
     stop: &AtomicBool,
     mut emit: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
@@ -135,11 +301,25 @@ pub fn run<S: AudioSource>(
                 return;
             }
             match item {
-                Item::Frame { t_ms, frame } => match detector.push(t_ms, frame, |_, _| {}) {
-                    Ok(Some(b)) => pending.push(boundary_event(b)),
-                    Ok(None) => {}
-                    Err(e) => failure = Some(e.into()),
-                },
+                Item::Frame { t_ms, frame } => {
+                    let boundary = match detector.push(t_ms, frame, |_, _| {}) {
+                        Ok(b) => b,
+                        Err(e) => {
+                            failure = Some(e.into());
+                            return;
+                        }
+                    };
+                    let onset = matches!(boundary, Some(Boundary::Started { .. }));
+                    if let Some(b) = boundary {
+                        pending.push(boundary_event(b));
+                    }
+                    if let Some(a) = assistant.as_mut() {
+                        let speech = detector.in_speech();
+                        if let Err(e) = a.push(t_ms, frame, speech, onset, &mut pending) {
+                            failure = Some(e);
+                        }
+                    }
+                }
                 Item::Notice { t_ms, notice } => {
                     pending.push(notice_event(t_ms, notice, &info.rate, &mut summary))
                 }
@@ -202,12 +382,85 @@ fn notice_event(t_ms: u64, notice: Notice, rate: &u32, summary: &mut Summary) ->
     }
 }
 
-/// Runs a source to the end and collects its events (for tests, eval and tools).
+/// Reads a whole source as 16 kHz mono samples (for `transcribe`, eval and tests).
+pub fn read_all<S: AudioSource>(source: S) -> Result<Vec<f32>, Error> {
+    let mut stream = FrameStream::new(source)?;
+    let mut samples = Vec::new();
+    while stream.pump(|item| {
+        if let Item::Frame { frame, .. } = item {
+            samples.extend_from_slice(&frame[..]);
+        }
+    })? {}
+    Ok(samples)
+}
+
+/// What `heyplayer transcribe` reports for one file.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileTranscript {
+    /// The file.
+    pub file: String,
+    /// Whisper's result.
+    #[serde(flatten)]
+    pub transcript: Transcript,
+    /// The command understood, if the transcript was accepted and is one.
+    pub command: Option<crate::intent::Command>,
+    /// Wall-clock time Whisper took, ms (not deterministic).
+    pub elapsed_ms: u64,
+}
+
+/// Transcribes a WAV file with a worker of `model`.
+pub fn transcribe_file(
+    path: &std::path::Path,
+    worker: &mut AsrWorker,
+) -> Result<FileTranscript, Error> {
+    let samples = read_all(WavSource::open(path, false)?)?;
+    let started = std::time::Instant::now();
+    let transcript = worker.transcribe(&samples)?;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    let command = if transcript.accepted() {
+        crate::intent::parse(&transcript.text)
+    } else {
+        None
+    };
+    Ok(FileTranscript {
+        file: path.display().to_string(),
+        transcript,
+        command,
+        elapsed_ms,
+    })
+}
+
+/// Loads the configured Whisper model (sha256-checked) and makes one worker.
+pub fn asr_worker(config: &Config) -> Result<AsrWorker, Error> {
+    let file = models::locate(&config.asr_model, &config.models_dir)?;
+    let model = AsrModel::load(&file.path)?;
+    Ok(model.worker(config.asr.clone())?)
+}
+
+/// Runs a source to the end through the VAD only and collects its events.
 pub fn collect_events<S: AudioSource>(source: S, config: &Config) -> Result<Vec<Event>, Error> {
+    collect(source, config, None)
+}
+
+/// Runs a source to the end through everything (wake word, Whisper, intents)
+/// and collects its events; `assistant` is reused across calls.
+pub fn collect_all_events<S: AudioSource>(
+    source: S,
+    config: &Config,
+    assistant: Assistant,
+) -> Result<Vec<Event>, Error> {
+    collect(source, config, Some(assistant))
+}
+
+fn collect<S: AudioSource>(
+    source: S,
+    config: &Config,
+    assistant: Option<Assistant>,
+) -> Result<Vec<Event>, Error> {
     let silero = models::locate("silero-vad", &config.models_dir)?;
     let detector = VoiceDetector::new(&config.vad, &silero.path)?;
     let mut events = Vec::new();
-    run(source, detector, &AtomicBool::new(false), |e| {
+    run(source, detector, assistant, &AtomicBool::new(false), |e| {
         events.push(e.clone());
         Ok(())
     })?;

@@ -13,7 +13,10 @@
 //!    but a segment is only confirmed once some frame of it reaches
 //!    [`VadConfig::silero_threshold`]. (Silero's LSTM ramps up slowly on a
 //!    cold start and on band-limited telephone speech; a single high threshold
-//!    cut the first syllables.)
+//!    cut the first syllables.) Silero only runs while the cheap opinions
+//!    (webrtc-vad and the floor) have heard something in the last
+//!    [`SILERO_GATE_MS`]: in silence and steady noise it is skipped, which is
+//!    most of the day.
 //!
 //! [`Segmenter`] turns frame decisions into segments with pre-roll, hang-over
 //! and a minimum speech length. Audio outside a segment is dropped at once:
@@ -28,7 +31,7 @@ use std::path::Path;
 
 use crate::audio::{Frame, FRAME_MS, FRAME_SAMPLES};
 use crate::config::VadConfig;
-pub use silero::{Silero, SileroError, SILERO_HOP};
+pub use silero::{Silero, SileroError, SILERO_HOP, SILERO_IDLE_RESET_WINDOWS};
 
 /// Errors of the VAD stage.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +68,9 @@ impl From<WebRtcMode> for webrtc_vad::VadMode {
         }
     }
 }
+
+/// Silero runs while webrtc-vad and the floor agreed on a frame this recently, ms.
+pub const SILERO_GATE_MS: u64 = 300;
 
 /// Level of a frame in dB relative to full scale (a full-scale sine is -3 dBFS).
 pub fn frame_dbfs(frame: &Frame) -> f32 {
@@ -132,6 +138,8 @@ pub struct FrameVad {
     silero: Silero,
     pcm: [i16; FRAME_SAMPLES],
     cfg: VadConfig,
+    /// Frames since webrtc-vad and the floor last agreed.
+    since_onset: u64,
 }
 
 impl FrameVad {
@@ -147,6 +155,7 @@ impl FrameVad {
             silero: Silero::load(silero_model)?,
             pcm: [0; FRAME_SAMPLES],
             cfg: cfg.clone(),
+            since_onset: u64::MAX,
         })
     }
 
@@ -161,12 +170,19 @@ impl FrameVad {
             .map_err(|()| VadError::WebRtc)?;
         let level_db = frame_dbfs(frame);
         let floor_db = self.floor.update(level_db);
-        let silero = self.silero.push(frame)?;
         let loud =
             level_db >= self.cfg.min_level_dbfs && level_db >= floor_db + self.cfg.floor_margin_db;
+        let onset = webrtc && loud;
+        self.since_onset = if onset {
+            0
+        } else {
+            self.since_onset.saturating_add(1)
+        };
+        let active = self.since_onset <= SILERO_GATE_MS / FRAME_MS;
+        let silero = self.silero.push_gated(frame, active)?;
         let speech = webrtc && loud && silero >= self.cfg.silero_low_threshold;
         Ok(FrameDecision {
-            onset: webrtc && loud,
+            onset,
             speech,
             strong: speech && silero >= self.cfg.silero_threshold,
             webrtc,
@@ -450,6 +466,11 @@ impl VoiceDetector {
     ) -> Result<Option<Boundary>, VadError> {
         let d = self.vad.push(frame)?;
         Ok(self.seg.push(t_ms, frame, (&d).into(), on_audio))
+    }
+
+    /// Whether the segmenter is inside a speech segment (hang-over included).
+    pub fn in_speech(&self) -> bool {
+        self.seg.in_speech()
     }
 
     /// Decides one frame without segmenting (for diagnostics and tests).

@@ -317,7 +317,7 @@ impl MicSource {
         };
         let mut fill = 0usize;
         device.build_input_stream::<T, _, _>(
-            config.clone(),
+            *config,
             move |data: &[T], _: &cpal::InputCallbackInfo| {
                 // Real-time path: no allocation, no lock, no log, no blocking.
                 for frame in data.chunks_exact(channels) {

@@ -10,12 +10,20 @@ use hound::{SampleFormat, WavReader};
 
 use super::{check_format, AudioError, AudioSource, Read, SourceInfo};
 
+/// Bytes of sample data decoded per read.
+const BYTE_CHUNK: usize = 32 * 1024;
+
 /// Reads a WAV file as mono `f32`, optionally paced at real time.
+///
+/// hound parses and checks the header; the sample data is then decoded here
+/// in bulk (much faster than a per-sample iterator) from a preallocated buffer.
 pub struct WavSource {
     info: SourceInfo,
-    reader: WavReader<BufReader<File>>,
+    data: BufReader<File>,
     format: SampleFormat,
-    bits: u16,
+    /// Bytes per sample.
+    width: usize,
+    bytes: Vec<u8>,
     /// Samples (all channels) the header announced.
     expected: u64,
     /// Samples (all channels) read so far.
@@ -65,6 +73,8 @@ impl WavSource {
         if expected == 0 {
             return Err(AudioError::EmptyFile { path: name });
         }
+        let width = spec.bits_per_sample as usize / 8;
+        let frame = width * spec.channels as usize;
         Ok(Self {
             info: SourceInfo {
                 kind: "file",
@@ -72,9 +82,11 @@ impl WavSource {
                 rate: spec.sample_rate,
                 channels: spec.channels,
             },
-            reader,
+            // hound leaves the reader at the start of the sample data.
+            data: reader.into_inner(),
             format: spec.sample_format,
-            bits: spec.bits_per_sample,
+            width,
+            bytes: vec![0; (BYTE_CHUNK / frame).max(1) * frame],
             expected,
             got: 0,
             realtime: realtime.then(Instant::now),
@@ -89,58 +101,62 @@ impl WavSource {
         }
     }
 
-    fn read_into(&mut self, buf: &mut [f32]) -> Result<usize, AudioError> {
-        let ch = self.info.channels as usize;
-        let frames_left = ((self.expected - self.got) / ch as u64) as usize;
-        let n = buf.len().min(frames_left);
-        let inv_ch = 1.0 / ch as f32;
-        let mut got = self.got;
-        let mut short = false;
-        match self.format {
-            SampleFormat::Float => {
-                let mut it = self.reader.samples::<f32>();
-                for out in buf.iter_mut().take(n) {
-                    let mut acc = 0.0f32;
-                    for _ in 0..ch {
-                        match it.next() {
-                            Some(Ok(s)) => acc += s,
-                            _ => {
-                                short = true;
-                                break;
-                            }
-                        }
-                        got += 1;
-                    }
-                    if short {
-                        break;
-                    }
-                    *out = acc * inv_ch;
-                }
-            }
-            SampleFormat::Int => {
-                let scale = 1.0 / (1u64 << (self.bits - 1)) as f32;
-                let mut it = self.reader.samples::<i32>();
-                for out in buf.iter_mut().take(n) {
-                    let mut acc = 0.0f32;
-                    for _ in 0..ch {
-                        match it.next() {
-                            Some(Ok(s)) => acc += s as f32 * scale,
-                            _ => {
-                                short = true;
-                                break;
-                            }
-                        }
-                        got += 1;
-                    }
-                    if short {
-                        break;
-                    }
-                    *out = acc * inv_ch;
+    /// Reads whole device frames into `self.bytes`; returns bytes read.
+    fn fill(&mut self, want: usize) -> Result<usize, AudioError> {
+        use std::io::Read as _;
+        let mut n = 0;
+        while n < want {
+            match self.data.read(&mut self.bytes[n..want]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(source) => {
+                    return Err(AudioError::Io {
+                        what: self.info.name.clone(),
+                        source,
+                    })
                 }
             }
         }
-        self.got = got;
-        if short {
+        Ok(n)
+    }
+
+    fn read_into(&mut self, buf: &mut [f32]) -> Result<usize, AudioError> {
+        let ch = self.info.channels as usize;
+        let frame_bytes = self.width * ch;
+        let frames_left = ((self.expected - self.got) / ch as u64) as usize;
+        let n = buf
+            .len()
+            .min(frames_left)
+            .min(self.bytes.len() / frame_bytes);
+        let want = n * frame_bytes;
+        let got_bytes = self.fill(want)?;
+        let whole = got_bytes / frame_bytes;
+        let inv_ch = 1.0 / ch as f32;
+        let w = self.width;
+        for (i, out) in buf.iter_mut().take(whole).enumerate() {
+            let base = i * frame_bytes;
+            let mut acc = 0.0f32;
+            for c in 0..ch {
+                let b = &self.bytes[base + c * w..base + (c + 1) * w];
+                acc += match (self.format, w) {
+                    (SampleFormat::Float, _) => f32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+                    // 8-bit WAV is unsigned, centred on 128.
+                    (SampleFormat::Int, 1) => (b[0] as f32 - 128.0) / 128.0,
+                    (SampleFormat::Int, 2) => i16::from_le_bytes([b[0], b[1]]) as f32 / 32_768.0,
+                    (SampleFormat::Int, 3) => {
+                        (i32::from_le_bytes([0, b[0], b[1], b[2]]) >> 8) as f32 / 8_388_608.0
+                    }
+                    (SampleFormat::Int, _) => {
+                        i32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f32 / 2_147_483_648.0
+                    }
+                };
+            }
+            *out = acc * inv_ch;
+        }
+        self.got += (whole * ch) as u64;
+        if whole < n {
+            self.got += ((got_bytes % frame_bytes) / w) as u64;
             return Err(self.truncated());
         }
         Ok(n)

@@ -11,13 +11,18 @@ use std::sync::Arc;
 
 use tract_onnx::prelude::*;
 
-use crate::audio::{Frame, FRAME_SAMPLES};
+use crate::audio::Frame;
 
 /// New samples per model call.
 pub const SILERO_HOP: usize = 512;
 /// Samples of the previous window prepended as context.
 pub const SILERO_CONTEXT: usize = 64;
 const WINDOW: usize = SILERO_CONTEXT + SILERO_HOP;
+/// Past hops replayed through the model when it wakes up after being skipped,
+/// so it hears the onset it missed (128 ms).
+pub const SILERO_WARMUP_HOPS: usize = 4;
+/// Samples of history kept: context + warm-up hops + the current hop.
+const HISTORY: usize = SILERO_CONTEXT + (SILERO_WARMUP_HOPS + 1) * SILERO_HOP;
 const STATE_LEN: usize = 2 * 128;
 
 /// Errors of the Silero model.
@@ -57,12 +62,19 @@ fn unique_node_names(proto: &mut tract_onnx::pb::ModelProto) {
 /// Streaming Silero VAD.
 pub struct Silero {
     plan: Plan,
-    window: [f32; WINDOW],
-    /// New samples in `window[SILERO_CONTEXT..]`.
+    /// The latest samples; the current hop is filled into the last `SILERO_HOP`.
+    history: Box<[f32; HISTORY]>,
+    /// New samples in the current hop.
     fill: usize,
     state: Tensor,
     prob: f32,
+    /// Windows skipped in a row (see [`Silero::push`]).
+    idle_windows: u32,
 }
+
+/// After this many skipped windows (about 1 s) the LSTM state is reset, as
+/// after a long silence.
+pub const SILERO_IDLE_RESET_WINDOWS: u32 = 31;
 
 impl Silero {
     /// Loads and optimises the model.
@@ -87,10 +99,11 @@ impl Silero {
             .map_err(err)?;
         Ok(Self {
             plan,
-            window: [0.0; WINDOW],
+            history: Box::new([0.0; HISTORY]),
             fill: 0,
             state: Tensor::zero::<f32>(&[2, 1, 128]).map_err(err)?,
             prob: 0.0,
+            idle_windows: 0,
         })
     }
 
@@ -101,27 +114,60 @@ impl Silero {
 
     /// Feeds a 10 ms frame; returns the latest probability (updated whenever a
     /// 512-sample window completes).
-    pub fn push(&mut self, frame: &Frame) -> Result<f32, SileroError> {
+    ///
+    /// With `active` false the model is not run when the window completes: the
+    /// probability becomes 0 (the cheap gates already said "not speech"), and
+    /// after [`SILERO_IDLE_RESET_WINDOWS`] such windows the state is reset.
+    /// When it runs again, it first replays up to [`SILERO_WARMUP_HOPS`] of the
+    /// skipped hops, so the onset is not lost.
+    pub fn push_gated(&mut self, frame: &Frame, active: bool) -> Result<f32, SileroError> {
         let mut rest: &[f32] = &frame[..];
         while !rest.is_empty() {
             let take = (SILERO_HOP - self.fill).min(rest.len());
-            let at = SILERO_CONTEXT + self.fill;
-            self.window[at..at + take].copy_from_slice(&rest[..take]);
+            let at = HISTORY - SILERO_HOP + self.fill;
+            self.history[at..at + take].copy_from_slice(&rest[..take]);
             self.fill += take;
             rest = &rest[take..];
             if self.fill == SILERO_HOP {
-                self.prob = self.run()?;
-                self.window.copy_within(SILERO_HOP.., 0);
+                if active {
+                    let warm = (self.idle_windows as usize).min(SILERO_WARMUP_HOPS);
+                    for k in (1..=warm).rev() {
+                        let end = HISTORY - k * SILERO_HOP;
+                        self.run(end - WINDOW)?;
+                    }
+                    self.idle_windows = 0;
+                    self.prob = self.run(HISTORY - WINDOW)?;
+                } else {
+                    self.prob = 0.0;
+                    self.idle_windows = self.idle_windows.saturating_add(1);
+                    if self.idle_windows == SILERO_IDLE_RESET_WINDOWS {
+                        self.reset();
+                    }
+                }
+                self.history.copy_within(SILERO_HOP.., 0);
                 self.fill = 0;
             }
         }
-        debug_assert_eq!(frame.len(), FRAME_SAMPLES);
         Ok(self.prob)
     }
 
-    fn run(&mut self) -> Result<f32, SileroError> {
+    /// Forgets the LSTM state, as at the start of a stream.
+    pub fn reset(&mut self) {
+        if let Ok(z) = Tensor::zero::<f32>(&[2, 1, 128]) {
+            self.state = z;
+        }
+    }
+
+    /// Feeds a 10 ms frame and always runs the model (see [`Silero::push_gated`]).
+    pub fn push(&mut self, frame: &Frame) -> Result<f32, SileroError> {
+        self.push_gated(frame, true)
+    }
+
+    /// Runs the model on `history[from..from + WINDOW]`, updating the state.
+    fn run(&mut self, from: usize) -> Result<f32, SileroError> {
         let err = |e: TractError| SileroError::Run(format!("{e:#}"));
-        let input = Tensor::from_shape(&[1, WINDOW], &self.window).map_err(err)?;
+        let input =
+            Tensor::from_shape(&[1, WINDOW], &self.history[from..from + WINDOW]).map_err(err)?;
         let out = self
             .plan
             .run(tvec!(input.into_tvalue(), self.state.clone().into_tvalue()))

@@ -3,10 +3,13 @@
 //! They use the real models (installed by `make models`) and real recordings
 //! from Debian packages (installed by `make test`).
 
+mod asr;
 mod bad_input;
+mod commands;
 mod common;
 mod golden;
 mod property;
 mod pulse;
 mod resample;
 mod vad_real;
+mod wake;

@@ -1,0 +1,504 @@
+//! Speech recognition: Whisper (whisper.cpp through whisper-rs), on this machine.
+//!
+//! The model is loaded once into an [`AsrModel`] (an `Arc<WhisperContext>`)
+//! and shared; each worker thread gets its own [`AsrWorker`], which owns a
+//! `WhisperState`. Whisper only ever sees audio that passed the wake gate.
+//!
+//! Tuned for short commands: greedy decoding (or a small beam), no timestamps,
+//! one segment, the audio context trimmed to the clip, an initial prompt with
+//! the command vocabulary, and results rejected when the average token
+//! log-probability is too low or the no-speech probability too high.
+
+use std::path::Path;
+use std::sync::{Arc, Once};
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
+
+use crate::audio::SAMPLE_RATE;
+
+/// Whisper's encoder frames per second of audio (one per 20 ms).
+pub const ENCODER_FRAMES_PER_S: usize = 50;
+/// Whisper's full audio context (30 s).
+pub const FULL_AUDIO_CTX: usize = 1500;
+/// Encoder frames added to a trimmed context beyond the clip itself.
+pub const AUDIO_CTX_MARGIN: usize = 64;
+/// Smallest trimmed audio context; below this tiny models lose words.
+pub const MIN_AUDIO_CTX: usize = 512;
+/// Text tokens allowed per second of audio (people say about 3 words a second);
+/// a cap stops Whisper's repetition loops.
+pub const MAX_TOKENS_PER_S: usize = 8;
+/// Token cap for the shortest clips.
+pub const MIN_MAX_TOKENS: usize = 16;
+/// Shortest clip worth transcribing, in samples (100 ms).
+pub const MIN_CLIP_SAMPLES: usize = SAMPLE_RATE as usize / 10;
+/// Clips shorter than this are padded with silence, in samples (1 s):
+/// whisper.cpp refuses input under 1 s.
+pub const PAD_TO_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
+
+/// Errors from the ASR stage.
+#[derive(Debug, thiserror::Error)]
+pub enum AsrError {
+    /// whisper.cpp refused the model file.
+    #[error(
+        "cannot load the Whisper model {path}: {detail}; fetch it again with: {}",
+        crate::models::FETCH_COMMAND
+    )]
+    Load {
+        /// The file.
+        path: String,
+        /// What whisper.cpp said.
+        detail: String,
+    },
+    /// whisper.cpp failed while transcribing.
+    #[error("Whisper failed: {0}")]
+    Whisper(String),
+    /// The clip is too short to hold a word.
+    #[error("the audio is too short to transcribe ({ms} ms; at least 100 ms is needed)")]
+    TooShort {
+        /// Its length.
+        ms: u64,
+    },
+}
+
+/// Settings for the ASR stage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AsrConfig {
+    /// Threads per transcription.
+    pub threads: u16,
+    /// Beam size; 0 or 1 means greedy.
+    pub beam_size: u8,
+    /// Language code, e.g. "en".
+    pub language: String,
+    /// Text given to the decoder as if said before (the command vocabulary).
+    pub initial_prompt: String,
+    /// Trim the encoder's audio context to the clip length.
+    pub trim_audio_ctx: bool,
+    /// Results whose average token log-probability is below this are rejected.
+    pub min_avg_logprob: f32,
+    /// Results whose no-speech probability is above this are rejected.
+    pub max_no_speech_prob: f32,
+}
+
+/// Default threads per transcription.
+pub const DEFAULT_THREADS: u16 = 2;
+/// Default minimum average log-probability.
+pub const DEFAULT_MIN_AVG_LOGPROB: f32 = -1.0;
+/// Default maximum no-speech probability.
+pub const DEFAULT_MAX_NO_SPEECH_PROB: f32 = 0.6;
+/// The default initial prompt: the words commands are made of.
+pub const DEFAULT_INITIAL_PROMPT: &str = "Play some jazz. Pause. Resume. Stop. Skip. Next song. \
+Go back. Louder. Turn it down. Set the volume to forty. Mute. Unmute. Shuffle on. Repeat off. \
+I like this song. What's playing?";
+
+impl Default for AsrConfig {
+    fn default() -> Self {
+        Self {
+            threads: DEFAULT_THREADS,
+            beam_size: 0,
+            language: "en".into(),
+            initial_prompt: DEFAULT_INITIAL_PROMPT.into(),
+            trim_audio_ctx: true,
+            min_avg_logprob: DEFAULT_MIN_AVG_LOGPROB,
+            max_no_speech_prob: DEFAULT_MAX_NO_SPEECH_PROB,
+        }
+    }
+}
+
+/// What Whisper heard in one clip.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Transcript {
+    /// The text, trimmed.
+    pub text: String,
+    /// Mean log-probability of the text tokens.
+    pub avg_logprob: f32,
+    /// Whisper's no-speech probability.
+    pub no_speech_prob: f32,
+    /// Length of the clip, ms.
+    pub audio_ms: u64,
+    /// `None` if accepted; otherwise why it was rejected.
+    pub rejected: Option<String>,
+}
+
+impl Transcript {
+    /// Whether the result passed the confidence thresholds.
+    pub fn accepted(&self) -> bool {
+        self.rejected.is_none()
+    }
+}
+
+/// A loaded Whisper model, shared between workers.
+#[derive(Clone)]
+pub struct AsrModel {
+    ctx: Arc<WhisperContext>,
+}
+
+static QUIET: Once = Once::new();
+
+impl AsrModel {
+    /// Loads a ggml model file (already sha256-checked by [`crate::models::locate`]).
+    pub fn load(path: &Path) -> Result<Self, AsrError> {
+        // whisper.cpp logs to stderr by default; route its logs away unless asked.
+        if std::env::var_os("HEYPLAYER_WHISPER_LOG").is_none() {
+            QUIET.call_once(whisper_rs::install_logging_hooks);
+        }
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(false);
+        let ctx = WhisperContext::new_with_params(path, params).map_err(|e| AsrError::Load {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        Ok(Self { ctx: Arc::new(ctx) })
+    }
+
+    /// A worker with its own decoder state.
+    pub fn worker(&self, cfg: AsrConfig) -> Result<AsrWorker, AsrError> {
+        let state = self
+            .ctx
+            .create_state()
+            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+        Ok(AsrWorker {
+            eot: self.ctx.token_eot(),
+            _ctx: Arc::clone(&self.ctx),
+            state,
+            cfg,
+            padded: Vec::with_capacity(PAD_TO_SAMPLES),
+        })
+    }
+}
+
+/// One worker: owns a `WhisperState`; not shared between threads.
+pub struct AsrWorker {
+    _ctx: Arc<WhisperContext>,
+    state: whisper_rs::WhisperState,
+    cfg: AsrConfig,
+    eot: i32,
+    padded: Vec<f32>,
+}
+
+/// The encoder context for a clip of `samples` samples.
+pub fn audio_ctx_for(samples: usize) -> usize {
+    let frames = samples.div_ceil(SAMPLE_RATE as usize / ENCODER_FRAMES_PER_S);
+    (frames + AUDIO_CTX_MARGIN).clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX)
+}
+
+impl AsrWorker {
+    /// Transcribes 16 kHz mono samples in [-1, 1].
+    pub fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, AsrError> {
+        let audio_ms = samples.len() as u64 * 1000 / SAMPLE_RATE as u64;
+        if samples.len() < MIN_CLIP_SAMPLES {
+            return Err(AsrError::TooShort { ms: audio_ms });
+        }
+        let input: &[f32] = if samples.len() < PAD_TO_SAMPLES {
+            self.padded.clear();
+            self.padded.extend_from_slice(samples);
+            self.padded.resize(PAD_TO_SAMPLES, 0.0);
+            &self.padded
+        } else {
+            samples
+        };
+        let strategy = if self.cfg.beam_size > 1 {
+            SamplingStrategy::BeamSearch {
+                beam_size: self.cfg.beam_size as i32,
+                patience: -1.0,
+            }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut p = FullParams::new(strategy);
+        p.set_n_threads(i32::from(self.cfg.threads));
+        p.set_language(Some(&self.cfg.language));
+        p.set_translate(false);
+        p.set_no_context(true);
+        p.set_no_timestamps(true);
+        p.set_single_segment(true);
+        p.set_print_special(false);
+        p.set_print_progress(false);
+        p.set_print_realtime(false);
+        p.set_print_timestamps(false);
+        p.set_suppress_blank(true);
+        p.set_temperature(0.0);
+        p.set_temperature_inc(0.0);
+        let max_tokens =
+            (input.len() * MAX_TOKENS_PER_S / SAMPLE_RATE as usize).max(MIN_MAX_TOKENS);
+        p.set_max_tokens(max_tokens as i32);
+        if self.cfg.trim_audio_ctx {
+            p.set_audio_ctx(audio_ctx_for(input.len()) as i32);
+        }
+        if !self.cfg.initial_prompt.is_empty() {
+            p.set_initial_prompt(&self.cfg.initial_prompt);
+        }
+        self.state
+            .full(p, input)
+            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+
+        let mut text = String::new();
+        let mut no_speech = 0.0f32;
+        let (mut lp_sum, mut lp_n) = (0.0f32, 0u32);
+        for seg in self.state.as_iter() {
+            text.push_str(
+                &seg.to_str_lossy()
+                    .map_err(|e| AsrError::Whisper(e.to_string()))?,
+            );
+            no_speech = no_speech.max(seg.no_speech_probability());
+            for i in 0..seg.n_tokens() {
+                if let Some(tok) = seg.get_token(i) {
+                    let d = tok.token_data();
+                    if d.id < self.eot {
+                        lp_sum += d.plog;
+                        lp_n += 1;
+                    }
+                }
+            }
+        }
+        let text = clean(&text);
+        let avg_logprob = if lp_n > 0 {
+            lp_sum / lp_n as f32
+        } else {
+            f32::NEG_INFINITY
+        };
+        let rejected = if text.is_empty() {
+            Some("no words".to_string())
+        } else if no_speech > self.cfg.max_no_speech_prob {
+            Some(format!(
+                "no-speech probability {no_speech:.2} > {:.2}",
+                self.cfg.max_no_speech_prob
+            ))
+        } else if avg_logprob < self.cfg.min_avg_logprob {
+            Some(format!(
+                "average log-probability {avg_logprob:.2} < {:.2}",
+                self.cfg.min_avg_logprob
+            ))
+        } else {
+            None
+        };
+        Ok(Transcript {
+            text,
+            avg_logprob,
+            no_speech_prob: no_speech,
+            audio_ms,
+            rejected,
+        })
+    }
+}
+
+/// Trims Whisper's output, drops its non-speech markers ("[BLANK_AUDIO]",
+/// "(music)") and collapses a sentence repeated back to back (a Whisper loop).
+pub fn clean(text: &str) -> String {
+    let text = strip_markers(text);
+    let mut out: Vec<&str> = Vec::new();
+    for sentence in text.split_inclusive(['.', '!', '?']) {
+        let s = sentence.trim();
+        if s.is_empty() {
+            continue;
+        }
+        let key = |x: &str| x.trim_end_matches(['.', '!', '?', ',']).to_lowercase();
+        if out.last().is_some_and(|last| key(last) == key(s)) {
+            continue;
+        }
+        out.push(s);
+    }
+    out.join(" ")
+}
+
+fn strip_markers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut depth = 0i32;
+    for c in text.chars() {
+        match c {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth = (depth - 1).max(0),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_ctx_follows_the_clip_within_bounds() {
+        assert_eq!(audio_ctx_for(16_000), MIN_AUDIO_CTX);
+        assert_eq!(audio_ctx_for(96_000), MIN_AUDIO_CTX);
+        // 16 s: 800 frames + margin.
+        assert_eq!(audio_ctx_for(16 * 16_000), 800 + AUDIO_CTX_MARGIN);
+        assert_eq!(audio_ctx_for(16_000 * 60), FULL_AUDIO_CTX);
+    }
+
+    #[test]
+    fn clean_drops_markers_and_spaces() {
+        assert_eq!(clean(" Play some jazz. "), "Play some jazz.");
+        assert_eq!(clean("[BLANK_AUDIO]"), "");
+        assert_eq!(clean(" (music) Skip this."), "Skip this.");
+        assert_eq!(clean("Next [inaudible] song"), "Next song");
+        assert_eq!(clean(" Skip. Skip. Skip."), "Skip.");
+        assert_eq!(clean("Agent. Agent"), "Agent.");
+        assert_eq!(clean("Stop. Go. Stop."), "Stop. Go. Stop.");
+    }
+}
+
+/// How a command recording ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommandEnd {
+    /// Speech, then `hangover_ms` of silence (or the length limit).
+    Spoken {
+        /// Audio clock at the end of the last speech, ms.
+        speech_end_ms: u64,
+        /// Cut at the length limit.
+        cut: bool,
+    },
+    /// No speech at all within [`NO_COMMAND_TIMEOUT_MS`].
+    Silent,
+}
+
+/// After a wake, give up if nobody speaks within this time, ms.
+pub const NO_COMMAND_TIMEOUT_MS: u64 = 4000;
+
+/// Records the command after a wake: frames in, one clip out when the speaker
+/// stops (hang-over) or the length limit is reached. Its buffer is sized once.
+pub struct CommandRecorder {
+    cfg: crate::config::CommandConfig,
+    clip: Vec<f32>,
+    active: bool,
+    heard: bool,
+    silence_ms: u64,
+    elapsed_ms: u64,
+    speech_end_ms: u64,
+}
+
+impl CommandRecorder {
+    /// A recorder for commands of at most `cfg.max_ms` (plus `lead_samples` of lead-in).
+    pub fn new(cfg: crate::config::CommandConfig, lead_samples: usize) -> Self {
+        let cap = lead_samples + (cfg.max_ms as usize) * SAMPLE_RATE as usize / 1000;
+        Self {
+            cfg,
+            clip: Vec::with_capacity(cap),
+            active: false,
+            heard: false,
+            silence_ms: 0,
+            elapsed_ms: 0,
+            speech_end_ms: 0,
+        }
+    }
+
+    /// Starts a recording; `lead` is handed the clip buffer to put the audio
+    /// from before the wake into (e.g. the pre-roll).
+    pub fn start(&mut self, lead: impl FnOnce(&mut Vec<f32>)) {
+        self.clip.clear();
+        lead(&mut self.clip);
+        self.active = true;
+        self.heard = false;
+        self.silence_ms = 0;
+        self.elapsed_ms = 0;
+    }
+
+    /// Whether a recording is under way.
+    pub fn active(&self) -> bool {
+        self.active
+    }
+
+    /// Feeds the frame that starts at `t_ms`, with whether the VAD is in speech.
+    pub fn push(
+        &mut self,
+        t_ms: u64,
+        frame: &crate::audio::Frame,
+        in_speech: bool,
+    ) -> Option<CommandEnd> {
+        if !self.active {
+            return None;
+        }
+        if self.clip.len() + frame.len() <= self.clip.capacity() {
+            self.clip.extend_from_slice(frame);
+        }
+        let frame_ms = crate::audio::FRAME_MS;
+        self.elapsed_ms += frame_ms;
+        if in_speech {
+            self.heard = true;
+            self.silence_ms = 0;
+            self.speech_end_ms = t_ms + frame_ms;
+        } else {
+            self.silence_ms += frame_ms;
+        }
+        let end = if self.heard && self.silence_ms >= self.cfg.hangover_ms {
+            Some(CommandEnd::Spoken {
+                speech_end_ms: self.speech_end_ms,
+                cut: false,
+            })
+        } else if self.elapsed_ms >= self.cfg.max_ms {
+            Some(if self.heard {
+                CommandEnd::Spoken {
+                    speech_end_ms: t_ms + frame_ms,
+                    cut: true,
+                }
+            } else {
+                CommandEnd::Silent
+            })
+        } else if !self.heard && self.elapsed_ms >= NO_COMMAND_TIMEOUT_MS {
+            Some(CommandEnd::Silent)
+        } else {
+            None
+        };
+        if end.is_some() {
+            self.active = false;
+        }
+        end
+    }
+
+    /// The recorded clip (valid after `push` returned an end).
+    pub fn clip(&self) -> &[f32] {
+        &self.clip
+    }
+}
+
+#[cfg(test)]
+mod recorder_tests {
+    use super::*;
+    use crate::config::CommandConfig;
+
+    #[test]
+    fn ends_after_hangover_or_limit_or_silence() {
+        let cfg = CommandConfig {
+            hangover_ms: 100,
+            max_ms: 1000,
+        };
+        let f = [0.1f32; crate::audio::FRAME_SAMPLES];
+        let mut r = CommandRecorder::new(cfg, 320);
+        r.start(|_| {});
+        let mut t = 0;
+        for _ in 0..20 {
+            assert_eq!(r.push(t, &f, true), None);
+            t += 10;
+        }
+        let mut end = None;
+        for _ in 0..20 {
+            end = end.or(r.push(t, &f, false));
+            t += 10;
+        }
+        assert_eq!(
+            end,
+            Some(CommandEnd::Spoken {
+                speech_end_ms: 200,
+                cut: false
+            })
+        );
+        assert_eq!(r.clip().len(), 30 * crate::audio::FRAME_SAMPLES);
+        assert!(!r.active());
+
+        r.start(|c| c.extend_from_slice(&[0.0; 320]));
+        let mut end = None;
+        for k in 0..200 {
+            end = end.or(r.push(k * 10, &f, true));
+        }
+        assert!(matches!(end, Some(CommandEnd::Spoken { cut: true, .. })));
+        assert_eq!(r.clip().len(), 320 + 100 * crate::audio::FRAME_SAMPLES);
+
+        r.start(|_| {});
+        let mut end = None;
+        for k in 0..200 {
+            end = end.or(r.push(k * 10, &f, false));
+        }
+        assert_eq!(end, Some(CommandEnd::Silent));
+    }
+}

@@ -1,0 +1,229 @@
+//! The "hey player" detector on held-out voices and unseen real speech, and the
+//! whole pipeline (wake word → Whisper → command) on spoken commands.
+//!
+//! The corpus comes from `tests/gen/wake.py` (run by `make test`).
+
+use std::path::{Path, PathBuf};
+
+use heyplayer::audio::stdin::RawPcmSource;
+use heyplayer::audio::wav::WavSource;
+use heyplayer::audio::FRAME_SAMPLES;
+use heyplayer::events::Event;
+use heyplayer::pipeline::{collect_all_events, read_all, wake_models, Assistant};
+use heyplayer::wake::WakeDetector;
+
+use crate::common::{config, to_s16le, Noise};
+
+/// The first stage must find at least this share of the held-out positives.
+const MIN_RECALL: f64 = 0.90;
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/wake")
+}
+
+#[derive(serde::Deserialize)]
+struct Line {
+    id: String,
+    audio: String,
+    #[serde(default)]
+    engine: String,
+    labels: serde_json::Value,
+}
+
+fn lines() -> Vec<Line> {
+    let manifest = corpus().join("manifest.jsonl");
+    let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; generate it with `make test-data` (part of `make test`)",
+            manifest.display()
+        )
+    });
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn samples(l: &Line) -> Vec<f32> {
+    read_all(WavSource::open(&corpus().join(&l.audio), false).unwrap()).unwrap()
+}
+
+/// First-stage detections (t_ms) on 16 kHz samples.
+fn detections(samples: &[f32]) -> Vec<u64> {
+    let cfg = config();
+    let mut d = WakeDetector::new(wake_models(&cfg).unwrap(), cfg.wake.detector);
+    samples
+        .chunks_exact(FRAME_SAMPLES)
+        .filter_map(|c| d.push(c.try_into().unwrap()).unwrap())
+        .map(|det| det.t_ms)
+        .collect()
+}
+
+#[test]
+fn first_stage_finds_held_out_positives() {
+    let pos: Vec<Line> = lines()
+        .into_iter()
+        .filter(|l| l.labels["wake"] == true)
+        .collect();
+    assert!(pos.len() >= 30, "only {} positives", pos.len());
+    let mut missed = Vec::new();
+    for l in &pos {
+        if detections(&samples(l)).is_empty() {
+            missed.push(format!("{} ({})", l.id, l.engine));
+        }
+    }
+    let recall = 1.0 - missed.len() as f64 / pos.len() as f64;
+    eprintln!(
+        "first-stage recall on {} held-out positives: {:.1}%; missed: {}",
+        pos.len(),
+        recall * 100.0,
+        missed.join(", ")
+    );
+    assert!(
+        recall >= MIN_RECALL,
+        "recall {:.1}% < {:.0}%",
+        recall * 100.0,
+        MIN_RECALL * 100.0
+    );
+}
+
+/// Ten minutes of unseen real speech: the shipped detector (first stage, then
+/// Whisper's check, both on by default) must accept no wake at all.
+#[test]
+fn no_wake_is_accepted_on_ten_minutes_of_real_speech() {
+    let neg: Vec<Line> = lines()
+        .into_iter()
+        .filter(|l| l.labels["wake"] == false)
+        .collect();
+    assert!(!neg.is_empty());
+    let cfg = config();
+    let mut minutes = 0.0;
+    for l in &neg {
+        let s = samples(l);
+        minutes += s.len() as f64 / 16_000.0 / 60.0;
+        let first = detections(&s);
+        let src = WavSource::open(&corpus().join(&l.audio), false).unwrap();
+        let events = collect_all_events(src, &cfg, Assistant::new(&cfg).unwrap()).unwrap();
+        let wakes = events
+            .iter()
+            .filter(|e| matches!(e, Event::Wake { .. }))
+            .count();
+        let rejected: Vec<&Event> = events
+            .iter()
+            .filter(|e| matches!(e, Event::WakeRejected { .. }))
+            .collect();
+        eprintln!(
+            "{}: {minutes:.1} min, first stage fired {} times {first:?}, Whisper rejected {rejected:?}",
+            l.id,
+            first.len()
+        );
+        assert_eq!(wakes, first.len(), "the pipeline's first stage differs");
+        assert_eq!(
+            wakes,
+            rejected.len(),
+            "{}: accepted false wakes: {events:?}",
+            l.id
+        );
+    }
+    assert!(minutes >= 9.9, "only {minutes:.1} min of negative speech");
+}
+
+/// Events of the whole pipeline on a positive clip.
+fn full_events(s: &[f32], read_sizes: &[usize]) -> Vec<Event> {
+    let cfg = config();
+    let bytes = to_s16le(s);
+    let src = RawPcmSource::new(Chunked::new(bytes, read_sizes), "buffer", 16_000, 1).unwrap();
+    collect_all_events(src, &cfg, Assistant::new(&cfg).unwrap()).unwrap()
+}
+
+/// A reader that hands out its bytes in the given read sizes, cycling.
+struct Chunked {
+    data: std::io::Cursor<Vec<u8>>,
+    sizes: Vec<usize>,
+    k: usize,
+}
+
+impl Chunked {
+    fn new(data: Vec<u8>, sizes: &[usize]) -> Self {
+        Self {
+            data: std::io::Cursor::new(data),
+            sizes: sizes.to_vec(),
+            k: 0,
+        }
+    }
+}
+
+impl std::io::Read for Chunked {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.sizes[self.k % self.sizes.len()].min(buf.len());
+        self.k += 1;
+        self.data.read(&mut buf[..n])
+    }
+}
+
+#[test]
+fn wake_then_command_end_to_end_and_chunking_invariant() {
+    let pos: Vec<Line> = lines()
+        .into_iter()
+        .filter(|l| l.labels["wake"] == true && l.engine.starts_with("piper"))
+        .take(3)
+        .collect();
+    let mut rng = Noise::new(5);
+    for l in &pos {
+        let s = samples(l);
+        let whole = full_events(&s, &[1 << 20]);
+        let wakes = whole
+            .iter()
+            .filter(|e| matches!(e, Event::Wake { .. }))
+            .count();
+        let rejected = whole
+            .iter()
+            .filter(|e| matches!(e, Event::WakeRejected { .. }))
+            .count();
+        let heard = whole
+            .iter()
+            .filter(|e| matches!(e, Event::Transcript { .. }))
+            .count();
+        // Both stages accept the wake word, and the command goes to Whisper.
+        assert_eq!((wakes, rejected, heard), (1, 0, 1), "{}: {whole:?}", l.id);
+        let sizes: Vec<usize> = (0..7)
+            .map(|_| 2 * (1 + ((rng.next() + 1.0) * 2000.0) as usize))
+            .collect();
+        assert_eq!(full_events(&s, &sizes), whole, "{} chunked {sizes:?}", l.id);
+    }
+}
+
+/// The bundled demo (what `make run` plays without a microphone) holds one
+/// "Hey player, play some jazz" and three sentences without the wake word.
+#[test]
+fn demo_recording_wakes_once_and_plays_jazz() {
+    let cfg = config();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.wav");
+    let events = collect_all_events(
+        WavSource::open(&demo, false).unwrap(),
+        &cfg,
+        Assistant::new(&cfg).unwrap(),
+    )
+    .unwrap();
+    let wakes: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Wake { t_ms, .. } => Some(*t_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(wakes.len(), 1, "{events:?}");
+    // "Hey player" is said between 1.5 s and 2.5 s.
+    assert!((1_500..=2_600).contains(&wakes[0]), "{wakes:?}");
+    let commands: Vec<&heyplayer::intent::Command> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Command { command, .. } => Some(command),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        commands,
+        vec![&heyplayer::intent::parse("play some jazz").unwrap()],
+        "{events:?}"
+    );
+}
