@@ -297,6 +297,13 @@ pub fn clean(text: &str) -> String {
         }
         out.push(s);
     }
+    // A loop cut by the token cap: "Play some jazz. Play some" -> drop the tail.
+    if let [.., prev, last] = out.as_slice() {
+        let tail = last.trim_end_matches(['.', '!', '?', ',']).to_lowercase();
+        if !tail.is_empty() && prev.to_lowercase().starts_with(&tail) {
+            out.pop();
+        }
+    }
     out.join(" ")
 }
 
@@ -335,6 +342,8 @@ mod tests {
         assert_eq!(clean("Next [inaudible] song"), "Next song");
         assert_eq!(clean(" Skip. Skip. Skip."), "Skip.");
         assert_eq!(clean("Agent. Agent"), "Agent.");
+        assert_eq!(clean("Play some jazz. Play some"), "Play some jazz.");
+        assert_eq!(clean("Skip. Play some jazz."), "Skip. Play some jazz.");
         assert_eq!(clean("Stop. Go. Stop."), "Stop. Go. Stop.");
     }
 }
