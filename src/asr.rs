@@ -403,6 +403,12 @@ impl CommandRecorder {
         self.elapsed_ms = 0;
     }
 
+    /// Abandons a recording.
+    pub fn cancel(&mut self) {
+        self.active = false;
+        self.clip.clear();
+    }
+
     /// Whether a recording is under way.
     pub fn active(&self) -> bool {
         self.active

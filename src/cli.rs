@@ -50,6 +50,21 @@ pub enum Command {
     /// Transcribe WAV files with Whisper and show the command each one holds.
     #[command(after_help = TRANSCRIBE_HELP)]
     Transcribe(TranscribeArgs),
+    /// Score the whole pipeline on a labelled corpus (format: ../shared/EVAL.md).
+    #[command(
+        after_help = "The manifest is JSON Lines: {\"id\", \"audio\" (relative to the manifest), \"labels\"}.\nLabels scored: wake (FRR; false accepts per hour, both stages and the first alone),\ntranscript (WER), intent (accuracy, query word overlap). perf: real-time factor,\npeak RSS, latency from the end of the command's speech to the command event.\n\nExamples:\n  heyplayer eval --manifest corpus/manifest.jsonl\n  heyplayer eval --manifest corpus/manifest.jsonl --json > report.json"
+    )]
+    Eval {
+        /// The manifest (JSON Lines).
+        #[arg(long, value_name = "FILE.jsonl")]
+        manifest: PathBuf,
+        /// Print one JSON object instead of a summary.
+        #[arg(long)]
+        json: bool,
+        /// Models directory (default: from the config).
+        #[arg(long, value_name = "DIR")]
+        models_dir: Option<PathBuf>,
+    },
     /// Show or check the configuration.
     #[command(
         after_help = "Examples:\n  heyplayer config --print-default > ~/.config/heyplayer/config.toml\n  heyplayer config --check --config my.toml"

@@ -3,6 +3,7 @@
 use crate::asr::AsrError;
 use crate::audio::AudioError;
 use crate::config::ConfigError;
+use crate::eval::EvalError;
 use crate::models::ModelError;
 use crate::vad::VadError;
 use crate::wake::WakeError;
@@ -19,6 +20,9 @@ pub enum Error {
     /// Configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Evaluation manifest.
+    #[error(transparent)]
+    Eval(#[from] EvalError),
     /// Wake word.
     #[error(transparent)]
     Wake(#[from] WakeError),

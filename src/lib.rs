@@ -12,6 +12,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod eval;
 pub mod events;
 pub mod intent;
 pub mod models;

@@ -38,6 +38,28 @@ fn run(cli: Cli) -> Result<()> {
             let config = config::load(cli.config.as_deref())?;
             transcribe(args, config)
         }
+        Command::Eval {
+            manifest,
+            json,
+            models_dir,
+        } => {
+            let mut config = config::load(cli.config.as_deref())?;
+            if let Some(d) = models_dir {
+                config.models_dir = d;
+            }
+            let report = heyplayer::eval::evaluate(&manifest, &config, |i, n, id| {
+                eprint!("\r[eval] {i}/{n} {id:<40}");
+                if i == n {
+                    eprintln!();
+                }
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_text());
+            }
+            Ok(())
+        }
         Command::Devices { host, json } => {
             let config = config::load(cli.config.as_deref())?;
             devices(host.unwrap_or(config.audio.host), json)

@@ -75,11 +75,12 @@ pub fn listen(
 ) -> Result<Summary, Error> {
     let silero = models::locate("silero-vad", &config.models_dir)?;
     let detector = VoiceDetector::new(&config.vad, &silero.path)?;
-    let assistant = if assistant {
+    let mut assistant = if assistant {
         Some(Assistant::new(config)?)
     } else {
         None
     };
+    let assistant = assistant.as_mut();
     match input {
         Input::Mic { host, device } => {
             // Room for `queue_ms` of audio at up to 48 kHz before drops start.
@@ -139,6 +140,9 @@ pub fn wake_models(config: &Config) -> Result<WakeModels, Error> {
 /// the intent parser. Audio reaches Whisper only after the first stage fired.
 pub struct Assistant {
     trigger: Trigger,
+    wake_cfg: crate::wake::WakeConfig,
+    /// Wall-clock time of the last Whisper run, ms (for latency figures).
+    pub last_asr_ms: u64,
     phrase: String,
     verify: bool,
     preroll: PreRoll,
@@ -161,6 +165,8 @@ impl Assistant {
         let lead = (w.preroll_ms as usize) * SAMPLE_RATE as usize / 1000;
         Ok(Self {
             trigger,
+            wake_cfg: w.detector,
+            last_asr_ms: 0,
             phrase: w.phrase.clone(),
             // A custom phrase has no first-stage model: Whisper must check it.
             verify: w.verify || w.phrase != crate::config::DEFAULT_WAKE_PHRASE,
@@ -170,6 +176,15 @@ impl Assistant {
             wake_t_ms: 0,
             wake_score: 0.0,
         })
+    }
+
+    /// Forgets everything heard (buffers, recording), keeping the models.
+    pub fn reset(&mut self) {
+        if let Trigger::Model(d) = &mut self.trigger {
+            **d = WakeDetector::new(d.models().clone(), self.wake_cfg);
+        }
+        self.preroll.clear();
+        self.recorder.cancel();
     }
 
     /// Feeds the frame that starts at `t_ms`; `in_speech` and `onset` come from
@@ -216,7 +231,9 @@ impl Assistant {
         if onset && end == CommandEnd::Silent {
             return Ok(());
         }
+        let started = std::time::Instant::now();
         let t = self.asr.transcribe(self.recorder.clip())?;
+        self.last_asr_ms = started.elapsed().as_millis() as u64;
         let command_text = match match_phrase(&t.text, &self.phrase) {
             Some(rest) => rest,
             None if self.verify => {
@@ -273,7 +290,7 @@ impl Assistant {
 pub fn run<S: AudioSource>(
     source: S,
     mut detector: VoiceDetector,
-    mut assistant: Option<Assistant>,
+    mut assistant: Option<&mut Assistant>,
     stop: &AtomicBool,
     mut emit: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
@@ -443,19 +460,29 @@ pub fn collect_events<S: AudioSource>(source: S, config: &Config) -> Result<Vec<
 }
 
 /// Runs a source to the end through everything (wake word, Whisper, intents)
-/// and collects its events; `assistant` is reused across calls.
+/// and collects its events. `assistant` is reset first, so one can serve many files.
 pub fn collect_all_events<S: AudioSource>(
     source: S,
     config: &Config,
-    assistant: Assistant,
+    mut assistant: Assistant,
 ) -> Result<Vec<Event>, Error> {
+    collect_all_events_with(source, config, &mut assistant)
+}
+
+/// [`collect_all_events`] with a borrowed assistant (reset first).
+pub fn collect_all_events_with<S: AudioSource>(
+    source: S,
+    config: &Config,
+    assistant: &mut Assistant,
+) -> Result<Vec<Event>, Error> {
+    assistant.reset();
     collect(source, config, Some(assistant))
 }
 
 fn collect<S: AudioSource>(
     source: S,
     config: &Config,
-    assistant: Option<Assistant>,
+    assistant: Option<&mut Assistant>,
 ) -> Result<Vec<Event>, Error> {
     let silero = models::locate("silero-vad", &config.models_dir)?;
     let detector = VoiceDetector::new(&config.vad, &silero.path)?;

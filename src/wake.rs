@@ -166,6 +166,11 @@ impl WakeDetector {
         }
     }
 
+    /// The shared models.
+    pub fn models(&self) -> &WakeModels {
+        &self.models
+    }
+
     /// The score of the latest step.
     pub fn score(&self) -> f32 {
         self.last_score
@@ -304,6 +309,11 @@ impl PreRoll {
             self.at = (self.at + 1) % cap;
         }
         self.len = (self.len + FRAME_SAMPLES).min(cap);
+    }
+
+    /// Forgets the held audio.
+    pub fn clear(&mut self) {
+        self.len = 0;
     }
 
     /// Appends the held audio, oldest first, to `out`, and forgets it.

@@ -1,0 +1,407 @@
+//! `heyplayer eval`: scores the whole pipeline on a labelled corpus, in the
+//! shared format of `../shared/EVAL.md` (JSON Lines; paths relative to the
+//! manifest's folder; only the labels present on a line are scored).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use crate::audio::wav::WavSource;
+use crate::config::Config;
+use crate::events::Event;
+use crate::intent::{normalise, Command};
+use crate::pipeline::{collect_all_events_with, Assistant};
+use crate::Error;
+
+/// Errors reading a manifest.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The manifest cannot be read.
+    #[error("cannot read the manifest {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A line is not a valid entry.
+    #[error("{path}:{line}: {detail}")]
+    Line {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+/// One manifest line.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Entry {
+    /// Identifier.
+    pub id: String,
+    /// Audio file, relative to the manifest's folder.
+    pub audio: PathBuf,
+    /// Labels; only those present are scored.
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+/// The labels of one file.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Labels {
+    /// Whether the file holds exactly one wake phrase.
+    pub wake: Option<bool>,
+    /// The command spoken after the wake phrase.
+    pub transcript: Option<String>,
+    /// The command's intent.
+    pub intent: Option<Command>,
+    /// Physical environment (scored by the context stage, not yet built).
+    pub physical: Option<String>,
+    /// Social environment (not yet scored).
+    pub social: Option<String>,
+    /// Emotion (not yet scored).
+    pub emotion: Option<String>,
+}
+
+/// Reads a manifest.
+pub fn read_manifest(path: &Path) -> Result<Vec<Entry>, EvalError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let e: Entry = serde_json::from_str(line).map_err(|e| EvalError::Line {
+            path: shown.clone(),
+            line: i + 1,
+            detail: e.to_string(),
+        })?;
+        out.push(e);
+    }
+    Ok(out)
+}
+
+/// Wake-word figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct WakeScore {
+    /// Files labelled `wake: true`.
+    pub positives: usize,
+    /// Positives with no wake accepted (both stages).
+    pub missed: usize,
+    /// missed / positives.
+    pub frr: Option<f64>,
+    /// Positives the first stage alone missed.
+    pub missed_first_stage: usize,
+    /// FRR of the first stage alone.
+    pub frr_first_stage: Option<f64>,
+    /// Hours of `wake: false` audio.
+    pub negative_hours: f64,
+    /// Wakes accepted on negatives (both stages).
+    pub false_accepts: usize,
+    /// Per hour.
+    pub false_accepts_per_hour: Option<f64>,
+    /// First-stage detections on negatives.
+    pub false_accepts_first_stage: usize,
+    /// Per hour.
+    pub false_accepts_per_hour_first_stage: Option<f64>,
+}
+
+/// Command figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CommandScore {
+    /// Files with a transcript label.
+    pub transcripts: usize,
+    /// Word errors / reference words (a missed wake counts every word as deleted).
+    pub wer: Option<f64>,
+    /// Files with an intent label.
+    pub intents: usize,
+    /// Action (and value) right.
+    pub intent_correct: usize,
+    /// intent_correct / intents.
+    pub intent_accuracy: Option<f64>,
+    /// Mean word overlap of the query (for `play` with a query).
+    pub query_overlap: Option<f64>,
+}
+
+/// Speed figures.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Perf {
+    /// Audio processed, s.
+    pub audio_seconds: f64,
+    /// Wall-clock processing, s.
+    pub processing_seconds: f64,
+    /// audio / processing.
+    pub real_time_factor: f64,
+    /// Peak resident memory, MB (Linux VmHWM).
+    pub peak_rss_mb: Option<f64>,
+    /// End of the command's speech to the `command` event: audio clock
+    /// (hang-over) plus Whisper's processing time, ms, median.
+    pub latency_p50_ms: Option<u64>,
+    /// Same, 95th percentile.
+    pub latency_p95_ms: Option<u64>,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// Files scored.
+    pub files: usize,
+    /// Wake word.
+    pub wake: WakeScore,
+    /// Commands.
+    pub command: CommandScore,
+    /// Labels present but not scored yet (context).
+    pub not_scored: Vec<String>,
+    /// Speed.
+    pub perf: Perf,
+}
+
+fn words(s: &str) -> Vec<String> {
+    normalise(s)
+        .split_whitespace()
+        .map(|w| w.replace('\'', ""))
+        .collect()
+}
+
+fn edit_distance(a: &[String], b: &[String]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, x) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, y) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(x != y))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+fn ratio(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
+fn peak_rss_mb() -> Option<f64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+/// Scores every file of the manifest; `progress` is called after each file.
+pub fn evaluate(
+    manifest: &Path,
+    config: &Config,
+    mut progress: impl FnMut(usize, usize, &str),
+) -> Result<Report, Error> {
+    let entries = read_manifest(manifest)?;
+    let base = manifest.parent().unwrap_or(Path::new("."));
+    let mut assistant = Assistant::new(config)?;
+    let mut r = Report::default();
+    let (mut word_errors, mut ref_words) = (0usize, 0usize);
+    let (mut overlap_sum, mut overlap_n) = (0.0f64, 0usize);
+    let mut latencies = Vec::new();
+    let started = Instant::now();
+    for (i, e) in entries.iter().enumerate() {
+        let src = WavSource::open(&base.join(&e.audio), false)?;
+        let events = collect_all_events_with(src, config, &mut assistant)?;
+        let audio_s = events.last().map(|ev| ev.t_ms()).unwrap_or(0) as f64 / 1000.0;
+        r.perf.audio_seconds += audio_s;
+        let first = events
+            .iter()
+            .filter(|ev| matches!(ev, Event::Wake { .. }))
+            .count();
+        let rejected = events
+            .iter()
+            .filter(|ev| matches!(ev, Event::WakeRejected { .. }))
+            .count();
+        let accepted = first.saturating_sub(rejected);
+        let transcript = events.iter().find_map(|ev| match ev {
+            Event::Transcript { text, .. } => Some(text.clone()),
+            _ => None,
+        });
+        let command = events.iter().find_map(|ev| match ev {
+            Event::Command { t_ms, command } => Some((*t_ms, command.clone())),
+            _ => None,
+        });
+        if let Some((t_cmd, _)) = &command {
+            let speech_end = events
+                .iter()
+                .filter_map(|ev| match ev {
+                    Event::VoiceStopped { t_ms, .. } if t_ms <= t_cmd => Some(*t_ms),
+                    _ => None,
+                })
+                .max();
+            if let Some(end) = speech_end {
+                latencies.push(t_cmd - end + assistant.last_asr_ms);
+            }
+        }
+        match e.labels.wake {
+            Some(true) => {
+                r.wake.positives += 1;
+                if accepted == 0 {
+                    r.wake.missed += 1;
+                }
+                if first == 0 {
+                    r.wake.missed_first_stage += 1;
+                }
+            }
+            Some(false) => {
+                r.wake.negative_hours += audio_s / 3600.0;
+                r.wake.false_accepts += accepted;
+                r.wake.false_accepts_first_stage += first;
+            }
+            None => {}
+        }
+        if let Some(want) = &e.labels.transcript {
+            r.command.transcripts += 1;
+            let w = words(want);
+            let h = transcript.as_deref().map(words).unwrap_or_default();
+            word_errors += edit_distance(&w, &h);
+            ref_words += w.len();
+        }
+        if let Some(want) = &e.labels.intent {
+            r.command.intents += 1;
+            if let Some((_, got)) = &command {
+                if got.action == want.action && got.value == want.value {
+                    r.command.intent_correct += 1;
+                }
+                if let Some(q) = &want.query {
+                    let w = words(q);
+                    let h = got.query.as_deref().map(words).unwrap_or_default();
+                    let hit = w.iter().filter(|x| h.contains(x)).count();
+                    overlap_sum += hit as f64 / w.len().max(1) as f64;
+                }
+            }
+            if want.query.is_some() {
+                overlap_n += 1;
+            }
+        }
+        for (name, present) in [
+            ("physical", e.labels.physical.is_some()),
+            ("social", e.labels.social.is_some()),
+            ("emotion", e.labels.emotion.is_some()),
+        ] {
+            if present && !r.not_scored.iter().any(|n| n == name) {
+                r.not_scored.push(name.to_string());
+            }
+        }
+        r.files += 1;
+        progress(i + 1, entries.len(), &e.id);
+    }
+    r.perf.processing_seconds = started.elapsed().as_secs_f64();
+    r.perf.real_time_factor = r.perf.audio_seconds / r.perf.processing_seconds.max(1e-9);
+    r.perf.peak_rss_mb = peak_rss_mb();
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * p).round() as usize)
+            .copied()
+    };
+    r.perf.latency_p50_ms = pct(0.5);
+    r.perf.latency_p95_ms = pct(0.95);
+    r.wake.frr = ratio(r.wake.missed, r.wake.positives);
+    r.wake.frr_first_stage = ratio(r.wake.missed_first_stage, r.wake.positives);
+    let per_hour =
+        |n: usize| (r.wake.negative_hours > 0.0).then(|| n as f64 / r.wake.negative_hours);
+    r.wake.false_accepts_per_hour = per_hour(r.wake.false_accepts);
+    r.wake.false_accepts_per_hour_first_stage = per_hour(r.wake.false_accepts_first_stage);
+    r.command.wer = ratio(word_errors, ref_words);
+    r.command.intent_accuracy = ratio(r.command.intent_correct, r.command.intents);
+    r.command.query_overlap = (overlap_n > 0).then(|| overlap_sum / overlap_n as f64);
+    Ok(r)
+}
+
+impl Report {
+    /// A human-readable summary.
+    pub fn to_text(&self) -> String {
+        let pc = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{:.1}%", v * 100.0));
+        let f2 = |x: Option<f64>| x.map_or("n/a".to_string(), |v| format!("{v:.2}"));
+        let ms = |x: Option<u64>| x.map_or("n/a".to_string(), |v| format!("{v} ms"));
+        let w = &self.wake;
+        let c = &self.command;
+        let p = &self.perf;
+        let mut s = format!(
+            "files: {}\n\
+             wake: {} positives, FRR {} (first stage alone {}); {:.2} h of negatives, \
+             {} false accepts = {}/h (first stage alone {} = {}/h)\n\
+             command: WER {} on {} transcripts; intent accuracy {} ({}/{}); query word overlap {}\n\
+             perf: {:.1} s of audio in {:.1} s ({:.1}x real time), peak RSS {} MB, \
+             latency end of speech -> command p50 {}, p95 {}\n",
+            self.files,
+            w.positives,
+            pc(w.frr),
+            pc(w.frr_first_stage),
+            w.negative_hours,
+            w.false_accepts,
+            f2(w.false_accepts_per_hour),
+            w.false_accepts_first_stage,
+            f2(w.false_accepts_per_hour_first_stage),
+            pc(c.wer),
+            c.transcripts,
+            pc(c.intent_accuracy),
+            c.intent_correct,
+            c.intents,
+            pc(c.query_overlap),
+            p.audio_seconds,
+            p.processing_seconds,
+            p.real_time_factor,
+            f2(p.peak_rss_mb),
+            ms(p.latency_p50_ms),
+            ms(p.latency_p95_ms),
+        );
+        if !self.not_scored.is_empty() {
+            s.push_str(&format!(
+                "not scored (no context stage yet): {}\n",
+                self.not_scored.join(", ")
+            ));
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_lines_parse_and_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.jsonl");
+        std::fs::write(
+            &m,
+            "{\"id\":\"p\",\"audio\":\"a.wav\",\"labels\":{\"wake\":true,\"transcript\":\"play some jazz\",\"intent\":{\"action\":\"play\",\"query\":\"some jazz\"},\"physical\":\"street\"}}\n\n{\"id\":\"n\",\"audio\":\"b.wav\",\"labels\":{\"wake\":false}}\n",
+        )
+        .unwrap();
+        let e = read_manifest(&m).unwrap();
+        assert_eq!(e.len(), 2);
+        assert_eq!(
+            e[0].labels.intent.as_ref().unwrap().query.as_deref(),
+            Some("some jazz")
+        );
+        assert_eq!(e[1].labels.wake, Some(false));
+        std::fs::write(&m, "{\"id\":1}\n").unwrap();
+        let err = read_manifest(&m).unwrap_err().to_string();
+        assert!(err.contains("m.jsonl:1"), "{err}");
+    }
+
+    #[test]
+    fn wer_words_and_distance() {
+        assert_eq!(
+            words("Set the volume to forty!"),
+            vec!["set", "the", "volume", "to", "40"]
+        );
+        assert_eq!(
+            edit_distance(&words("play some jazz"), &words("play jazz")),
+            1
+        );
+    }
+}
