@@ -164,14 +164,20 @@ pub struct Report {
     pub perf: Perf,
 }
 
-fn words(s: &str) -> Vec<String> {
+/// WER normalisation (EVAL.md): lower case, punctuation stripped, numbers as
+/// digits ("one" too, which the intent parser keeps as a word).
+pub fn wer_words(s: &str) -> Vec<String> {
     normalise(s)
         .split_whitespace()
-        .map(|w| w.replace('\'', ""))
+        .map(|w| match w {
+            "one" => "1".to_string(),
+            w => w.replace('\'', ""),
+        })
         .collect()
 }
 
-fn edit_distance(a: &[String], b: &[String]) -> usize {
+/// Levenshtein distance between two sequences (words, or characters).
+pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, x) in a.iter().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
@@ -263,8 +269,8 @@ pub fn evaluate(
         }
         if let Some(want) = &e.labels.transcript {
             r.command.transcripts += 1;
-            let w = words(want);
-            let h = transcript.as_deref().map(words).unwrap_or_default();
+            let w = wer_words(want);
+            let h = transcript.as_deref().map(wer_words).unwrap_or_default();
             word_errors += edit_distance(&w, &h);
             ref_words += w.len();
         }
@@ -275,8 +281,8 @@ pub fn evaluate(
                     r.command.intent_correct += 1;
                 }
                 if let Some(q) = &want.query {
-                    let w = words(q);
-                    let h = got.query.as_deref().map(words).unwrap_or_default();
+                    let w = wer_words(q);
+                    let h = got.query.as_deref().map(wer_words).unwrap_or_default();
                     let hit = w.iter().filter(|x| h.contains(x)).count();
                     overlap_sum += hit as f64 / w.len().max(1) as f64;
                 }
@@ -396,11 +402,11 @@ mod tests {
     #[test]
     fn wer_words_and_distance() {
         assert_eq!(
-            words("Set the volume to forty!"),
+            wer_words("Set the volume to forty!"),
             vec!["set", "the", "volume", "to", "40"]
         );
         assert_eq!(
-            edit_distance(&words("play some jazz"), &words("play jazz")),
+            edit_distance(&wer_words("play some jazz"), &wer_words("play jazz")),
             1
         );
     }

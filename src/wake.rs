@@ -361,18 +361,9 @@ pub fn match_phrase(heard: &str, phrase: &str) -> Option<String> {
 
 /// Levenshtein distance between two words, in characters.
 fn char_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(x != *y))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
+    crate::eval::edit_distance(&a, &b)
 }
 
 #[cfg(test)]

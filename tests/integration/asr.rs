@@ -9,6 +9,8 @@ use heyplayer::audio::wav::WavSource;
 use heyplayer::models;
 use heyplayer::pipeline::read_all;
 
+use heyplayer::eval::{edit_distance, wer_words};
+
 use crate::common::{asterisk_prompts, config};
 
 /// Prompts scored for WER.
@@ -30,49 +32,6 @@ pub fn whisper() -> &'static AsrModel {
 /// A fresh worker on the shared model.
 pub fn worker() -> AsrWorker {
     whisper().worker(config().asr).unwrap()
-}
-
-fn unit_word(w: &str) -> Option<&'static str> {
-    Some(match w {
-        "zero" | "oh" => "0",
-        "one" => "1",
-        "two" => "2",
-        "three" => "3",
-        "four" => "4",
-        "five" => "5",
-        "six" => "6",
-        "seven" => "7",
-        "eight" => "8",
-        "nine" => "9",
-        "ten" => "10",
-        _ => return None,
-    })
-}
-
-/// WER normalisation: lower case, punctuation stripped, number words as digits.
-pub fn wer_words(text: &str) -> Vec<String> {
-    heyplayer::intent::normalise(text)
-        .split_whitespace()
-        .map(|w| {
-            let w = w.replace('\'', "");
-            unit_word(&w).map(str::to_string).unwrap_or(w)
-        })
-        .collect()
-}
-
-/// Word-level edit distance.
-pub fn edit_distance(a: &[String], b: &[String]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(x != y))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[test]
