@@ -103,6 +103,10 @@ def main() -> None:
     if noise_wav.is_file():
         a, sr = sf.read(noise_wav, dtype="float32")
         real = a if sr == SR else None
+    # Piper's noise comes from ONNX RandomNormal ops seeded at session creation:
+    # seed them so the corpus is the same on every run.
+    import onnxruntime as ort
+    ort.set_seed(args.seed)
     piper = Piper()
     (args.out / "wav").mkdir(parents=True, exist_ok=True)
     lines = []

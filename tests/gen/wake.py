@@ -43,6 +43,10 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     (args.out / "pos").mkdir(parents=True, exist_ok=True)
     (args.out / "neg").mkdir(parents=True, exist_ok=True)
+    # Piper's noise comes from ONNX RandomNormal ops seeded at session creation:
+    # seed them so the corpus is the same on every run.
+    import onnxruntime as ort
+    ort.set_seed(args.seed)
     piper = Piper()
     lines = []
     for i in range(args.positives):
