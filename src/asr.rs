@@ -158,7 +158,6 @@ impl AsrModel {
             .map_err(|e| AsrError::Whisper(e.to_string()))?;
         Ok(AsrWorker {
             eot: self.ctx.token_eot(),
-            _ctx: Arc::clone(&self.ctx),
             state,
             cfg,
             padded: Vec::with_capacity(PAD_TO_SAMPLES),
@@ -166,9 +165,9 @@ impl AsrModel {
     }
 }
 
-/// One worker: owns a `WhisperState`; not shared between threads.
+/// One worker: owns a `WhisperState` (which keeps the shared model alive);
+/// not shared between threads.
 pub struct AsrWorker {
-    _ctx: Arc<WhisperContext>,
     state: whisper_rs::WhisperState,
     cfg: AsrConfig,
     eot: i32,
