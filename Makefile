@@ -17,13 +17,14 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/demo.wav
 
-.PHONY: help deps venv models build run demo test test-data wake-model lint bench clean
+.PHONY: help deps venv models build run demo test test-data wake-model lint bench bench-asr clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
 	@echo "make test   - set up and run the whole test suite"
 	@echo "make models - fetch and verify the model files (see models/manifest.toml)"
-	@echo "make bench  - run the benchmarks"
+	@echo "make bench  - run the front-end benchmark"
+	@echo "make bench-asr - Whisper: heyplayer vs whisper.cpp alone, and command latency"
 	@echo "make demo   - run on the bundled demo recording"
 
 # Installs only the Debian packages that are missing.
@@ -91,6 +92,12 @@ lint:
 
 bench: deps models
 	$(CARGO) bench --bench frontend
+
+# ASR side by side with whisper.cpp (linked from the same build) and the
+# pipeline's command latency, for the fast and the default model.
+bench-asr: deps models build test-data
+	sh benches/whisper_cpp/run.sh whisper-tiny.en-q8 2
+	sh benches/whisper_cpp/run.sh whisper-base-q8 2
 
 clean:
 	$(CARGO) clean

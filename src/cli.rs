@@ -64,6 +64,9 @@ pub enum Command {
         /// Models directory (default: from the config).
         #[arg(long, value_name = "DIR")]
         models_dir: Option<PathBuf>,
+        /// Whisper model by name (default: asr.model from the config; see `heyplayer models list`).
+        #[arg(long, value_name = "NAME")]
+        model: Option<String>,
     },
     /// Show or check the configuration.
     #[command(

@@ -119,7 +119,7 @@ pub struct RawModels {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct RawAsr {
-    /// Whisper model, by its name in models/manifest.toml. Default "whisper-tiny.en-q8".
+    /// Whisper model, by its name in models/manifest.toml. Default "whisper-base-q8".
     pub model: Option<String>,
     /// Threads per transcription, 1 to 64. Default 2.
     pub threads: Option<u16>,
@@ -133,8 +133,12 @@ pub struct RawAsr {
     pub trim_audio_ctx: Option<bool>,
     /// Reject transcripts whose average token log-probability is below this, -10 to 0. Default -1.0.
     pub min_avg_logprob: Option<f32>,
-    /// Reject transcripts whose no-speech probability is above this, 0 to 1. Default 0.6.
+    /// Reject transcripts whose no-speech probability is above this, 0 to 1. Default 0.7.
     pub max_no_speech_prob: Option<f32>,
+    /// When the transcript is not a command, score the known command phrasings on the same audio (guided decoding). Default true.
+    pub guided: Option<bool>,
+    /// Accept the best guided phrasing only if its mean token log-probability is at least this, -10 to 0. Default -1.25.
+    pub guided_min_avg_logprob: Option<f32>,
 }
 
 /// `[command]` as written in the file.
@@ -293,7 +297,7 @@ pub const DEFAULT_COMMAND_HANGOVER_MS: u64 = 700;
 /// Default longest command, ms.
 pub const DEFAULT_COMMAND_MAX_MS: u64 = 8000;
 /// The Whisper model used unless configured.
-pub const DEFAULT_ASR_MODEL: &str = "whisper-tiny.en-q8";
+pub const DEFAULT_ASR_MODEL: &str = "whisper-base-q8";
 
 impl Default for CommandConfig {
     fn default() -> Self {
@@ -563,6 +567,16 @@ impl RawConfig {
                 1.0,
                 "must be between 0 and 1",
             )?,
+            guided: a.guided.unwrap_or(da.guided),
+            guided_min_avg_logprob: check(
+                path,
+                "asr.guided_min_avg_logprob",
+                a.guided_min_avg_logprob,
+                da.guided_min_avg_logprob,
+                -10.0,
+                0.0,
+                "must be between -10 and 0",
+            )?,
         };
         let asr_model = a
             .model
@@ -689,7 +703,7 @@ preroll_ms = 2000
 
 [asr]
 # Whisper model, by its name in models/manifest.toml (`heyplayer models list`).
-model = "whisper-tiny.en-q8"
+model = "whisper-base-q8"
 # Threads per transcription (1 to 64).
 threads = 2
 # Beam size (0 to 8); 0 or 1 is greedy decoding, the fastest.
@@ -703,7 +717,11 @@ trim_audio_ctx = true
 # Reject a transcript whose mean token log-probability is below this (-10 to 0).
 min_avg_logprob = -1.0
 # Reject a transcript whose no-speech probability is above this (0 to 1).
-max_no_speech_prob = 0.6
+max_no_speech_prob = 0.7
+# When the transcript is not a command, ask Whisper which known command phrasing best fits the same audio.
+guided = true
+# Accept that phrasing only if its mean token log-probability is at least this (-10 to 0).
+guided_min_avg_logprob = -1.25
 
 [command]
 # Silence (ms) after the wake word's command that ends it (100 to 5000).

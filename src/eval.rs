@@ -235,7 +235,7 @@ pub fn evaluate(
             _ => None,
         });
         let command = events.iter().find_map(|ev| match ev {
-            Event::Command { t_ms, command } => Some((*t_ms, command.clone())),
+            Event::Command { t_ms, command, .. } => Some((*t_ms, command.clone())),
             _ => None,
         });
         if let Some((t_cmd, _)) = &command {

@@ -95,6 +95,10 @@ pub enum Event {
         /// The command: `action`, and `query` or `value` when it has one.
         #[serde(flatten)]
         command: crate::intent::Command,
+        /// The phrasing guided decoding chose when the transcript itself was
+        /// not a command (see `asr::guided`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        guided: Option<String>,
     },
     /// Speech after the wake word that is not a command (nothing is guessed).
     NotUnderstood {
@@ -183,7 +187,16 @@ impl Event {
                 format!("Whisper heard {heard:?}, not the wake phrase")
             }
             Event::Transcript { text, .. } => format!("{text:?}"),
-            Event::Command { command, .. } => command.to_string(),
+            Event::Command {
+                command,
+                guided: None,
+                ..
+            } => command.to_string(),
+            Event::Command {
+                command,
+                guided: Some(g),
+                ..
+            } => format!("{command} (guided: {g:?})"),
             Event::NotUnderstood { text, reason, .. } => format!("{text:?}: {reason}"),
             Event::AudioStop {
                 reason,
@@ -302,6 +315,12 @@ mod tests {
             Event::Command {
                 t_ms: 8,
                 command: crate::intent::parse("volume to forty").unwrap(),
+                guided: None,
+            },
+            Event::Command {
+                t_ms: 8,
+                command: crate::intent::parse("stop").unwrap(),
+                guided: Some("Stop".into()),
             },
             Event::NotUnderstood {
                 t_ms: 9,

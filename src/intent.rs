@@ -268,6 +268,9 @@ fn any(text: &str, phrases: &[&str]) -> bool {
 /// Whether `text` is exactly one of `phrases` after dropping trailing
 /// "the music/song/track/it/this/playback".
 fn only(text: &str, phrases: &[&str]) -> bool {
+    if phrases.contains(&text) {
+        return true;
+    }
     let mut t = text;
     for tail in [
         " the music",
@@ -342,6 +345,7 @@ const MUTE: &[&str] = &[
 
 const VOLUME_UP: &[&str] = &[
     "louder",
+    "make it louder",
     "volume up",
     "turn it up",
     "turn up",
@@ -365,6 +369,8 @@ const VOLUME_UP: &[&str] = &[
 
 const VOLUME_DOWN: &[&str] = &[
     "quieter",
+    "make it quieter",
+    "make it softer",
     "softer",
     "less loud",
     "volume down",
@@ -594,6 +600,67 @@ const PLAY_VERBS: &[&str] = &[
     "play us",
     "play",
 ];
+
+/// Openings after which a number sets the volume ("set the volume to 40").
+const VOLUME_SET_OPENINGS: &[&str] = &[
+    "set the volume to",
+    "set volume to",
+    "volume to",
+    "volume",
+    "turn the volume to",
+    "turn it up to",
+    "turn it down to",
+];
+
+/// The phrasings guided decoding may choose from when the free transcript is
+/// not a command (see `asr::guided`): every fixed phrasing above, and, open
+/// (followed by free words), the play verbs and the volume-setting openings.
+/// Each of them parses to a command (tested).
+pub fn guide_phrases() -> Vec<crate::asr::Phrase> {
+    let closed = [
+        WHATS_PLAYING,
+        UNMUTE,
+        MUTE,
+        VOLUME_UP,
+        VOLUME_DOWN,
+        SHUFFLE_OFF,
+        SHUFFLE_ON,
+        REPEAT_OFF,
+        REPEAT_ON,
+        LIKE,
+        PREVIOUS,
+        NEXT,
+        PAUSE,
+        RESUME,
+        STOP,
+    ];
+    let mut out: Vec<crate::asr::Phrase> = Vec::new();
+    let mut add = |text: &str, open: bool| {
+        // Spelling variants without the apostrophe would only compete with
+        // the ones Whisper writes.
+        let apostrophe_free = [
+            "whats", "cant", "dont", "thats", "id", "un mute", "un pause",
+        ];
+        if apostrophe_free.iter().any(|w| has(text, w)) {
+            return;
+        }
+        if !out.iter().any(|p| p.text == text && p.open == open) {
+            out.push(crate::asr::Phrase {
+                text: text.to_string(),
+                open,
+            });
+        }
+    };
+    for list in closed {
+        for p in list {
+            add(p, false);
+        }
+    }
+    for p in PLAY_VERBS.iter().chain(VOLUME_SET_OPENINGS) {
+        add(p, true);
+    }
+    out
+}
 
 /// Parses a transcript into a command; `None` if it is not one.
 pub fn parse(transcript: &str) -> Option<Command> {
@@ -994,6 +1061,29 @@ mod tests {
             serde_json::to_string(&v).unwrap(),
             r#"{"action":"volume_set","value":40}"#
         );
+    }
+
+    #[test]
+    fn every_guided_phrase_parses() {
+        let phrases = guide_phrases();
+        assert!(phrases.len() > 150, "{}", phrases.len());
+        for p in &phrases {
+            let text = if !p.open {
+                p.text.clone()
+            } else if PLAY_VERBS.contains(&p.text.as_str()) {
+                format!("{} some jazz", p.text)
+            } else {
+                format!("{} 40", p.text)
+            };
+            let got = parse(&text);
+            assert!(got.is_some(), "{text:?} does not parse");
+            if p.open && PLAY_VERBS.contains(&p.text.as_str()) {
+                assert_eq!(got, play("some jazz"), "{text:?}");
+            }
+            if p.open && VOLUME_SET_OPENINGS.contains(&p.text.as_str()) {
+                assert_eq!(got, vol(40), "{text:?}");
+            }
+        }
     }
 
     #[test]

@@ -42,10 +42,14 @@ fn run(cli: Cli) -> Result<()> {
             manifest,
             json,
             models_dir,
+            model,
         } => {
             let mut config = config::load(cli.config.as_deref())?;
             if let Some(d) = models_dir {
                 config.models_dir = d;
+            }
+            if let Some(m) = model {
+                config.asr_model = m;
             }
             let report = heyplayer::eval::evaluate(&manifest, &config, |i, n, id| {
                 eprint!("\r[eval] {i}/{n} {id:<40}");
@@ -172,10 +176,13 @@ fn transcribe(args: TranscribeArgs, mut config: Config) -> Result<()> {
         if args.json {
             writeln!(out, "{}", serde_json::to_string(&r)?)?;
         } else {
-            let what = match (&r.transcript.rejected, &r.command) {
-                (Some(why), _) => format!("rejected ({why})"),
-                (None, Some(c)) => format!("-> {c}"),
-                (None, None) => "-> not understood".to_string(),
+            let what = match (&r.command, &r.guess) {
+                (Some(c), Some(g)) => format!("-> {c} (guided: {:?})", g.text),
+                (Some(c), None) => format!("-> {c}"),
+                (None, _) => format!(
+                    "-> not understood ({})",
+                    r.reason.as_deref().unwrap_or("not a command")
+                ),
             };
             writeln!(out, "{}: {:?} {what}", file.display(), r.transcript.text)?;
         }

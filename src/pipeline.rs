@@ -234,7 +234,8 @@ impl Assistant {
         let started = std::time::Instant::now();
         let t = self.asr.transcribe(self.recorder.clip())?;
         self.last_asr_ms = started.elapsed().as_millis() as u64;
-        let command_text = match match_phrase(&t.text, &self.phrase) {
+        let matched = match_phrase(&t.text, &self.phrase);
+        let command_text = match matched.clone() {
             Some(rest) => rest,
             None if self.verify => {
                 // Onset triggers are not wakes at all unless the phrase is heard.
@@ -267,21 +268,38 @@ impl Assistant {
             t_ms,
             text: command_text.clone(),
         });
-        let ev = match (&t.rejected, crate::intent::parse(&command_text)) {
-            (Some(why), _) => Event::NotUnderstood {
+        let lead = if matched.is_some() {
+            wake_lead(&self.phrase)
+        } else {
+            String::new()
+        };
+        let u = self.asr.understand(&t, &command_text, &lead)?;
+        self.last_asr_ms = started.elapsed().as_millis() as u64;
+        let guided = u.guided_text().map(str::to_string);
+        let ev = match u.command {
+            Some(command) => Event::Command {
                 t_ms,
-                text: command_text,
-                reason: format!("unsure transcript: {why}"),
+                command,
+                guided,
             },
-            (None, Some(command)) => Event::Command { t_ms, command },
-            (None, None) => Event::NotUnderstood {
+            None => Event::NotUnderstood {
                 t_ms,
                 text: command_text,
-                reason: "not a command".into(),
+                reason: u.reason.unwrap_or_else(|| "not a command".into()),
             },
         };
         out.push(ev);
         Ok(())
+    }
+}
+
+/// The wake phrase as Whisper writes it before a command ("Hey player,"),
+/// forced before the phrasings in guided decoding.
+fn wake_lead(phrase: &str) -> String {
+    let mut c = phrase.trim().chars();
+    match c.next() {
+        Some(f) => format!("{}{},", f.to_uppercase(), c.as_str()),
+        None => String::new(),
     }
 }
 
@@ -419,10 +437,18 @@ pub struct FileTranscript {
     /// Whisper's result.
     #[serde(flatten)]
     pub transcript: Transcript,
-    /// The command understood, if the transcript was accepted and is one.
+    /// The command understood, if any (from the transcript, or from guided
+    /// decoding when the transcript is not one).
     pub command: Option<crate::intent::Command>,
-    /// Wall-clock time Whisper took, ms (not deterministic).
+    /// The guided guess, when guided decoding ran.
+    pub guess: Option<crate::asr::Guess>,
+    /// Why there is no command.
+    pub reason: Option<String>,
+    /// Wall-clock time of Whisper's transcription, ms (not deterministic).
     pub elapsed_ms: u64,
+    /// Wall-clock time of guided decoding, ms, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guided_ms: Option<u64>,
 }
 
 /// Transcribes a WAV file with a worker of `model`.
@@ -434,16 +460,20 @@ pub fn transcribe_file(
     let started = std::time::Instant::now();
     let transcript = worker.transcribe(&samples)?;
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    let command = if transcript.accepted() {
-        crate::intent::parse(&transcript.text)
-    } else {
-        None
-    };
+    let started = std::time::Instant::now();
+    let u = worker.understand(&transcript, &transcript.text, "")?;
+    let guided_ms = u
+        .guess
+        .is_some()
+        .then(|| started.elapsed().as_millis() as u64);
     Ok(FileTranscript {
         file: path.display().to_string(),
         transcript,
-        command,
+        command: u.command,
+        guess: u.guess,
+        reason: u.reason,
         elapsed_ms,
+        guided_ms,
     })
 }
 

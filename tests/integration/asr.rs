@@ -18,20 +18,33 @@ const WER_PROMPTS: usize = 60;
 /// The test fails above this word error rate on the prompts (tiny.en q8).
 const MAX_WER: f64 = 0.15;
 
-/// The default Whisper model, loaded once for the whole test binary.
-pub fn whisper() -> &'static AsrModel {
-    static MODEL: OnceLock<AsrModel> = OnceLock::new();
-    MODEL.get_or_init(|| {
-        let cfg = config();
-        let file =
-            models::locate(&cfg.asr_model, &cfg.models_dir).unwrap_or_else(|e| panic!("{e}"));
-        AsrModel::load(&file.path).unwrap()
-    })
+/// The Whisper model the WER test names.
+const TINY: &str = "whisper-tiny.en-q8";
+
+fn load(name: &str) -> AsrModel {
+    let cfg = config();
+    let file = models::locate(name, &cfg.models_dir).unwrap_or_else(|e| panic!("{e}"));
+    AsrModel::load(&file.path).unwrap()
 }
 
-/// A fresh worker on the shared model.
+/// The default (configured) Whisper model, loaded once for the whole test binary.
+pub fn whisper() -> &'static AsrModel {
+    static MODEL: OnceLock<AsrModel> = OnceLock::new();
+    MODEL.get_or_init(|| load(&config().asr_model))
+}
+
+/// A fresh worker on the default model.
 pub fn worker() -> AsrWorker {
     whisper().worker(config().asr).unwrap()
+}
+
+/// A fresh worker on tiny.en q8, the fast model.
+pub fn tiny_worker() -> AsrWorker {
+    static MODEL: OnceLock<AsrModel> = OnceLock::new();
+    MODEL
+        .get_or_init(|| load(TINY))
+        .worker(config().asr)
+        .unwrap()
 }
 
 #[test]
@@ -49,6 +62,7 @@ fn wer_normalisation_and_distance() {
 
 #[test]
 fn whisper_tiny_en_q8_wer_on_real_prompts() {
+    let _turn = crate::common::whisper_turn();
     let all: Vec<_> = asterisk_prompts()
         .into_iter()
         .filter(|(name, _, _)| !name.contains('/'))
@@ -58,7 +72,7 @@ fn whisper_tiny_en_q8_wer_on_real_prompts() {
     let picked: Vec<_> = (0..WER_PROMPTS)
         .map(|i| &all[(i as f64 * step) as usize])
         .collect();
-    let mut w = worker();
+    let mut w = tiny_worker();
     let (mut errors, mut words) = (0usize, 0usize);
     let mut worst = Vec::new();
     for (name, path, said) in picked {
@@ -89,16 +103,29 @@ fn whisper_tiny_en_q8_wer_on_real_prompts() {
 
 #[test]
 fn silence_and_noise_are_rejected_not_transcribed() {
+    let _turn = crate::common::whisper_turn();
     let mut w = worker();
     let silence = vec![0.0f32; 32_000];
     let t = w.transcribe(&silence).unwrap();
     assert!(!t.accepted() || t.text.is_empty(), "{t:?}");
-    let noise = crate::common::white(48_000, 0.05, 3);
-    let t = w.transcribe(&noise).unwrap();
-    assert!(
-        !t.accepted() || heyplayer::intent::parse(&t.text).is_none(),
-        "noise became a command: {t:?}"
-    );
+    // Nor does guided decoding find a command in silence or noise.
+    let u = w.understand(&t, &t.text, "").unwrap();
+    assert_eq!(u.command, None, "silence became a command: {u:?}");
+    let alsa_noise =
+        read_all(WavSource::open(Path::new("/usr/share/sounds/alsa/Noise.wav"), false).unwrap())
+            .unwrap();
+    let noises = [
+        ("white", crate::common::white(48_000, 0.05, 3)),
+        ("loud white", crate::common::white(32_000, 0.3, 4)),
+        ("brown", crate::common::brown(48_000, 0.2, 5)),
+        ("hum", crate::common::sine(32_000, 16_000, 100.0, 0.2)),
+        ("alsa Noise.wav", alsa_noise),
+    ];
+    for (name, noise) in noises {
+        let t = w.transcribe(&noise).unwrap();
+        let u = w.understand(&t, &t.text, "").unwrap();
+        assert_eq!(u.command, None, "{name} became a command: {t:?} {u:?}");
+    }
 }
 
 #[test]
@@ -167,6 +194,7 @@ fn missing_corrupt_and_truncated_whisper_models_fail_clearly() {
 
 #[test]
 fn transcribe_cli_prints_transcript_and_json() {
+    let _turn = crate::common::whisper_turn();
     let cfg = config();
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("cmd.wav");

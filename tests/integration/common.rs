@@ -168,3 +168,12 @@ pub fn energy_extent(samples: &[f32], rate: u32) -> Option<(u64, u64)> {
     let last = levels.iter().rposition(|&l| l >= thr)?;
     Some((first as u64 * 10, (last as u64 + 1) * 10))
 }
+
+/// One Whisper-heavy test at a time: whisper.cpp's threads spin at their
+/// barriers, so two 2-thread decodes on a 2-core machine slow each other down
+/// many times over. Hold the guard for the whole test.
+pub fn whisper_turn() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

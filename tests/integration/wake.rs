@@ -90,6 +90,7 @@ fn first_stage_finds_held_out_positives() {
 /// Whisper's check, both on by default) must accept no wake at all.
 #[test]
 fn no_wake_is_accepted_on_ten_minutes_of_real_speech() {
+    let _turn = crate::common::whisper_turn();
     let neg: Vec<Line> = lines()
         .into_iter()
         .filter(|l| l.labels["wake"] == false)
@@ -162,6 +163,7 @@ impl std::io::Read for Chunked {
 
 #[test]
 fn wake_then_whisper_end_to_end_and_chunking_invariant() {
+    let _turn = crate::common::whisper_turn();
     let pos: Vec<Line> = lines()
         .into_iter()
         .filter(|l| l.labels["wake"] == true && l.engine.starts_with("piper"))
@@ -199,6 +201,7 @@ fn wake_then_whisper_end_to_end_and_chunking_invariant() {
 /// "Hey player, play some jazz" and three sentences without the wake word.
 #[test]
 fn demo_recording_wakes_once_and_plays_jazz() {
+    let _turn = crate::common::whisper_turn();
     let cfg = config();
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.wav");
     let events = collect_all_events(

@@ -1,0 +1,436 @@
+//! Guided decoding: which known command phrasing best explains the audio?
+//!
+//! Free decoding with tiny.en mishears short commands in noise ("It's tough."
+//! for "stop", "Place some jets." for "play some jazz"), because it may write
+//! any English. When the free transcript is not a command, heyplayer asks
+//! Whisper a narrower question, the way whisper.cpp's `command` example does in
+//! its guided mode: how likely is each phrasing the intent parser knows, given
+//! the same encoded audio?
+//!
+//! The phrasings form a token trie. A depth-first branch-and-bound search
+//! feeds the decoder one token at a time (its KV cache keeps the path), sums
+//! the log-probabilities, and prunes any branch already below the best complete
+//! phrase, so only a few dozen decoder steps run. A phrase must be followed by
+//! an end (end-of-text or `.`/`!`/`?`), so "stop" does not win on audio that
+//! says "stop the music". An *open* phrase ("play", "set the volume to") is
+//! followed by free greedy decoding: the query or the number.
+//!
+//! The best phrase is only a guess. [`Guess::avg_logprob`] is the mean
+//! log-probability per token under the unconstrained model; the caller accepts
+//! it only above a named threshold, so unknown speech stays not understood.
+
+use std::sync::Arc;
+
+use whisper_rs::{WhisperContext, WhisperState};
+
+use super::AsrError;
+
+/// Longest free continuation after an open phrase, in tokens.
+pub const MAX_OPEN_TOKENS: usize = 12;
+
+/// Branches whose summed log-probability falls below this are dropped before
+/// any complete phrase is found (a phrase this unlikely would be rejected
+/// anyway).
+pub const SEARCH_FLOOR: f32 = -20.0;
+
+/// A phrasing the guided search may choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    /// The words, lower case, as the intent parser reads them.
+    pub text: String,
+    /// Whether free words follow (a query, a number).
+    pub open: bool,
+}
+
+/// The result of a guided search.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Guess {
+    /// The phrase chosen, with its free continuation, as Whisper would write it.
+    pub text: String,
+    /// Summed log-probability of its tokens and of the end.
+    pub logprob: f32,
+    /// Mean log-probability per token (the end counts as one).
+    pub avg_logprob: f32,
+    /// Decoder steps the search took.
+    pub steps: u32,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Node {
+    token: i32,
+    children: Vec<usize>,
+    end: bool,
+    open: bool,
+}
+
+/// A token trie of phrasings.
+#[derive(Debug, Clone)]
+struct Trie {
+    nodes: Vec<Node>,
+}
+
+impl Trie {
+    fn build(ctx: &WhisperContext, phrases: &[Phrase], capital: bool) -> Result<Self, AsrError> {
+        let mut nodes = vec![Node::default()];
+        for p in phrases {
+            let text = if capital {
+                capitalise(&p.text)
+            } else {
+                p.text.clone()
+            };
+            let tokens = ctx
+                .tokenize(&format!(" {text}"), 64)
+                .map_err(|e| AsrError::Whisper(e.to_string()))?;
+            let mut at = 0;
+            for t in tokens {
+                at = match nodes[at].children.iter().find(|&&c| nodes[c].token == t) {
+                    Some(&c) => c,
+                    None => {
+                        nodes.push(Node {
+                            token: t,
+                            ..Node::default()
+                        });
+                        let c = nodes.len() - 1;
+                        nodes[at].children.push(c);
+                        c
+                    }
+                };
+            }
+            if at != 0 {
+                nodes[at].end |= !p.open;
+                nodes[at].open |= p.open;
+            }
+        }
+        Ok(Self { nodes })
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// The guided search, built once per worker.
+pub struct Guide {
+    ctx: Arc<WhisperContext>,
+    /// Phrases as the first words of the transcript ("Stop the music").
+    first: Trie,
+    /// Phrases after a lead such as "Hey player," ("stop the music").
+    after: Trie,
+    /// [prev] + prompt + [sot, (lang, transcribe), no-timestamps].
+    prefix: Vec<i32>,
+    /// End-of-text and the sentence-ending punctuation tokens.
+    ends: Vec<i32>,
+    eot: i32,
+    /// One log-probability row per search depth (allocated here, reused).
+    rows: Vec<Vec<f32>>,
+    path: Vec<i32>,
+    best: Vec<i32>,
+    best_lp: f32,
+    /// Of the best: log-probability and count of the tokens the phrase forced
+    /// (free continuation excluded), end included.
+    best_forced: (f32, u32),
+    steps: u32,
+    threads: usize,
+}
+
+impl Guide {
+    /// Tokenises the phrases; `prompt` and `language` must be the ones the
+    /// free pass used.
+    pub fn new(
+        ctx: Arc<WhisperContext>,
+        phrases: &[Phrase],
+        prompt: &str,
+        language: &str,
+        threads: usize,
+    ) -> Result<Self, AsrError> {
+        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
+        let mut prefix = Vec::new();
+        if !prompt.is_empty() {
+            prefix.push(ctx.token_prev());
+            prefix.extend(ctx.tokenize(prompt, 1024).map_err(werr)?);
+        }
+        prefix.push(ctx.token_sot());
+        if ctx.is_multilingual() {
+            let id = whisper_rs::get_lang_id(language)
+                .ok_or_else(|| AsrError::Whisper(format!("unknown language {language:?}")))?;
+            prefix.push(ctx.token_lang(id));
+            prefix.push(ctx.token_transcribe());
+        }
+        prefix.push(ctx.token_not());
+        let mut ends = vec![ctx.token_eot()];
+        for p in [".", "!", "?"] {
+            if let [t] = ctx.tokenize(p, 4).map_err(werr)?[..] {
+                ends.push(t);
+            }
+        }
+        let first = Trie::build(&ctx, phrases, true)?;
+        let after = Trie::build(&ctx, phrases, false)?;
+        let depth = phrases
+            .iter()
+            .map(|p| p.text.split_whitespace().count() * 3 + 2)
+            .max()
+            .unwrap_or(0)
+            + MAX_OPEN_TOKENS
+            + 8;
+        let n_vocab = ctx.n_vocab().max(0) as usize;
+        Ok(Self {
+            eot: ctx.token_eot(),
+            rows: vec![vec![0.0; n_vocab]; depth],
+            ctx,
+            first,
+            after,
+            prefix,
+            ends,
+            path: Vec::with_capacity(depth),
+            best: Vec::with_capacity(depth),
+            best_lp: f32::NEG_INFINITY,
+            best_forced: (0.0, 0),
+            steps: 0,
+            threads: threads.max(1),
+        })
+    }
+
+    /// Whisper's no-speech probability for the audio `state` last encoded: the
+    /// probability of the no-speech token right after start-of-transcript, as
+    /// in OpenAI's reference decoder. (whisper.cpp reports 0 for it when
+    /// timestamps are off, as heyplayer runs it.)
+    pub fn no_speech_prob(&mut self, state: &mut WhisperState) -> Result<f32, AsrError> {
+        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
+        let sot = self.ctx.token_sot();
+        let Some(at) = self.prefix.iter().position(|&t| t == sot) else {
+            return Ok(0.0);
+        };
+        if at > 0 {
+            state
+                .decode(&self.prefix[..at], 0, self.threads)
+                .map_err(werr)?;
+        }
+        self.step(state, sot, at, 0)?;
+        let nosp = self.ctx.token_nosp();
+        Ok(self.rows[0].get(nosp as usize).map_or(0.0, |lp| lp.exp()))
+    }
+
+    /// Searches the phrasings on the audio `state` last encoded (by a free
+    /// pass over the same clip). `lead` is text forced before the phrase, such
+    /// as the wake phrase ("Hey player,"); empty for a bare command.
+    pub fn search(
+        &mut self,
+        state: &mut WhisperState,
+        lead: &str,
+    ) -> Result<Option<Guess>, AsrError> {
+        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
+        let mut prefix = self.prefix.clone();
+        let lead = lead.trim();
+        if !lead.is_empty() {
+            prefix.extend(self.ctx.tokenize(&format!(" {lead}"), 64).map_err(werr)?);
+        }
+        let Some((&last, head)) = prefix.split_last() else {
+            return Ok(None);
+        };
+        // Only the last token's logits are kept, and only for a one-token call.
+        if !head.is_empty() {
+            state.decode(head, 0, self.threads).map_err(werr)?;
+        }
+        self.steps = 0;
+        self.step(state, last, head.len(), 0)?;
+        self.path.clear();
+        self.best.clear();
+        self.best_lp = f32::NEG_INFINITY;
+        self.best_forced = (0.0, 0);
+        let trie = if lead.is_empty() {
+            std::mem::replace(&mut self.first, Trie { nodes: Vec::new() })
+        } else {
+            std::mem::replace(&mut self.after, Trie { nodes: Vec::new() })
+        };
+        let r = self.visit(state, &trie, 0, prefix.len(), 0.0);
+        if lead.is_empty() {
+            self.first = trie;
+        } else {
+            self.after = trie;
+        }
+        r?;
+        if self.best.is_empty() {
+            return Ok(None);
+        }
+        let mut text = String::new();
+        for &t in &self.best {
+            if t < self.eot {
+                text.push_str(&self.ctx.token_to_str_lossy(t).map_err(werr)?);
+            }
+        }
+        let (forced_lp, forced_n) = self.best_forced;
+        Ok(Some(Guess {
+            text: super::clean(&text),
+            logprob: self.best_lp,
+            avg_logprob: forced_lp / forced_n.max(1) as f32,
+            steps: self.steps,
+        }))
+    }
+
+    /// Feeds `token` at position `pos`; row `depth` gets the log-probabilities
+    /// of the next token.
+    fn step(
+        &mut self,
+        state: &mut WhisperState,
+        token: i32,
+        pos: usize,
+        depth: usize,
+    ) -> Result<(), AsrError> {
+        state
+            .decode(&[token], pos, self.threads)
+            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+        self.steps += 1;
+        let logits = state
+            .get_logits()
+            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+        let row = &mut self.rows[depth];
+        log_softmax(logits, row);
+        Ok(())
+    }
+
+    /// Log-probability that the text ends here (row `depth`).
+    fn end_lp(&self, depth: usize) -> f32 {
+        let row = &self.rows[depth];
+        let p: f32 = self
+            .ends
+            .iter()
+            .filter_map(|&t| row.get(t as usize))
+            .map(|lp| lp.exp())
+            .sum();
+        p.max(f32::MIN_POSITIVE).ln()
+    }
+
+    /// Explores the children of `node`; row `depth` holds the next-token
+    /// log-probabilities after the path so far, which ends at position `pos - 1`.
+    fn visit(
+        &mut self,
+        state: &mut WhisperState,
+        trie: &Trie,
+        node: usize,
+        pos: usize,
+        lp: f32,
+    ) -> Result<(), AsrError> {
+        let depth = self.path.len();
+        if depth + 1 >= self.rows.len() {
+            return Ok(());
+        }
+        let mut kids: Vec<(f32, usize)> = trie.nodes[node]
+            .children
+            .iter()
+            .map(|&c| (self.rows[depth][trie.nodes[c].token as usize], c))
+            .collect();
+        kids.sort_by(|a, b| b.0.total_cmp(&a.0));
+        for (klp, c) in kids {
+            let total = lp + klp;
+            // Log-probabilities only fall as tokens are added: this branch
+            // cannot beat the best complete phrase.
+            if total <= self.best_lp || total < SEARCH_FLOOR {
+                break;
+            }
+            let token = trie.nodes[c].token;
+            self.path.push(token);
+            self.step(state, token, pos, depth + 1)?;
+            if trie.nodes[c].end {
+                let end = self.end_lp(depth + 1);
+                let done = total + end;
+                if done > self.best_lp {
+                    self.best_lp = done;
+                    self.best.clone_from(&self.path);
+                    self.best_forced = (done, self.path.len() as u32 + 1);
+                }
+            }
+            if trie.nodes[c].open {
+                self.continue_freely(state, pos + 1, total)?;
+                // The free run overwrote the cache beyond this token; the
+                // children below re-feed from `pos + 1`, which is still valid.
+            }
+            self.visit(state, trie, c, pos + 1, total)?;
+            self.path.pop();
+        }
+        Ok(())
+    }
+
+    /// Greedy free decoding after an open phrase (whose last token is the end
+    /// of `self.path`, at position `pos - 1`).
+    fn continue_freely(
+        &mut self,
+        state: &mut WhisperState,
+        mut pos: usize,
+        mut lp: f32,
+    ) -> Result<(), AsrError> {
+        let base = self.path.len();
+        let forced = (lp, base as u32);
+        let mut depth = base;
+        let mut words = 0;
+        while words < MAX_OPEN_TOKENS && depth + 1 < self.rows.len() {
+            let row = &self.rows[depth];
+            // The best text token, or the end.
+            let (tok, tlp) = row[..self.eot as usize]
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, &v)| (i as i32, v))
+                .unwrap_or((self.eot, f32::NEG_INFINITY));
+            let end = self.end_lp(depth);
+            let is_end = self.ends.contains(&tok);
+            if end >= tlp || is_end {
+                // Ending here (at least one free token is required).
+                if words > 0 {
+                    let done = lp + end;
+                    if done > self.best_lp {
+                        self.best_lp = done;
+                        self.best.clone_from(&self.path);
+                        self.best_forced = forced;
+                    }
+                }
+                break;
+            }
+            lp += tlp;
+            if lp <= self.best_lp || lp < SEARCH_FLOOR {
+                break;
+            }
+            self.path.push(tok);
+            self.step(state, tok, pos, depth + 1)?;
+            pos += 1;
+            depth += 1;
+            words += 1;
+        }
+        self.path.truncate(base);
+        Ok(())
+    }
+}
+
+/// `out = log_softmax(logits)`.
+fn log_softmax(logits: &[f32], out: &mut [f32]) {
+    let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = logits.iter().map(|&x| (x - max).exp()).sum();
+    let lse = max + sum.ln();
+    for (o, &x) in out.iter_mut().zip(logits) {
+        *o = x - lse;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_softmax_sums_to_one() {
+        let logits = [1.0f32, 2.0, 3.0, -50.0];
+        let mut out = [0.0f32; 4];
+        log_softmax(&logits, &mut out);
+        let total: f32 = out.iter().map(|x| x.exp()).sum();
+        assert!((total - 1.0).abs() < 1e-5, "{total}");
+        assert!((out[2] - out[1] - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn capitalises_the_first_letter_only() {
+        assert_eq!(capitalise("stop the music"), "Stop the music");
+        assert_eq!(capitalise(""), "");
+    }
+}
