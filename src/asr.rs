@@ -17,7 +17,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 use crate::audio::SAMPLE_RATE;
 
 mod guided;
-pub use guided::{Guess, Phrase, MAX_OPEN_TOKENS, SEARCH_FLOOR};
+pub use guided::{Forced, Guess, Phrase, MAX_OPEN_TOKENS, SEARCH_FLOOR};
 
 /// Whisper's encoder frames per second of audio (one per 20 ms).
 pub const ENCODER_FRAMES_PER_S: usize = 50;
@@ -294,6 +294,19 @@ impl AsrWorker {
             guess,
             reason,
         })
+    }
+
+    /// The clip last given to [`Self::transcribe`], decoded again with `lead`
+    /// forced at its start: how likely the lead is (the wake phrase, for
+    /// verification), and what Whisper writes after it.
+    pub fn force(&mut self, lead: &str) -> Result<Forced, AsrError> {
+        if !self.encoded {
+            return Err(AsrError::Whisper(
+                "forced decoding needs a clip transcribed first".into(),
+            ));
+        }
+        self.guide
+            .force(&mut self.state, lead, guided::MAX_OPEN_TOKENS * 2)
     }
 
     /// Guided decoding over the command phrasings (see [`guided`]) on the

@@ -145,6 +145,7 @@ pub struct Assistant {
     pub last_asr_ms: u64,
     phrase: String,
     verify: bool,
+    verify_min_forced_logprob: f32,
     preroll: PreRoll,
     recorder: CommandRecorder,
     asr: AsrWorker,
@@ -170,6 +171,7 @@ impl Assistant {
             phrase: w.phrase.clone(),
             // A custom phrase has no first-stage model: Whisper must check it.
             verify: w.verify || w.phrase != crate::config::DEFAULT_WAKE_PHRASE,
+            verify_min_forced_logprob: w.verify_min_forced_logprob,
             preroll: PreRoll::new(w.preroll_ms),
             recorder: CommandRecorder::new(config.command, lead),
             asr: asr_worker(config)?,
@@ -234,7 +236,16 @@ impl Assistant {
         let started = std::time::Instant::now();
         let t = self.asr.transcribe(self.recorder.clip())?;
         self.last_asr_ms = started.elapsed().as_millis() as u64;
-        let matched = match_phrase(&t.text, &self.phrase);
+        let matched = if onset {
+            match_phrase(&t.text, &self.phrase)
+        } else {
+            verify_wake(
+                &mut self.asr,
+                &t,
+                &self.phrase,
+                self.verify_min_forced_logprob,
+            )?
+        };
         let command_text = match matched.clone() {
             Some(rest) => rest,
             None if self.verify => {
@@ -291,6 +302,25 @@ impl Assistant {
         out.push(ev);
         Ok(())
     }
+}
+
+/// The second stage, after the first fired on a clip `asr` just transcribed
+/// as `t`: the phrase is verified if the transcript starts with it
+/// ([`match_phrase`]), or else if the phrase forced at the start of the
+/// transcript has a mean token log-probability of at least `min_forced`
+/// (accents, "A player." for "hey player"). Returns the command text after
+/// the phrase, or `None` when the phrase was not heard.
+pub fn verify_wake(
+    asr: &mut AsrWorker,
+    t: &crate::asr::Transcript,
+    phrase: &str,
+    min_forced: f32,
+) -> Result<Option<String>, Error> {
+    if let Some(rest) = match_phrase(&t.text, phrase) {
+        return Ok(Some(rest));
+    }
+    let f = asr.force(&wake_lead(phrase))?;
+    Ok((f.lead_avg_logprob >= min_forced).then(|| crate::intent::normalise(&f.rest)))
 }
 
 /// The wake phrase as Whisper writes it before a command ("Hey player,"),

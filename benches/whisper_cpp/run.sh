@@ -30,9 +30,9 @@ ${CC:-cc} -O2 -o "$OUT/side_by_side" benches/whisper_cpp/side_by_side.c \
     exit 1
 }
 
-MODEL_FILE=$("$BIN" models list 2>/dev/null | awk -v m="$MODEL" '$1 == m { print $0 }' | grep -o '/[^ ]*\.bin' | head -1)
-[ -n "$MODEL_FILE" ] || MODEL_FILE="${HEYPLAYER_MODELS_DIR:-$HOME/.local/share/heyplayer/models}/$(
-    awk -v m="$MODEL" '/^name = /{n=$3} /^file = /{ if (n == "\"" m "\"") { gsub(/"/, "", $3); print $3 } }' models/manifest.toml)"
+MODELS_DIR=$("$BIN" models list | sed -n 's/^Models directory: //p')
+MODEL_FILE="$MODELS_DIR/$(awk -v m="\"$MODEL\"" '/^name = /{n=$3} /^file = /{ if (n == m) { gsub(/"/, "", $3); print $3 } }' models/manifest.toml)"
+[ -f "$MODEL_FILE" ] || { echo "$MODEL_FILE missing: run make models" >&2; exit 1; }
 PROMPT=$("$BIN" config --print-default | sed -n 's/^initial_prompt = "\(.*\)"$/\1/p')
 
 CLIPS=$(ls "$CLIPS_DIR"/*.wav)

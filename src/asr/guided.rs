@@ -55,6 +55,17 @@ pub struct Guess {
     pub steps: u32,
 }
 
+/// A transcript decoded after a forced lead.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Forced {
+    /// Mean log-probability of the lead's tokens.
+    pub lead_avg_logprob: f32,
+    /// What Whisper writes after the lead.
+    pub rest: String,
+    /// Mean log-probability of those tokens (0 when there are none).
+    pub rest_avg_logprob: f32,
+}
+
 #[derive(Debug, Default, Clone)]
 struct Node {
     token: i32,
@@ -212,6 +223,68 @@ impl Guide {
         self.step(state, sot, at, 0)?;
         let nosp = self.ctx.token_nosp();
         Ok(self.rows[0].get(nosp as usize).map_or(0.0, |lp| lp.exp()))
+    }
+
+    /// Teacher-forces `lead` (e.g. "Hey player,") at the start of the
+    /// transcript of the audio `state` last encoded, then decodes greedily
+    /// after it (at most `max_tokens`). Returns the mean log-probability of the
+    /// lead's tokens and the text that follows.
+    pub fn force(
+        &mut self,
+        state: &mut WhisperState,
+        lead: &str,
+        max_tokens: usize,
+    ) -> Result<Forced, AsrError> {
+        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
+        let lead_tokens = self
+            .ctx
+            .tokenize(&format!(" {}", lead.trim()), 64)
+            .map_err(werr)?;
+        let Some((&last, head)) = self.prefix.split_last() else {
+            return Err(AsrError::Whisper("empty decoder prefix".into()));
+        };
+        if !head.is_empty() {
+            state.decode(head, 0, self.threads).map_err(werr)?;
+        }
+        self.steps = 0;
+        self.step(state, last, head.len(), 0)?;
+        let mut pos = self.prefix.len();
+        let mut lead_lp = 0.0f32;
+        for &t in &lead_tokens {
+            lead_lp += self.rows[0]
+                .get(t as usize)
+                .copied()
+                .unwrap_or(f32::NEG_INFINITY);
+            self.step(state, t, pos, 0)?;
+            pos += 1;
+        }
+        let mut text = String::new();
+        let mut rest_lp = 0.0f32;
+        let mut n = 0usize;
+        while n < max_tokens {
+            let row = &self.rows[0];
+            let Some((tok, lp)) = row[..=self.eot as usize]
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|(i, &v)| (i as i32, v))
+            else {
+                break;
+            };
+            if tok == self.eot {
+                break;
+            }
+            rest_lp += lp;
+            n += 1;
+            text.push_str(&self.ctx.token_to_str_lossy(tok).map_err(werr)?);
+            self.step(state, tok, pos, 0)?;
+            pos += 1;
+        }
+        Ok(Forced {
+            lead_avg_logprob: lead_lp / lead_tokens.len().max(1) as f32,
+            rest: super::clean(&text),
+            rest_avg_logprob: if n > 0 { rest_lp / n as f32 } else { 0.0 },
+        })
     }
 
     /// Searches the phrasings on the audio `state` last encoded (by a free

@@ -233,3 +233,80 @@ fn demo_recording_wakes_once_and_plays_jazz() {
         "{events:?}"
     );
 }
+
+/// The second stage alone (Whisper: the transcript starts with the phrase, or
+/// the phrase forced at its start is likely enough) on near-misses said by
+/// espeak-ng voices held out of the wake model's training, and on the held-out
+/// positives. The forced threshold was chosen on these clips, so this guards
+/// against regressions; it is not a held-out measurement.
+#[test]
+fn second_stage_rejects_near_misses_and_accepts_most_positives() {
+    let _turn = crate::common::whisper_turn();
+    /// Near-misses the second stage may let through (measured: 2 of 36).
+    const MAX_NEAR_MISSES: usize = 2;
+    /// Share of held-out positives it must accept (measured: 72.5%).
+    const MIN_POSITIVES: f64 = 0.65;
+    const NEAR_MISSES: &[&str] = &[
+        "hey layer, play some jazz",
+        "hey prayer, skip this song",
+        "okay player, pause",
+        "hey there, play some music",
+        "play her a song",
+        "hey siri, next song",
+        "hey jarvis, stop",
+        "hey, play some jazz",
+        "player, turn it up",
+        "hey baylor, louder",
+        "hey planner, what's playing",
+        "hey mayor, mute",
+    ];
+    let cfg = config();
+    let min = cfg.wake.verify_min_forced_logprob;
+    let mut w = crate::asr::worker();
+    let dir = tempfile::tempdir().unwrap();
+    let mut passed = Vec::new();
+    for voice in ["en-gb-x-gbclan", "en-us-nyc", "en-gb-x-gbcwmd"] {
+        for (i, said) in NEAR_MISSES.iter().enumerate() {
+            let wav = dir.path().join(format!("{voice}-{i}.wav"));
+            let ok = std::process::Command::new("espeak-ng")
+                .args(["-v", voice, "-w"])
+                .arg(&wav)
+                .arg(said)
+                .status()
+                .unwrap_or_else(|e| panic!("espeak-ng: {e} (make test installs it)"));
+            assert!(ok.success());
+            let s = read_all(WavSource::open(&wav, false).unwrap()).unwrap();
+            let t = w.transcribe(&s).unwrap();
+            if let Some(rest) =
+                heyplayer::pipeline::verify_wake(&mut w, &t, "hey player", min).unwrap()
+            {
+                passed.push(format!("{voice}: {said:?} heard {:?} -> {rest:?}", t.text));
+            }
+        }
+    }
+    let positives: Vec<Line> = lines()
+        .into_iter()
+        .filter(|l| l.labels["wake"] == true)
+        .collect();
+    let mut accepted = 0;
+    for l in &positives {
+        let t = w.transcribe(&samples(l)).unwrap();
+        if heyplayer::pipeline::verify_wake(&mut w, &t, "hey player", min)
+            .unwrap()
+            .is_some()
+        {
+            accepted += 1;
+        }
+    }
+    let share = accepted as f64 / positives.len() as f64;
+    eprintln!(
+        "second stage: {}/{} near-misses passed, {accepted}/{} positives accepted ({:.1}%)\n{}",
+        passed.len(),
+        NEAR_MISSES.len() * 3,
+        positives.len(),
+        share * 100.0,
+        passed.join("\n")
+    );
+    assert!(passed.len() <= MAX_NEAR_MISSES, "{}", passed.join("\n"));
+    assert!(share >= MIN_POSITIVES, "{:.1}%", share * 100.0);
+}
