@@ -17,7 +17,7 @@ use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextPar
 use crate::audio::SAMPLE_RATE;
 
 mod guided;
-pub use guided::{Forced, Guess, Phrase, MAX_OPEN_TOKENS, SEARCH_FLOOR};
+pub use guided::{capitalise, Forced, Guess, Phrase, MAX_OPEN_TOKENS, SEARCH_FLOOR};
 
 /// Whisper's encoder frames per second of audio (one per 20 ms).
 pub const ENCODER_FRAMES_PER_S: usize = 50;

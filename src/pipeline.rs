@@ -326,10 +326,9 @@ pub fn verify_wake(
 /// The wake phrase as Whisper writes it before a command ("Hey player,"),
 /// forced before the phrasings in guided decoding.
 fn wake_lead(phrase: &str) -> String {
-    let mut c = phrase.trim().chars();
-    match c.next() {
-        Some(f) => format!("{}{},", f.to_uppercase(), c.as_str()),
-        None => String::new(),
+    match phrase.trim() {
+        "" => String::new(),
+        p => format!("{},", crate::asr::capitalise(p)),
     }
 }
 

@@ -89,9 +89,7 @@ impl Trie {
             } else {
                 p.text.clone()
             };
-            let tokens = ctx
-                .tokenize(&format!(" {text}"), 64)
-                .map_err(|e| AsrError::Whisper(e.to_string()))?;
+            let tokens = ctx.tokenize(&format!(" {text}"), 64).map_err(werr)?;
             let mut at = 0;
             for t in tokens {
                 at = match nodes[at].children.iter().find(|&&c| nodes[c].token == t) {
@@ -116,7 +114,13 @@ impl Trie {
     }
 }
 
-fn capitalise(s: &str) -> String {
+/// A whisper-rs error as the stage's error.
+fn werr(e: whisper_rs::WhisperError) -> AsrError {
+    AsrError::Whisper(e.to_string())
+}
+
+/// `s` with its first letter in upper case ("stop" → "Stop").
+pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),
@@ -158,7 +162,6 @@ impl Guide {
         language: &str,
         threads: usize,
     ) -> Result<Self, AsrError> {
-        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
         let mut prefix = Vec::new();
         if !prompt.is_empty() {
             prefix.push(ctx.token_prev());
@@ -210,17 +213,12 @@ impl Guide {
     /// in OpenAI's reference decoder. (whisper.cpp reports 0 for it when
     /// timestamps are off, as heyplayer runs it.)
     pub fn no_speech_prob(&mut self, state: &mut WhisperState) -> Result<f32, AsrError> {
-        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
         let sot = self.ctx.token_sot();
         let Some(at) = self.prefix.iter().position(|&t| t == sot) else {
             return Ok(0.0);
         };
-        if at > 0 {
-            state
-                .decode(&self.prefix[..at], 0, self.threads)
-                .map_err(werr)?;
-        }
-        self.step(state, sot, at, 0)?;
+        let prefix = self.prefix[..=at].to_vec();
+        self.feed(state, &prefix)?;
         let nosp = self.ctx.token_nosp();
         Ok(self.rows[0].get(nosp as usize).map_or(0.0, |lp| lp.exp()))
     }
@@ -235,20 +233,12 @@ impl Guide {
         lead: &str,
         max_tokens: usize,
     ) -> Result<Forced, AsrError> {
-        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
         let lead_tokens = self
             .ctx
             .tokenize(&format!(" {}", lead.trim()), 64)
             .map_err(werr)?;
-        let Some((&last, head)) = self.prefix.split_last() else {
-            return Err(AsrError::Whisper("empty decoder prefix".into()));
-        };
-        if !head.is_empty() {
-            state.decode(head, 0, self.threads).map_err(werr)?;
-        }
-        self.steps = 0;
-        self.step(state, last, head.len(), 0)?;
-        let mut pos = self.prefix.len();
+        let prefix = self.prefix.clone();
+        let mut pos = self.feed(state, &prefix)?;
         let mut lead_lp = 0.0f32;
         for &t in &lead_tokens {
             lead_lp += self.rows[0]
@@ -295,21 +285,12 @@ impl Guide {
         state: &mut WhisperState,
         lead: &str,
     ) -> Result<Option<Guess>, AsrError> {
-        let werr = |e: whisper_rs::WhisperError| AsrError::Whisper(e.to_string());
         let mut prefix = self.prefix.clone();
         let lead = lead.trim();
         if !lead.is_empty() {
             prefix.extend(self.ctx.tokenize(&format!(" {lead}"), 64).map_err(werr)?);
         }
-        let Some((&last, head)) = prefix.split_last() else {
-            return Ok(None);
-        };
-        // Only the last token's logits are kept, and only for a one-token call.
-        if !head.is_empty() {
-            state.decode(head, 0, self.threads).map_err(werr)?;
-        }
-        self.steps = 0;
-        self.step(state, last, head.len(), 0)?;
+        self.feed(state, &prefix)?;
         self.path.clear();
         self.best.clear();
         self.best_lp = f32::NEG_INFINITY;
@@ -344,6 +325,23 @@ impl Guide {
         }))
     }
 
+    /// Feeds `tokens` from position 0 (the step counter restarts); row 0 gets
+    /// the log-probabilities of the token after them. Returns the position
+    /// after them.
+    fn feed(&mut self, state: &mut WhisperState, tokens: &[i32]) -> Result<usize, AsrError> {
+        let Some((&last, head)) = tokens.split_last() else {
+            return Err(AsrError::Whisper("empty decoder prefix".into()));
+        };
+        // whisper.cpp keeps only the last token's logits, and get_logits()
+        // reads them only after a one-token call: the head goes in one batch.
+        if !head.is_empty() {
+            state.decode(head, 0, self.threads).map_err(werr)?;
+        }
+        self.steps = 0;
+        self.step(state, last, head.len(), 0)?;
+        Ok(tokens.len())
+    }
+
     /// Feeds `token` at position `pos`; row `depth` gets the log-probabilities
     /// of the next token.
     fn step(
@@ -353,13 +351,9 @@ impl Guide {
         pos: usize,
         depth: usize,
     ) -> Result<(), AsrError> {
-        state
-            .decode(&[token], pos, self.threads)
-            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+        state.decode(&[token], pos, self.threads).map_err(werr)?;
         self.steps += 1;
-        let logits = state
-            .get_logits()
-            .map_err(|e| AsrError::Whisper(e.to_string()))?;
+        let logits = state.get_logits().map_err(werr)?;
         let row = &mut self.rows[depth];
         log_softmax(logits, row);
         Ok(())
