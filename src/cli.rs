@@ -24,6 +24,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// Privacy store directory (default: [store] dir from the config, else
+    /// $HEYPLAYER_DATA_DIR, else ~/.local/share/heyplayer/store).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -80,6 +85,45 @@ pub enum Command {
         #[arg(long)]
         check: bool,
     },
+    /// Who is listening, since when, with which device and models; where data
+    /// lives, the retention rules in force, and what is stored.
+    #[command(after_help = "Examples:\n  heyplayer status\n  heyplayer status --json")]
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log: every capture, deletion, rule change and start/stop of
+    /// listening, newest first, with `verify` to check its hash chain.
+    #[command(after_help = AUDIT_HELP, args_conflicts_with_subcommands = true)]
+    Audit(AuditArgs),
+    /// Write everything stored about you (records, audit log, rules) to a JSON file.
+    #[command(
+        after_help = "Examples:\n  heyplayer export --out my-heyplayer-data.json\n\nThe file is created with mode 0600; the export itself is audited."
+    )]
+    Export {
+        /// The file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE.json")]
+        out: PathBuf,
+    },
+    /// Delete stored data: by kind, by age, or everything. Asks first unless --yes.
+    #[command(after_help = PURGE_HELP)]
+    Purge {
+        /// Only this kind: raw_audio, transcript, command, context, or audit
+        /// (audit entries; a purge always leaves one entry recording itself).
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+        /// Only what was stored before this time: 2026-11-27, 2026-11-27T14:00:00Z,
+        /// or an age such as 2h or 7d (meaning "older than").
+        #[arg(long, value_name = "TIME")]
+        before: Option<String>,
+        /// Everything, the audit log included.
+        #[arg(long, conflicts_with_all = ["kind", "before"])]
+        all: bool,
+        /// Do not ask for confirmation.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Show the model files and whether they are installed.
     #[command(
         after_help = "Examples:\n  heyplayer models list\n  heyplayer models fetch\n  heyplayer models fetch --only whisper-base-q8"
@@ -90,6 +134,63 @@ pub enum Command {
         action: ModelsAction,
     },
 }
+
+/// `heyplayer audit …`
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// `verify`: check the hash chain instead of listing.
+    #[command(subcommand)]
+    pub action: Option<AuditAction>,
+    /// From this time on: 2026-11-27, 2026-11-27T14:00:00Z, or an age such as 2h, 7d.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only entries about this kind of data (raw_audio, transcript, command,
+    /// context, audit) or with this action (listen_start, listen_stop, capture,
+    /// delete, config, export, prune).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// Page to show (1 is the newest).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub page: u64,
+    /// Entries per page (0: all).
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub per_page: u64,
+    /// Print JSON Lines instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `heyplayer audit verify`
+#[derive(Debug, Subcommand)]
+pub enum AuditAction {
+    /// Check the audit log's hash chain; report the first broken link (exit 1 if any).
+    Verify {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+const AUDIT_HELP: &str = "Examples:
+  heyplayer audit                      the newest 50 entries
+  heyplayer audit --since 1d --kind transcript
+  heyplayer audit --page 2 --json
+  heyplayer audit verify               check that no entry was changed or removed
+
+Entries never hold content (no transcript, no audio): they say what kind of data
+was captured or deleted, when, by whom, and until when it is kept.";
+
+const PURGE_HELP: &str = "Examples:
+  heyplayer purge --kind transcript           delete every stored transcript
+  heyplayer purge --before 7d                 delete records older than a week
+  heyplayer purge --all --yes                 delete everything, no question asked
+
+Deletion is real: rows are removed with SQLite's secure_delete on, the WAL is
+checkpointed and truncated, and audio files are unlinked. The audit log records
+what kind was deleted and when, never the content.";
 
 /// `heyplayer models …`
 #[derive(Debug, Subcommand)]

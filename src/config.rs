@@ -69,6 +69,15 @@ pub enum ConfigError {
         /// The allowed range.
         why: &'static str,
     },
+    /// A `[retention]` rule that cannot be read or is not allowed.
+    #[error("invalid config file {path}: {source}")]
+    Retention {
+        /// The file.
+        path: String,
+        /// What is wrong (names the key).
+        #[source]
+        source: heyplayer_privacy::RetentionError,
+    },
 }
 
 /// `[audio]` as written in the file.
@@ -112,6 +121,14 @@ pub struct RawVad {
 #[serde(deny_unknown_fields)]
 pub struct RawModels {
     /// Directory holding the model files. Default: $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models.
+    pub dir: Option<PathBuf>,
+}
+
+/// `[store]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// Directory of the privacy store (mode 0700). Default: $HEYPLAYER_DATA_DIR, else ~/.local/share/heyplayer/store.
     pub dir: Option<PathBuf>,
 }
 
@@ -204,6 +221,12 @@ pub struct RawConfig {
     /// Output.
     #[serde(default)]
     pub output: RawOutput,
+    /// Where the privacy store lives.
+    #[serde(default)]
+    pub store: RawStore,
+    /// How long each kind of data is kept.
+    #[serde(default)]
+    pub retention: heyplayer_privacy::RawRetention,
 }
 
 /// Validated audio settings.
@@ -338,6 +361,10 @@ pub struct Config {
     pub command: CommandConfig,
     /// Event output format.
     pub events: EventFormat,
+    /// The privacy store's directory.
+    pub data_dir: PathBuf,
+    /// Retention rules by kind.
+    pub retention: heyplayer_privacy::RetentionRules,
 }
 
 impl Default for Config {
@@ -355,8 +382,24 @@ impl Default for Config {
             asr: AsrConfig::default(),
             command: CommandConfig::default(),
             events: EventFormat::Json,
+            data_dir: default_data_dir(),
+            retention: heyplayer_privacy::RetentionRules::default(),
         }
     }
+}
+
+/// Overrides the privacy store's default directory.
+pub const DATA_DIR_ENV: &str = "HEYPLAYER_DATA_DIR";
+
+/// The privacy store's default directory: `$HEYPLAYER_DATA_DIR`, else the XDG
+/// data directory's `heyplayer/store` (`~/.local/share/heyplayer/store`).
+pub fn default_data_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os(DATA_DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    directories::ProjectDirs::from("", "", "heyplayer")
+        .map(|p| p.data_dir().join("store"))
+        .unwrap_or_else(|| PathBuf::from("heyplayer-store"))
 }
 
 fn check<T: PartialOrd + std::fmt::Display + Copy>(
@@ -635,6 +678,18 @@ impl RawConfig {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or_else(crate::models::default_dir),
             events: self.output.events.unwrap_or_default(),
+            data_dir: self
+                .store
+                .dir
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(default_data_dir),
+            retention: self
+                .retention
+                .validate()
+                .map_err(|source| ConfigError::Retention {
+                    path: path.to_string(),
+                    source,
+                })?,
         })
     }
 }
@@ -755,6 +810,26 @@ max_ms = 8000
 [output]
 # Event format on stdout: "json" (JSON Lines) or "text" (human-readable).
 events = "json"
+
+[store]
+# Directory of the privacy store (created with mode 0700; the only place heyplayer
+# writes). Empty: $HEYPLAYER_DATA_DIR, else ~/.local/share/heyplayer/store.
+dir = ""
+
+[retention]
+# How long each kind of data is kept: "never", "session" (in memory while heyplayer
+# runs, never on disk) or a duration such as "90m", "24h", "7d", "1y".
+# Raw audio of what was said after the wake word: "never", or a duration to opt in
+# (clips are then written as WAV files and deleted when they expire).
+raw_audio = "never"
+# Command transcripts.
+transcript = "24h"
+# Commands and the outcome of executing them.
+command = "30d"
+# Context labels (environment, emotion) with their confidence.
+context = "30d"
+# Audit log entries (what was captured, deleted, changed): at least "1d".
+audit = "1y"
 "#;
 
 #[cfg(test)]
@@ -791,6 +866,7 @@ mod tests {
         // And every field of the raw structs is set by the printed default.
         assert!(full.vad.hangover_ms.is_some() && full.audio.queue_ms.is_some());
         assert!(full.models.dir.is_some() && full.output.events.is_some());
+        assert!(full.store.dir.is_some() && full.retention.audit.is_some());
     }
 
     #[test]

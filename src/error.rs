@@ -32,6 +32,9 @@ pub enum Error {
     /// Model files.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// The privacy store.
+    #[error(transparent)]
+    Privacy(#[from] heyplayer_privacy::PrivacyError),
     /// Writing events failed (e.g. stdout closed).
     #[error("cannot write events: {0}")]
     Output(#[source] std::io::Error),

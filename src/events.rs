@@ -109,6 +109,23 @@ pub enum Event {
         /// Why it is not a command.
         reason: String,
     },
+    /// What the privacy store kept of a wake event, and until when (its
+    /// retention rules decide; see `heyplayer status`).
+    Kept {
+        /// Audio clock, ms (of the event that closed the capture).
+        t_ms: u64,
+        /// The record's id (negative: in memory only), if anything was kept.
+        record: Option<i64>,
+        /// Each kind offered: its rule and, if written to disk, its expiry.
+        kept: Vec<heyplayer_privacy::store::KeptKind>,
+    },
+    /// The expiry sweeper deleted data past its retention.
+    Expired {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// How many of each kind were deleted.
+        deleted: std::collections::BTreeMap<String, u64>,
+    },
     /// Audio stopped flowing.
     AudioStop {
         /// Audio clock, ms.
@@ -135,6 +152,8 @@ impl Event {
             Event::Transcript { .. } => "transcript",
             Event::Command { .. } => "command",
             Event::NotUnderstood { .. } => "not_understood",
+            Event::Kept { .. } => "kept",
+            Event::Expired { .. } => "expired",
             Event::AudioStop { .. } => "audio_stop",
         }
     }
@@ -153,6 +172,8 @@ impl Event {
             | Event::Transcript { t_ms, .. }
             | Event::Command { t_ms, .. }
             | Event::NotUnderstood { t_ms, .. }
+            | Event::Kept { t_ms, .. }
+            | Event::Expired { t_ms, .. }
             | Event::AudioStop { t_ms, .. } => *t_ms,
         }
     }
@@ -198,6 +219,20 @@ impl Event {
                 ..
             } => format!("{command} (guided: {g:?})"),
             Event::NotUnderstood { text, reason, .. } => format!("{text:?}: {reason}"),
+            Event::Kept { record, kept, .. } => {
+                let what: Vec<String> = kept
+                    .iter()
+                    .map(|k| format!("{} {}", k.kind, k.rule))
+                    .collect();
+                match record {
+                    Some(id) => format!("record {id}: {}", what.join(", ")),
+                    None => format!("nothing kept ({})", what.join(", ")),
+                }
+            }
+            Event::Expired { deleted, .. } => {
+                let what: Vec<String> = deleted.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                format!("deleted {}", what.join(", "))
+            }
             Event::AudioStop {
                 reason,
                 total_dropped_ms,
@@ -326,6 +361,19 @@ mod tests {
                 t_ms: 9,
                 text: "hello".into(),
                 reason: "not a command".into(),
+            },
+            Event::Kept {
+                t_ms: 10,
+                record: Some(3),
+                kept: vec![heyplayer_privacy::store::KeptKind {
+                    kind: "transcript".into(),
+                    rule: "1d".into(),
+                    expires_ms: Some(86_400_000),
+                }],
+            },
+            Event::Expired {
+                t_ms: 11,
+                deleted: [("transcript".to_string(), 2)].into_iter().collect(),
             },
             Event::AudioStop {
                 t_ms: 6,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod eval;
 pub mod events;
 pub mod intent;
+pub mod keep;
 pub mod models;
 pub mod pipeline;
 pub mod vad;

@@ -7,11 +7,21 @@
 //!   reads from that channel.
 //! - **file / stdin**: the front end reads the source directly on the calling
 //!   thread (nothing can be lost: a file waits for its reader).
+//! - **privacy store** (`listen` only): the listening thread writes what the
+//!   retention rules allow of each wake event ([`Keeper`]); a sweeper thread,
+//!   with its own connection, deletes expired data every
+//!   [`SWEEP_EVERY`](heyplayer_privacy::store::SWEEP_EVERY) and reports back
+//!   over a channel.
 
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{Receiver, Sender};
+use heyplayer_privacy::store::{Clip, Counts, ModelInUse, SWEEP_EVERY};
+use heyplayer_privacy::{PrivacyError, Store, SystemClock};
 
 use crate::asr::{AsrModel, AsrWorker, CommandEnd, CommandRecorder, Transcript};
 use crate::audio::mic::{CaptureQueue, HostChoice, MicSource, CAPTURE_BLOCK};
@@ -21,6 +31,7 @@ use crate::audio::{samples_to_ms, AudioSource, FrameStream, Item, Notice};
 use crate::audio::{Frame, FRAME_MS, SAMPLE_RATE};
 use crate::config::Config;
 use crate::events::Event;
+use crate::keep::CaptureLog;
 use crate::models;
 use crate::vad::{Boundary, VoiceDetector};
 use crate::wake::{match_phrase, PreRoll, WakeDetector, WakeModels};
@@ -94,20 +105,187 @@ pub fn listen(
                 CaptureQueue { tx, rx },
                 Arc::clone(stop),
             )?;
-            run(source, detector, assistant, stop, emit)
+            run_keeping(source, detector, assistant, config, stop, emit)
         }
-        Input::File { path, realtime } => run(
+        Input::File { path, realtime } => run_keeping(
             WavSource::open(path, *realtime)?,
             detector,
             assistant,
+            config,
             stop,
             emit,
         ),
         Input::Stdin { rate, channels } => {
             let stdin = std::io::stdin().lock();
             let source = RawPcmSource::new(StdinReader(stdin), "-", *rate, *channels)?;
-            run(source, detector, assistant, stop, emit)
+            run_keeping(source, detector, assistant, config, stop, emit)
         }
+    }
+}
+
+/// [`run`] with the privacy store: opened once the input is (so a bad input
+/// fails before anything is written), listening start and stop audited, every
+/// wake event recorded as the retention rules allow, expired data swept.
+fn run_keeping<S: AudioSource>(
+    source: S,
+    detector: VoiceDetector,
+    assistant: Option<&mut Assistant>,
+    config: &Config,
+    stop: &AtomicBool,
+    mut emit: impl FnMut(&Event) -> std::io::Result<()>,
+) -> Result<Summary, Error> {
+    let info = source.info();
+    let input = format!("{} {}", info.kind, info.name);
+    let with_assistant = assistant.is_some();
+    let (mut keeper, swept) = Keeper::open(config, &input, with_assistant)?;
+    let result = (|| {
+        if !swept.is_empty() {
+            emit(&expired_event(0, swept)).map_err(Error::Output)?;
+        }
+        run_loop(
+            source,
+            detector,
+            assistant,
+            Some(&mut keeper),
+            stop,
+            &mut emit,
+        )
+    })();
+    let reason = match &result {
+        Ok(_) if stop.load(Ordering::Relaxed) => "shutdown".to_string(),
+        Ok(_) => "end_of_input".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    keeper.close(&reason)?;
+    result
+}
+
+fn expired_event(t_ms: u64, c: Counts) -> Event {
+    Event::Expired {
+        t_ms,
+        deleted: c.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
+    }
+}
+
+/// The privacy store as the listener uses it: the writer on the listening
+/// thread, and a sweeper thread with its own connection.
+pub struct Keeper {
+    store: Store,
+    log: CaptureLog,
+    sweeps: Receiver<Result<Counts, PrivacyError>>,
+    stop_sweeper: Option<Sender<()>>,
+    sweeper: Option<JoinHandle<()>>,
+}
+
+impl Keeper {
+    /// Opens the store in `config.data_dir` with the configured rules (which
+    /// sweeps once), audits the start of listening on `input` and starts the
+    /// sweeper. Returns what the start-up sweep deleted.
+    pub fn open(config: &Config, input: &str, assistant: bool) -> Result<(Keeper, Counts), Error> {
+        let clock = Arc::new(SystemClock);
+        let mut store = Store::open(&config.data_dir, config.retention, clock.clone())?;
+        let swept = store.sweep()?;
+        let mut names = vec!["silero-vad".to_string()];
+        if assistant {
+            if config.wake.phrase == crate::config::DEFAULT_WAKE_PHRASE {
+                names.extend(
+                    ["oww-melspectrogram", "oww-embedding", "hey-player"].map(String::from),
+                );
+            }
+            names.push(config.asr_model.clone());
+        }
+        let models = names
+            .iter()
+            .filter_map(|n| models::entry(n).ok())
+            .map(|e| ModelInUse {
+                file: config.models_dir.join(&e.file).display().to_string(),
+                name: e.name,
+                sha256: e.sha256,
+            })
+            .collect();
+        store.listening_started(input, models)?;
+        let mut sweeper_store =
+            Store::open_existing(&config.data_dir, clock)?.ok_or_else(|| {
+                PrivacyError::Corrupt("the store vanished after it was opened".into())
+            })?;
+        let (stop_tx, stop_rx) = crossbeam_channel::bounded::<()>(1);
+        let (tx, sweeps) = crossbeam_channel::bounded(16);
+        let sweeper = std::thread::Builder::new()
+            .name("heyplayer-sweeper".into())
+            .spawn(move || loop {
+                match stop_rx.recv_timeout(SWEEP_EVERY) {
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                        let r = sweeper_store.sweep();
+                        if matches!(&r, Ok(c) if c.is_empty()) {
+                            continue;
+                        }
+                        // Reported by the listening thread; a full queue
+                        // means it is not reading, and the next sweep reports.
+                        let _ = tx.try_send(r);
+                    }
+                    _ => return,
+                }
+            })
+            .map_err(|e| PrivacyError::Io {
+                path: config.data_dir.clone(),
+                source: e,
+            })?;
+        Ok((
+            Keeper {
+                store,
+                log: CaptureLog::new(
+                    config.wake.verify || config.wake.phrase != crate::config::DEFAULT_WAKE_PHRASE,
+                ),
+                sweeps,
+                stop_sweeper: Some(stop_tx),
+                sweeper: Some(sweeper),
+            },
+            swept,
+        ))
+    }
+
+    /// Feeds an emitted event; when it closes a wake event's capture, records
+    /// it and returns the `kept` event.
+    fn on_event(
+        &mut self,
+        ev: &Event,
+        clip: impl FnOnce() -> Option<Vec<f32>>,
+    ) -> Result<Option<Event>, Error> {
+        let Some(c) = self.log.push(ev, || {
+            clip().map(|samples| Clip {
+                sample_rate: SAMPLE_RATE,
+                samples,
+            })
+        }) else {
+            return Ok(None);
+        };
+        let r = self.store.record_capture(c)?;
+        Ok(Some(Event::Kept {
+            t_ms: ev.t_ms(),
+            record: r.id,
+            kept: r.kinds,
+        }))
+    }
+
+    /// What the sweeper deleted since the last call, as an event.
+    fn poll(&mut self, t_ms: u64) -> Result<Option<Event>, Error> {
+        let mut all = Counts::new();
+        while let Ok(r) = self.sweeps.try_recv() {
+            for (k, n) in r? {
+                *all.entry(k).or_default() += n;
+            }
+        }
+        Ok((!all.is_empty()).then(|| expired_event(t_ms, all)))
+    }
+
+    /// Stops the sweeper and audits the end of listening.
+    pub fn close(mut self, reason: &str) -> Result<(), Error> {
+        drop(self.stop_sweeper.take());
+        if let Some(h) = self.sweeper.take() {
+            let _ = h.join();
+        }
+        self.store.listening_stopped(reason)?;
+        Ok(())
     }
 }
 
@@ -151,6 +329,10 @@ pub struct Assistant {
     asr: AsrWorker,
     wake_t_ms: u64,
     wake_score: f32,
+    /// Keep a copy of each command's audio for the store (raw audio opted in).
+    keep_clip: bool,
+    /// The last command's audio, until the store takes it.
+    kept_clip: Option<Vec<f32>>,
 }
 
 impl Assistant {
@@ -177,6 +359,8 @@ impl Assistant {
             asr: asr_worker(config)?,
             wake_t_ms: 0,
             wake_score: 0.0,
+            keep_clip: config.retention.raw_audio.on_disk(),
+            kept_clip: None,
         })
     }
 
@@ -187,6 +371,7 @@ impl Assistant {
         }
         self.preroll.clear();
         self.recorder.cancel();
+        self.kept_clip = None;
     }
 
     /// Feeds the frame that starts at `t_ms`; `in_speech` and `onset` come from
@@ -267,6 +452,9 @@ impl Assistant {
                 score: self.wake_score,
             });
         }
+        if self.keep_clip {
+            self.kept_clip = Some(self.recorder.clip().to_vec());
+        }
         if command_text.is_empty() {
             out.push(Event::NotUnderstood {
                 t_ms,
@@ -336,10 +524,21 @@ fn wake_lead(phrase: &str) -> String {
 /// With an [`Assistant`], wake words and commands are handled too.
 pub fn run<S: AudioSource>(
     source: S,
-    mut detector: VoiceDetector,
-    mut assistant: Option<&mut Assistant>,
+    detector: VoiceDetector,
+    assistant: Option<&mut Assistant>,
     stop: &AtomicBool,
     mut emit: impl FnMut(&Event) -> std::io::Result<()>,
+) -> Result<Summary, Error> {
+    run_loop(source, detector, assistant, None, stop, &mut emit)
+}
+
+fn run_loop<S: AudioSource>(
+    source: S,
+    mut detector: VoiceDetector,
+    mut assistant: Option<&mut Assistant>,
+    mut keeper: Option<&mut Keeper>,
+    stop: &AtomicBool,
+    emit: &mut impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
     let info = source.info().clone();
     let mut stream = FrameStream::new(source)?;
@@ -396,7 +595,21 @@ pub fn run<S: AudioSource>(
             if matches!(ev, Event::VoiceStarted { .. }) {
                 summary.segments += 1;
             }
+            let kept = match keeper.as_mut() {
+                Some(k) => {
+                    k.on_event(&ev, || assistant.as_mut().and_then(|a| a.kept_clip.take()))?
+                }
+                None => None,
+            };
             out(ev)?;
+            if let Some(kept) = kept {
+                out(kept)?;
+            }
+        }
+        if let Some(k) = keeper.as_mut() {
+            if let Some(ev) = k.poll(stream.t_ms())? {
+                out(ev)?;
+            }
         }
         if !more {
             break;
@@ -407,11 +620,18 @@ pub fn run<S: AudioSource>(
     }
     summary.audio_ms = stream.t_ms();
     let stopped = stopped_by_user || stop.load(Ordering::Relaxed);
-    out(Event::AudioStop {
+    let stop_ev = Event::AudioStop {
         t_ms: summary.audio_ms,
         reason: if stopped { "shutdown" } else { "end_of_input" }.into(),
         total_dropped_ms: summary.dropped_ms,
-    })?;
+    };
+    // A wake still waiting for its command is recorded before the stop.
+    if let Some(k) = keeper.as_mut() {
+        if let Some(kept) = k.on_event(&stop_ev, || None)? {
+            out(kept)?;
+        }
+    }
+    out(stop_ev)?;
     Ok(summary)
 }
 

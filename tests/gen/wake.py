@@ -26,7 +26,9 @@ from commands import COMMANDS, mix, pink  # noqa: E402
 SR = 16000
 HELDOUT_ESPEAK = [("en-gb-x-gbclan", None), ("en-gb-x-gbcwmd", None), ("en-us-nyc", None)]
 HELDOUT_PIPER = [(1.15, 0.667, 0.8), (0.92, 0.667, 0.8), (1.15, 0.667, 0.3)]
-NEG_DIRS = ["/usr/share/asterisk/sounds/it", "/usr/share/asterisk/sounds/ru"]
+# The packages' own folders: the short "it"/"ru" links come only from the
+# recommended metapackages, which --no-install-recommends leaves out.
+NEG_DIRS = ["/usr/share/asterisk/sounds/it_IT_m_Carlo", "/usr/share/asterisk/sounds/ru_RU_f_IvrvoiceRU"]
 
 
 def main() -> None:

@@ -8,8 +8,11 @@ const BIN: &str = env!("CARGO_BIN_EXE_heyplayer");
 
 /// Runs heyplayer with `args` and `stdin`; returns (exit code, stderr).
 fn run(args: &[&str], stdin: &[u8]) -> (i32, String) {
+    // Whatever is stored goes to a scratch store, never the user's.
+    let data = tempfile::tempdir().unwrap();
     let mut child = Command::new(BIN)
         .args(args)
+        .env("HEYPLAYER_DATA_DIR", data.path().join("store"))
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

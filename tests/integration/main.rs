@@ -8,6 +8,7 @@ mod bad_input;
 mod commands;
 mod common;
 mod golden;
+mod privacy;
 mod property;
 mod pulse;
 mod resample;

@@ -51,7 +51,13 @@ impl Pulse {
             ("PULSE_SINK", "hp_sink".into()),
             ("XDG_RUNTIME_DIR", self.dir.path().display().to_string()),
             ("HOME", self.dir.path().display().to_string()),
+            ("HEYPLAYER_DATA_DIR", self.store().display().to_string()),
         ]
+    }
+
+    /// The privacy store the listener writes to.
+    fn store(&self) -> PathBuf {
+        self.dir.path().join("store")
     }
 
     fn spawn_daemon(&mut self) {
@@ -221,6 +227,25 @@ fn live_capture_through_pulseaudio_matches_the_file() {
         Some(Event::AudioStop { reason, .. }) => assert_eq!(reason, "shutdown"),
         other => panic!("last event should be audio_stop, got {other:?}"),
     }
+    // Ctrl-C is audited: listening started on the microphone and stopped on shutdown.
+    let store = heyplayer_privacy::Store::open_existing(
+        &pulse.store(),
+        std::sync::Arc::new(heyplayer_privacy::SystemClock),
+    )
+    .unwrap()
+    .expect("the listener made its store");
+    let st = store.status().unwrap();
+    assert!(st.listening.is_none(), "still marked as listening: {st:?}");
+    assert_eq!(st.last_stop.unwrap()["reason"], "shutdown");
+    let (log, _) = store.audit_entries(&Default::default()).unwrap();
+    let acts: Vec<_> = log.iter().rev().map(|e| e.action.as_str()).collect();
+    assert_eq!(acts, ["config", "listen_start", "listen_stop"]);
+    assert!(
+        log[1].detail.contains("alsa") || log[1].detail.contains("mic"),
+        "{}",
+        log[1].detail
+    );
+    assert!(store.verify_audit().unwrap().ok());
     let got = segments(&events);
     assert_eq!(got.len(), want.len(), "live {got:?} vs file {want:?}");
     for (i, (g, w)) in got.iter().zip(&want).enumerate() {

@@ -1,0 +1,260 @@
+//! The privacy store through the real binary: what `listen` keeps of each
+//! wake event, and the user's commands to see it (`status`, `audit`,
+//! `export`) and to delete it (`purge`), with the audit chain checked.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use heyplayer::events::Event;
+
+const BIN: &str = env!("CARGO_BIN_EXE_heyplayer");
+
+fn heyplayer(data: &Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Three spoken "hey player, …" commands (held-out Piper voices) in one file.
+fn three_commands(dir: &Path) -> PathBuf {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/wake/pos");
+    let mut all = Vec::new();
+    for id in ["pos-001", "pos-005", "pos-013"] {
+        let p = corpus.join(format!("{id}.wav"));
+        let mut r = hound::WavReader::open(&p)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `make test-data`)", p.display()));
+        all.extend(r.samples::<i16>().map(Result::unwrap));
+    }
+    let out = dir.join("three.wav");
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&out, spec).unwrap();
+    for s in all {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    out
+}
+
+#[test]
+fn listen_keeps_what_the_rules_allow_and_the_user_can_see_export_and_delete_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let wav = three_commands(tmp.path());
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(&cfg, "[retention]\nraw_audio = \"7d\"\n").unwrap();
+
+    let run = {
+        let _turn = crate::common::whisper_turn();
+        heyplayer(
+            &data,
+            &[
+                "listen",
+                "--input",
+                wav.to_str().unwrap(),
+                "--config",
+                cfg.to_str().unwrap(),
+            ],
+        )
+    };
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let events: Vec<Event> = stdout(&run)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let wakes = events
+        .iter()
+        .filter(|e| matches!(e, Event::Wake { .. }))
+        .count();
+    let kept: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Kept { record, kept, .. } => Some((*record, kept.clone())),
+            _ => None,
+        })
+        .collect();
+    let commands = events
+        .iter()
+        .filter(|e| matches!(e, Event::Command { .. }))
+        .count();
+    assert!(
+        commands >= 2,
+        "at least two of the three commands should be understood: {events:?}"
+    );
+    assert_eq!(kept.len(), wakes, "one kept event per wake");
+    let records: Vec<i64> = kept.iter().filter_map(|k| k.0).collect();
+    assert!(records.len() >= commands);
+    for (_, kinds) in &kept {
+        let audio = kinds.iter().find(|k| k.kind == "raw_audio");
+        if let Some(a) = audio {
+            assert_eq!(a.rule, "7d");
+        }
+    }
+
+    // The files: private, and one clip per record that kept audio.
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let db = data.join("heyplayer.sqlite3");
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let clips: Vec<_> = std::fs::read_dir(data.join("clips"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(clips.len(), records.len(), "{clips:?}");
+    for c in &clips {
+        assert_eq!(
+            std::fs::metadata(c).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    // status: stopped at the end of input, the rules of the config, the counts.
+    let st: serde_json::Value =
+        serde_json::from_str(&stdout(&heyplayer(&data, &["status", "--json"]))).unwrap();
+    assert!(st["listening"].is_null());
+    assert_eq!(st["last_stop"]["reason"], "end_of_input");
+    assert_eq!(st["retention"]["raw_audio"], "7d");
+    assert_eq!(st["retention"]["transcript"], "1d");
+    assert_eq!(st["records"], records.len());
+    assert_eq!(st["counts"]["command"], records.len());
+    assert_eq!(st["audit_chain"]["first_broken"], serde_json::Value::Null);
+    let text = stdout(&heyplayer(&data, &["status"]));
+    assert!(
+        text.contains("only after the wake word") && text.contains("Delete it:"),
+        "{text}"
+    );
+
+    // audit: one capture entry per wake, and no content in any entry.
+    let audit = stdout(&heyplayer(&data, &["audit", "--json", "--per-page", "0"]));
+    let entries: Vec<serde_json::Value> = audit
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let captures = entries.iter().filter(|e| e["action"] == "capture").count();
+    assert_eq!(captures, wakes);
+    for e in &events {
+        if let Event::Transcript { text, .. } = e {
+            assert!(
+                !audit.contains(text.as_str()),
+                "transcript {text:?} in the audit log"
+            );
+        }
+    }
+    let verify = heyplayer(&data, &["audit", "verify"]);
+    assert!(
+        verify.status.success() && stdout(&verify).contains("intact"),
+        "{}",
+        stdout(&verify)
+    );
+
+    // export: everything, transcripts included, mode 0600.
+    let out = tmp.path().join("export.json");
+    assert!(
+        heyplayer(&data, &["export", "--out", out.to_str().unwrap()])
+            .status
+            .success()
+    );
+    assert_eq!(
+        std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(doc["records"].as_array().unwrap().len(), records.len());
+
+    // purge: refused without confirmation when it cannot ask, then done.
+    let refused = heyplayer(&data, &["purge", "--all"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--yes"));
+    assert!(heyplayer(&data, &["purge", "--all", "--yes"])
+        .status
+        .success());
+    let st: serde_json::Value =
+        serde_json::from_str(&stdout(&heyplayer(&data, &["status", "--json"]))).unwrap();
+    assert_eq!(st["records"], 0);
+    assert_eq!(st["counts"]["audit"], 1, "one entry records the purge");
+    assert_eq!(std::fs::read_dir(data.join("clips")).unwrap().count(), 0);
+    assert!(heyplayer(&data, &["audit", "verify"]).status.success());
+}
+
+#[test]
+fn audit_verify_names_the_entry_that_was_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let none = heyplayer(&data, &["status"]);
+    assert!(
+        stdout(&none).contains("Nothing is stored"),
+        "{}",
+        stdout(&none)
+    );
+    assert!(!data.exists(), "status must not create the store");
+    {
+        use heyplayer_privacy::{NewCapture, RetentionRules, Store, SystemClock};
+        let mut s = Store::open(
+            &data,
+            RetentionRules::default(),
+            std::sync::Arc::new(SystemClock),
+        )
+        .unwrap();
+        for _ in 0..3 {
+            s.record_capture(NewCapture {
+                wake_score: 0.9,
+                ..Default::default()
+            })
+            .unwrap();
+        }
+    }
+    let conn = rusqlite::Connection::open(data.join("heyplayer.sqlite3")).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_append_only; UPDATE audit SET t_ms = t_ms + 1 WHERE seq = 2;",
+    )
+    .unwrap();
+    let v = heyplayer(&data, &["audit", "verify"]);
+    assert_eq!(v.status.code(), Some(1));
+    assert!(stdout(&v).contains("BROKEN at entry 2"), "{}", stdout(&v));
+}
+
+#[test]
+fn bad_retention_rules_and_times_are_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("bad.toml");
+    std::fs::write(&cfg, "[retention]\ntranscript = \"a while\"\n").unwrap();
+    let o = heyplayer(tmp.path(), &["status", "--config", cfg.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("retention.transcript"),
+        "{err}"
+    );
+    let o = heyplayer(tmp.path(), &["purge", "--before", "last tuesday", "--yes"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("cannot read time"),
+        "{err}"
+    );
+    let o = heyplayer(tmp.path(), &["purge", "--kind", "voiceprints", "--yes"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("unknown kind"), "{err}");
+}
