@@ -9,7 +9,8 @@ SHELL := /bin/bash
 APT_PACKAGES := cmake clang libclang-dev libasound2-dev pkg-config \
 	espeak-ng sox alsa-utils pulseaudio pulseaudio-utils libasound2-plugins \
 	asterisk-core-sounds-en-wav asterisk-core-sounds-en \
-	asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
+	asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav \
+	chromium chromium-driver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 PY := $(VENV)/bin/python

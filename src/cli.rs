@@ -124,6 +124,16 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Serve the log viewer: a page on 127.0.0.1 showing what is stored, with
+    /// a delete button per record. Prints the URL (with its access token).
+    #[command(
+        after_help = "Examples:\n  heyplayer viewer              a free port; open the URL it prints\n  heyplayer viewer --port 8765\n\nOnly this machine can connect (127.0.0.1), and only with the printed token (403\nwithout it). The page loads nothing from the network. Ctrl-C stops it."
+    )]
+    Viewer {
+        /// Port on 127.0.0.1 (0: any free port).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+    },
     /// Show the model files and whether they are installed.
     #[command(
         after_help = "Examples:\n  heyplayer models list\n  heyplayer models fetch\n  heyplayer models fetch --only whisper-base-q8"

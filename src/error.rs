@@ -35,6 +35,9 @@ pub enum Error {
     /// The privacy store.
     #[error(transparent)]
     Privacy(#[from] heyplayer_privacy::PrivacyError),
+    /// The log viewer.
+    #[error(transparent)]
+    Viewer(#[from] crate::viewer::ViewerError),
     /// Writing events failed (e.g. stdout closed).
     #[error("cannot write events: {0}")]
     Output(#[source] std::io::Error),

@@ -19,6 +19,7 @@ pub mod keep;
 pub mod models;
 pub mod pipeline;
 pub mod vad;
+pub mod viewer;
 pub mod wake;
 
 pub use error::Error;

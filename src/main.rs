@@ -50,6 +50,19 @@ fn run(cli: Cli) -> Result<()> {
             let config = config::load(cli.config.as_deref())?;
             privacy::audit(&data_dir(&config), args)
         }
+        Command::Viewer { port } => {
+            let config = config::load(cli.config.as_deref())?;
+            let dir = data_dir(&config);
+            let shown = dir.display().to_string();
+            heyplayer::viewer::serve(dir, port, |s| {
+                println!("{}", s.url());
+                eprintln!(
+                    "[viewer] the store in {shown}, on {} only; Ctrl-C stops it",
+                    s.addr
+                );
+            })?;
+            Ok(())
+        }
         Command::Export { out } => {
             let config = config::load(cli.config.as_deref())?;
             privacy::export(&data_dir(&config), &out)

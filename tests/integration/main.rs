@@ -13,4 +13,5 @@ mod property;
 mod pulse;
 mod resample;
 mod vad_real;
+mod viewer;
 mod wake;
