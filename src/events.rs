@@ -126,6 +126,14 @@ pub enum Event {
         /// How many of each kind were deleted.
         deleted: std::collections::BTreeMap<String, u64>,
     },
+    /// The privacy store could not be written (a full disk, say). Listening
+    /// goes on; what could not be written is not kept.
+    StoreError {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// What failed.
+        error: String,
+    },
     /// Audio stopped flowing.
     AudioStop {
         /// Audio clock, ms.
@@ -154,6 +162,7 @@ impl Event {
             Event::NotUnderstood { .. } => "not_understood",
             Event::Kept { .. } => "kept",
             Event::Expired { .. } => "expired",
+            Event::StoreError { .. } => "store_error",
             Event::AudioStop { .. } => "audio_stop",
         }
     }
@@ -174,6 +183,7 @@ impl Event {
             | Event::NotUnderstood { t_ms, .. }
             | Event::Kept { t_ms, .. }
             | Event::Expired { t_ms, .. }
+            | Event::StoreError { t_ms, .. }
             | Event::AudioStop { t_ms, .. } => *t_ms,
         }
     }
@@ -229,6 +239,7 @@ impl Event {
                     None => format!("nothing kept ({})", what.join(", ")),
                 }
             }
+            Event::StoreError { error, .. } => format!("{error} (listening goes on; this was not kept)"),
             Event::Expired { deleted, .. } => {
                 let what: Vec<String> = deleted.iter().map(|(k, n)| format!("{n} {k}")).collect();
                 format!("deleted {}", what.join(", "))
@@ -370,6 +381,10 @@ mod tests {
                     rule: "1d".into(),
                     expires_ms: Some(86_400_000),
                 }],
+            },
+            Event::StoreError {
+                t_ms: 12,
+                error: "disk full".into(),
             },
             Event::Expired {
                 t_ms: 11,

@@ -156,7 +156,14 @@ fn run_keeping<S: AudioSource>(
         Ok(_) => "end_of_input".to_string(),
         Err(e) => format!("error: {e}"),
     };
-    keeper.close(&reason)?;
+    let t_end = result.as_ref().map_or(0, |s| s.audio_ms);
+    if let Err(e) = keeper.close(&reason) {
+        emit(&Event::StoreError {
+            t_ms: t_end,
+            error: format!("cannot record the end of listening: {e}"),
+        })
+        .map_err(Error::Output)?;
+    }
     result
 }
 
@@ -185,6 +192,11 @@ impl Keeper {
         let clock = Arc::new(SystemClock);
         let mut store = Store::open(&config.data_dir, config.retention, clock.clone())?;
         let swept = store.sweep()?;
+        let digest = {
+            use sha2::Digest;
+            heyplayer_privacy::audit::hex(&sha2::Sha256::digest(format!("{config:?}").as_bytes()))
+        };
+        store.note_config(&digest)?;
         let mut names = vec!["silero-vad".to_string()];
         if assistant {
             if config.wake.phrase == crate::config::DEFAULT_WAKE_PHRASE {
@@ -245,37 +257,47 @@ impl Keeper {
     }
 
     /// Feeds an emitted event; when it closes a wake event's capture, records
-    /// it and returns the `kept` event.
-    fn on_event(
-        &mut self,
-        ev: &Event,
-        clip: impl FnOnce() -> Option<Vec<f32>>,
-    ) -> Result<Option<Event>, Error> {
-        let Some(c) = self.log.push(ev, || {
+    /// it and returns the `kept` event, or a `store_error` event if the store
+    /// could not write it (listening goes on either way).
+    fn on_event(&mut self, ev: &Event, clip: impl FnOnce() -> Option<Vec<f32>>) -> Option<Event> {
+        let c = self.log.push(ev, || {
             clip().map(|samples| Clip {
                 sample_rate: SAMPLE_RATE,
                 samples,
             })
-        }) else {
-            return Ok(None);
-        };
-        let r = self.store.record_capture(c)?;
-        Ok(Some(Event::Kept {
-            t_ms: ev.t_ms(),
-            record: r.id,
-            kept: r.kinds,
-        }))
+        })?;
+        Some(match self.store.record_capture(c) {
+            Ok(r) => Event::Kept {
+                t_ms: ev.t_ms(),
+                record: r.id,
+                kept: r.kinds,
+            },
+            Err(e) => Event::StoreError {
+                t_ms: ev.t_ms(),
+                error: format!("cannot record this wake event: {e}"),
+            },
+        })
     }
 
     /// What the sweeper deleted since the last call, as an event.
-    fn poll(&mut self, t_ms: u64) -> Result<Option<Event>, Error> {
+    fn poll(&mut self, t_ms: u64) -> Option<Event> {
         let mut all = Counts::new();
         while let Ok(r) = self.sweeps.try_recv() {
-            for (k, n) in r? {
-                *all.entry(k).or_default() += n;
+            match r {
+                Ok(c) => {
+                    for (k, n) in c {
+                        *all.entry(k).or_default() += n;
+                    }
+                }
+                Err(e) => {
+                    return Some(Event::StoreError {
+                        t_ms,
+                        error: format!("the expiry sweeper failed (it retries): {e}"),
+                    })
+                }
             }
         }
-        Ok((!all.is_empty()).then(|| expired_event(t_ms, all)))
+        (!all.is_empty()).then(|| expired_event(t_ms, all))
     }
 
     /// Stops the sweeper and audits the end of listening.
@@ -596,9 +618,7 @@ fn run_loop<S: AudioSource>(
                 summary.segments += 1;
             }
             let kept = match keeper.as_mut() {
-                Some(k) => {
-                    k.on_event(&ev, || assistant.as_mut().and_then(|a| a.kept_clip.take()))?
-                }
+                Some(k) => k.on_event(&ev, || assistant.as_mut().and_then(|a| a.kept_clip.take())),
                 None => None,
             };
             out(ev)?;
@@ -607,7 +627,7 @@ fn run_loop<S: AudioSource>(
             }
         }
         if let Some(k) = keeper.as_mut() {
-            if let Some(ev) = k.poll(stream.t_ms())? {
+            if let Some(ev) = k.poll(stream.t_ms()) {
                 out(ev)?;
             }
         }
@@ -627,7 +647,7 @@ fn run_loop<S: AudioSource>(
     };
     // A wake still waiting for its command is recorded before the stop.
     if let Some(k) = keeper.as_mut() {
-        if let Some(kept) = k.on_event(&stop_ev, || None)? {
+        if let Some(kept) = k.on_event(&stop_ev, || None) {
             out(kept)?;
         }
     }

@@ -150,8 +150,23 @@ async fn guard(State(st): State<Arc<AppState>>, req: Request, next: Next) -> Res
         .split('&')
         .filter_map(|kv| kv.strip_prefix("token="))
         .any(|t| same(t, &st.token));
+    // A page from elsewhere may not call in, even with the token.
+    let own = |o: &str| {
+        o == format!("http://127.0.0.1:{}", st.port) || o == format!("http://localhost:{}", st.port)
+    };
+    let origin_ok = req
+        .headers()
+        .get(header::ORIGIN)
+        .map(|h| h.to_str().is_ok_and(own))
+        .unwrap_or(true);
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes() == b"cross-site");
     let mut resp = if !host_ok {
         (StatusCode::FORBIDDEN, "forbidden: wrong Host\n").into_response()
+    } else if !origin_ok || cross_site {
+        (StatusCode::FORBIDDEN, "forbidden: cross-origin request\n").into_response()
     } else if !public && !token_ok {
         (
             StatusCode::FORBIDDEN,

@@ -49,6 +49,14 @@ pub enum PrivacyError {
     /// The data directory path is a file.
     #[error("data directory {} is not a directory", .0.display())]
     NotADirectory(PathBuf),
+    /// The database file is damaged or is not a heyplayer store.
+    #[error("{} is damaged or not a heyplayer store ({detail}). To start a new store, move it aside: mv {} {}.broken (its records and audit log stay in that file)", path.display(), path.display(), path.display())]
+    CorruptFile {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        detail: String,
+    },
     /// The store holds something this version cannot read.
     #[error("store: {0}")]
     Corrupt(String),

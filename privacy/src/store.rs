@@ -435,6 +435,28 @@ impl Store {
         rules: RetentionRules,
         clock: Arc<dyn Clock>,
     ) -> Result<Store, PrivacyError> {
+        let db = dir.join(DB_FILE);
+        Self::open_db(dir, rules, clock).map_err(|e| match e {
+            PrivacyError::Sqlite(err)
+                if matches!(
+                    err.sqlite_error_code(),
+                    Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+                ) =>
+            {
+                PrivacyError::CorruptFile {
+                    path: db,
+                    detail: err.to_string(),
+                }
+            }
+            other => other,
+        })
+    }
+
+    fn open_db(
+        dir: &Path,
+        rules: RetentionRules,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Store, PrivacyError> {
         private_dir(dir)?;
         private_dir(&dir.join(CLIPS_DIR))?;
         let db = dir.join(DB_FILE);
@@ -488,6 +510,30 @@ impl Store {
                 Actor::Heyplayer,
                 None,
                 &json!({"retention": {"from": old, "to": summary}}),
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Audits a change of the rest of the configuration, given as a digest
+    /// (the daemon passes the sha256 of the settings in force). The first
+    /// digest is recorded too.
+    pub fn note_config(&mut self, digest: &str) -> Result<(), PrivacyError> {
+        let now = self.clock.now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let old = get_meta(&tx, "config_digest")?;
+        if old.as_deref() != Some(digest) {
+            set_meta(&tx, "config_digest", digest)?;
+            append_audit(
+                &tx,
+                now,
+                Action::Config,
+                Actor::Heyplayer,
+                None,
+                &json!({"settings_sha256": {"from": old, "to": digest}}),
             )?;
         }
         tx.commit()?;
@@ -567,7 +613,11 @@ impl Store {
             if let Some((clip, exp)) = audio {
                 let rel = format!("{CLIPS_DIR}/{cid}.wav");
                 let path = self.dir.join(&rel);
-                write_wav(&path, clip)?;
+                if let Err(e) = write_wav(&path, clip) {
+                    // Nothing half-written stays (a full disk, say).
+                    let _ = fs::remove_file(&path);
+                    return Err(e);
+                }
                 clip_path = Some(path);
                 let body = json!({
                     "file": rel,

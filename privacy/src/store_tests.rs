@@ -488,3 +488,71 @@ fn orphan_clips_are_swept_at_start_up() {
     assert!(!stray.exists());
     drop(s);
 }
+
+#[test]
+fn a_corrupt_database_is_a_clear_error_with_a_way_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    drop(open(tmp.path(), RetentionRules::default()));
+    let db = tmp.path().join(DB_FILE);
+    for f in [format!("{DB_FILE}-wal"), format!("{DB_FILE}-shm")] {
+        let _ = fs::remove_file(tmp.path().join(f));
+    }
+    fs::write(&db, vec![0x5a; 8192]).unwrap();
+    let e = Store::open(
+        tmp.path(),
+        RetentionRules::default(),
+        Arc::new(ManualClock::new(T0)),
+    )
+    .unwrap_err();
+    assert!(matches!(e, PrivacyError::CorruptFile { .. }), "{e:?}");
+    assert!(e.to_string().contains(".broken"), "{e}");
+    fs::rename(&db, tmp.path().join("old.broken")).unwrap();
+    drop(open(tmp.path(), RetentionRules::default()));
+}
+
+#[test]
+fn a_failed_clip_write_leaves_no_file_and_no_rows() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = rules(RawRetention {
+        raw_audio: Some("1d".into()),
+        ..Default::default()
+    });
+    let (mut s, _) = open(tmp.path(), r);
+    // A directory where the clip file should go makes the write fail.
+    fs::create_dir(tmp.path().join(CLIPS_DIR).join("1.wav")).unwrap();
+    assert!(s.record_capture(capture(true)).is_err());
+    assert!(
+        s.records(0).unwrap().is_empty(),
+        "the transaction was rolled back"
+    );
+    let (log, _) = s.audit_entries(&AuditQuery::default()).unwrap();
+    assert!(log.iter().all(|e| e.action != "capture"));
+    fs::remove_dir(tmp.path().join(CLIPS_DIR).join("1.wav")).unwrap();
+    let id = s.record_capture(capture(true)).unwrap().id.unwrap();
+    assert!(tmp
+        .path()
+        .join(CLIPS_DIR)
+        .join(format!("{id}.wav"))
+        .is_file());
+}
+
+#[test]
+fn settings_changes_are_audited_once_each() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut s, _) = open(tmp.path(), RetentionRules::default());
+    s.note_config("aaa").unwrap();
+    s.note_config("aaa").unwrap();
+    s.note_config("bbb").unwrap();
+    let (e, _) = s
+        .audit_entries(&AuditQuery {
+            action: Some(Action::Config),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(e.len(), 3, "the rules once, then two settings digests");
+    assert!(
+        e[0].detail.contains("\"from\":\"aaa\"") && e[0].detail.contains("\"to\":\"bbb\""),
+        "{}",
+        e[0].detail
+    );
+}

@@ -258,3 +258,249 @@ fn bad_retention_rules_and_times_are_clear_errors() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("unknown kind"), "{err}");
 }
+
+/// Set in the child of the kill -9 test: the store it writes a burst into.
+const BURST_ENV: &str = "HEYPLAYER_TEST_BURST_DIR";
+
+/// The writer the kill -9 test runs as a subprocess (it does nothing unless
+/// [`BURST_ENV`] is set): commits records as fast as it can, printing each
+/// one's id after its commit.
+#[test]
+fn burst_writer_child() {
+    use std::io::Write;
+    let Some(dir) = std::env::var_os(BURST_ENV) else {
+        return;
+    };
+    let clock = std::sync::Arc::new(heyplayer_privacy::SystemClock);
+    let rules = heyplayer_privacy::RetentionRules::default();
+    let mut s = heyplayer_privacy::Store::open(Path::new(&dir), rules, clock).unwrap();
+    let mut out = std::io::stdout().lock();
+    for i in 0.. {
+        let c = heyplayer_privacy::NewCapture {
+            wake_score: 0.9,
+            verified: true,
+            phrase: "hey player".into(),
+            transcript: Some(format!("burst {i}")),
+            command: Some(serde_json::json!({"command": {"action": "next"}, "i": i})),
+            ..Default::default()
+        };
+        let id = s.record_capture(c).unwrap().id.unwrap();
+        writeln!(out, "committed {id} {i}").unwrap();
+        out.flush().unwrap();
+    }
+}
+
+#[test]
+fn kill_9_during_a_burst_of_writes_loses_nothing_committed() {
+    use std::io::{BufRead, BufReader};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "privacy::burst_writer_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(BURST_ENV, &data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut committed: Vec<(i64, u64)> = Vec::new();
+    let parse = |l: &str, into: &mut Vec<(i64, u64)>| {
+        if let Some(rest) = l.strip_prefix("committed ") {
+            let (id, i) = rest.split_once(' ').unwrap();
+            into.push((id.parse().unwrap(), i.parse().unwrap()));
+        }
+    };
+    while committed.len() < 300 {
+        let l = lines.next().expect("the writer ended early").unwrap();
+        parse(&l, &mut committed);
+    }
+    child.kill().unwrap(); // SIGKILL, mid-burst
+    child.wait().unwrap();
+    for l in lines.map_while(Result::ok) {
+        parse(&l, &mut committed);
+    }
+    let store = heyplayer_privacy::Store::open_existing(
+        &data,
+        std::sync::Arc::new(heyplayer_privacy::SystemClock),
+    )
+    .unwrap()
+    .unwrap();
+    let records = store.records(0).unwrap();
+    assert!(records.len() >= committed.len());
+    for (id, i) in &committed {
+        let r = records
+            .iter()
+            .find(|r| r.id == *id)
+            .unwrap_or_else(|| panic!("record {id} lost"));
+        assert_eq!(r.items["transcript"].value, format!("burst {i}"));
+        assert_eq!(r.items["command"].value["i"], *i);
+    }
+    let v = store.verify_audit().unwrap();
+    assert!(v.ok(), "{v:?}");
+    let conn = rusqlite::Connection::open(data.join("heyplayer.sqlite3")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[test]
+fn a_full_disk_is_an_event_listening_goes_on_and_nothing_half_written_remains() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = three_commands(tmp.path());
+    let cfg = tmp.path().join("config.toml");
+    std::fs::write(&cfg, "[retention]\nraw_audio = \"7d\"\n").unwrap();
+    let mount = tmp.path().join("small");
+    let copy = tmp.path().join("copy");
+    std::fs::create_dir(&mount).unwrap();
+    // A 256 KiB tmpfs in a private mount namespace (no root needed): room for
+    // the database and about one clip.
+    let script = r#"mount -t tmpfs -o size=256k,mode=0700 tmpfs "$1" || exit 97
+"$2" listen --input "$3" --config "$4" --data-dir "$1"; rc=$?
+cp -a "$1" "$5"; exit $rc"#;
+    let run = {
+        let _turn = crate::common::whisper_turn();
+        Command::new("unshare")
+            .args(["-rm", "sh", "-c", script, "sh"])
+            .args([&mount, Path::new(BIN), &wav, &cfg, &copy])
+            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
+            .output()
+            .unwrap()
+    };
+    assert_ne!(
+        run.status.code(),
+        Some(97),
+        "cannot mount a tmpfs in a user namespace here"
+    );
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let events: Vec<Event> = stdout(&run)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let errors: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::StoreError { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!errors.is_empty(), "the full disk must show: {events:?}");
+    eprintln!("store errors on the full disk: {errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("space") || e.contains("full")),
+        "{errors:?}"
+    );
+    let commands = events
+        .iter()
+        .filter(|e| matches!(e, Event::Command { .. }))
+        .count();
+    assert!(commands >= 2, "capture went on: {events:?}");
+    assert!(matches!(
+        events.last(),
+        Some(Event::AudioStop { .. }) | Some(Event::StoreError { .. })
+    ));
+
+    // Nothing half-written: every clip file belongs to a record and is whole,
+    // every record's clip exists, and the database and the chain check out.
+    let store = heyplayer_privacy::Store::open_existing(
+        &copy,
+        std::sync::Arc::new(heyplayer_privacy::SystemClock),
+    )
+    .unwrap()
+    .unwrap();
+    let mut listed: Vec<PathBuf> = Vec::new();
+    for r in store.records(0).unwrap() {
+        if let Some(a) = r.items.get("raw_audio") {
+            let f = copy.join(a.value["file"].as_str().unwrap());
+            let rd = hound::WavReader::open(&f).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+            assert!(rd.duration() > 16_000, "{} is cut short", f.display());
+            listed.push(f);
+        }
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(copy.join("clips"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    listed.sort();
+    assert_eq!(files, listed, "clip files and records must match");
+    assert!(store.verify_audit().unwrap().ok());
+    let conn = rusqlite::Connection::open(copy.join("heyplayer.sqlite3")).unwrap();
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+}
+
+#[test]
+fn listen_works_without_a_network_and_opens_no_network_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = three_commands(tmp.path());
+    let log = tmp.path().join("strace.log");
+    // A network namespace with only loopback (down), and every socket call traced.
+    let run = {
+        let _turn = crate::common::whisper_turn();
+        Command::new("unshare")
+            .args([
+                "-rn",
+                "strace",
+                "-f",
+                "-qq",
+                "-e",
+                "trace=execve,socket,connect,bind,listen",
+                "-o",
+            ])
+            .arg(&log)
+            .arg(BIN)
+            .args(["listen", "--input"])
+            .arg(&wav)
+            .arg("--data-dir")
+            .arg(tmp.path().join("store"))
+            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let events: Vec<Event> = stdout(&run)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        events
+            .iter()
+            .filter(|e| matches!(e, Event::Command { .. }))
+            .count()
+            >= 2,
+        "{events:?}"
+    );
+    let trace = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        trace.contains("execve(") && trace.contains("heyplayer"),
+        "strace traced nothing: {trace}"
+    );
+    let inet: Vec<&str> = trace.lines().filter(|l| l.contains("AF_INET")).collect();
+    assert!(inet.is_empty(), "network sockets opened: {inet:?}");
+    let listening: Vec<&str> = trace
+        .lines()
+        .filter(|l| l.contains(" listen(") || l.contains(" bind("))
+        .collect();
+    assert!(
+        listening.is_empty(),
+        "listen only opens no server socket: {listening:?}"
+    );
+}

@@ -239,7 +239,7 @@ fn live_capture_through_pulseaudio_matches_the_file() {
     assert_eq!(st.last_stop.unwrap()["reason"], "shutdown");
     let (log, _) = store.audit_entries(&Default::default()).unwrap();
     let acts: Vec<_> = log.iter().rev().map(|e| e.action.as_str()).collect();
-    assert_eq!(acts, ["config", "listen_start", "listen_stop"]);
+    assert_eq!(acts, ["config", "config", "listen_start", "listen_stop"]);
     assert!(
         log[1].detail.contains("alsa") || log[1].detail.contains("mic"),
         "{}",

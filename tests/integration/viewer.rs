@@ -22,12 +22,28 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// One HTTP/1.1 request; returns (status, headers, body).
 fn http(addr: &str, method: &str, path: &str, body: Option<&Value>) -> (u16, String, String) {
+    http_with(addr, method, path, body, "")
+}
+
+/// [`http`] with extra header lines (each ending in \r\n).
+fn http_with(
+    addr: &str,
+    method: &str,
+    path: &str,
+    body: Option<&Value>,
+    extra: &str,
+) -> (u16, String, String) {
     let mut s = TcpStream::connect(addr).unwrap_or_else(|e| panic!("connect {addr}: {e}"));
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
     let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let host = if extra.contains("Host:") {
+        String::new()
+    } else {
+        format!("Host: {addr}\r\n")
+    };
     write!(
         s,
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\n{host}{extra}Connection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
@@ -252,6 +268,29 @@ fn the_viewer_shows_the_records_updates_live_and_deletes_one_in_chromium() {
     assert_eq!(http(addr, "GET", "/api/records?token=nope", None).0, 403);
     assert_eq!(http(addr, "POST", "/api/purge?token=0", None).0, 403);
     assert_eq!(http(addr, "GET", &format!("/{query}"), None).0, 200);
+    let purge = format!("/api/purge?{}", query.trim_start_matches('?'));
+    let evil = "Origin: http://evil.example\r\n";
+    assert_eq!(
+        http_with(addr, "POST", &purge, None, evil).0,
+        403,
+        "cross-origin, token or not"
+    );
+    let xsite = "Sec-Fetch-Site: cross-site\r\n";
+    assert_eq!(http_with(addr, "POST", &purge, None, xsite).0, 403);
+    assert_eq!(
+        http_with(
+            addr,
+            "GET",
+            &format!("/{query}"),
+            None,
+            "Host: evil.example\r\n"
+        )
+        .0,
+        403,
+        "DNS rebinding"
+    );
+    assert_eq!(store.records(0).unwrap().len(), 3, "nothing was purged");
+    assert_listens_on_loopback_only(addr.rsplit(':').next().unwrap().parse().unwrap());
 
     let d = Driver::start();
     d.cmd("POST", "url", Some(json!({"url": url})));
@@ -358,4 +397,29 @@ fn the_viewer_shows_the_records_updates_live_and_deletes_one_in_chromium() {
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("viewer.png"), png).unwrap();
     store.listening_stopped("test over").unwrap();
+}
+
+/// The kernel's own table of listening sockets: the viewer's port is bound to
+/// 127.0.0.1 only (no 0.0.0.0, no IPv6).
+fn assert_listens_on_loopback_only(port: u16) {
+    let hex_port = format!("{port:04X}");
+    let mut found = Vec::new();
+    for (table, any) in [("/proc/net/tcp", "00000000"), ("/proc/net/tcp6", "")] {
+        let text = std::fs::read_to_string(table).unwrap_or_default();
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            // local_address is ADDR:PORT; state 0A is LISTEN.
+            if f.len() > 3 && f[3] == "0A" && f[1].ends_with(&format!(":{hex_port}")) {
+                found.push((table, f[1].to_string()));
+                assert!(table == "/proc/net/tcp", "listening on IPv6: {}", f[1]);
+                assert!(
+                    !f[1].starts_with(any) || any.is_empty(),
+                    "listening on every address: {}",
+                    f[1]
+                );
+                assert_eq!(&f[1][..8], "0100007F", "not 127.0.0.1: {}", f[1]);
+            }
+        }
+    }
+    assert_eq!(found.len(), 1, "{found:?}");
 }
