@@ -383,6 +383,26 @@ fn prune_audit(conn: &Connection, upto_seq: i64) -> Result<u64, PrivacyError> {
     Ok(n as u64)
 }
 
+/// Removes the audit entries older than `before_ms` (keeping the chain's
+/// anchor); returns the last removed `seq` and how many went.
+fn prune_audit_before(
+    conn: &Connection,
+    before_ms: i64,
+) -> Result<Option<(i64, u64)>, PrivacyError> {
+    let upto: Option<i64> = conn
+        .query_row(
+            "SELECT MAX(seq) FROM audit WHERE t_ms < ?1",
+            [before_ms],
+            |r| r.get(0),
+        )
+        .optional()?
+        .flatten();
+    match upto {
+        Some(upto) => Ok(Some((upto, prune_audit(conn, upto)?))),
+        None => Ok(None),
+    }
+}
+
 fn row_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<Entry> {
     Ok(Entry {
         seq: r.get(0)?,
@@ -908,16 +928,7 @@ impl Store {
             [],
         )?;
         if f.all || f.kind == Some(Kind::Audit) {
-            let upto: Option<i64> = tx
-                .query_row(
-                    "SELECT MAX(seq) FROM audit WHERE t_ms < ?1",
-                    [before],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .flatten();
-            if let Some(upto) = upto {
-                let n = prune_audit(&tx, upto)?;
+            if let Some((_, n)) = prune_audit_before(&tx, before)? {
                 *counts.entry(Kind::Audit.name()).or_default() += n;
             }
         }
@@ -979,16 +990,7 @@ impl Store {
         }
         if let Keep::For(d) = self.rules.audit {
             let cutoff = now - i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-            let upto: Option<i64> = tx
-                .query_row(
-                    "SELECT MAX(seq) FROM audit WHERE t_ms <= ?1",
-                    [cutoff],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .flatten();
-            if let Some(upto) = upto {
-                let n = prune_audit(&tx, upto)?;
+            if let Some((upto, n)) = prune_audit_before(&tx, cutoff.saturating_add(1))? {
                 counts.insert(Kind::Audit.name(), n);
                 append_audit(
                     &tx,

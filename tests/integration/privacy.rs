@@ -342,11 +342,7 @@ fn kill_9_during_a_burst_of_writes_loses_nothing_committed() {
     }
     let v = store.verify_audit().unwrap();
     assert!(v.ok(), "{v:?}");
-    let conn = rusqlite::Connection::open(data.join("heyplayer.sqlite3")).unwrap();
-    let check: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(check, "ok");
+    assert_sqlite_intact(&data);
 }
 
 #[test]
@@ -436,7 +432,12 @@ cp -a "$1" "$5"; exit $rc"#;
     listed.sort();
     assert_eq!(files, listed, "clip files and records must match");
     assert!(store.verify_audit().unwrap().ok());
-    let conn = rusqlite::Connection::open(copy.join("heyplayer.sqlite3")).unwrap();
+    assert_sqlite_intact(&copy);
+}
+
+/// SQLite's own check of every page and index of the store in `dir`.
+fn assert_sqlite_intact(dir: &Path) {
+    let conn = rusqlite::Connection::open(dir.join("heyplayer.sqlite3")).unwrap();
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
