@@ -10,7 +10,7 @@ APT_PACKAGES := cmake clang libclang-dev libasound2-dev pkg-config \
 	espeak-ng sox alsa-utils pulseaudio pulseaudio-utils libasound2-plugins \
 	asterisk-core-sounds-en-wav asterisk-core-sounds-en \
 	asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav \
-	chromium chromium-driver strace
+	chromium chromium-driver strace mpv
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -61,11 +61,11 @@ run: deps models build
 		$(BIN) listen --events text; \
 	else \
 		echo "[run] no microphone here: listening to the bundled recording $(DEMO) in real time"; \
-		$(BIN) listen --input $(DEMO) --realtime --events text; \
+		$(BIN) listen --input $(DEMO) --realtime --events text --player dry-run; \
 	fi
 
 demo: deps models build
-	$(BIN) listen --input $(DEMO) --realtime --events text
+	$(BIN) listen --input $(DEMO) --realtime --events text --player dry-run
 
 # Generated test audio (not in git): spoken commands from two TTS engines in noise.
 TOOLS_READY := $(VENV)/.tools-ready

@@ -145,6 +145,15 @@ pub enum Command {
     },
 }
 
+/// Which player `listen` drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlayerChoice {
+    /// Print the actions instead of playing.
+    DryRun,
+    /// mpv through its IPC socket (--mpv-socket).
+    Mpv,
+}
+
 /// `heyplayer audit …`
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -324,6 +333,17 @@ pub struct ListenArgs {
     /// Skip the Whisper check of "hey player" (first stage only; more false wakes).
     #[arg(long)]
     pub no_verify: bool,
+    /// Player the commands drive: `dry-run` prints what it would do; `mpv`
+    /// needs --mpv-socket. Without it, commands are only events.
+    #[arg(long, value_enum)]
+    pub player: Option<PlayerChoice>,
+    /// mpv's JSON IPC socket (start mpv with --idle --input-ipc-server=PATH).
+    /// Implies --player mpv.
+    #[arg(long, value_name = "PATH")]
+    pub mpv_socket: Option<PathBuf>,
+    /// Folder that "play <something>" searches (file and folder names).
+    #[arg(long, value_name = "DIR")]
+    pub music_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -109,6 +109,19 @@ pub enum Event {
         /// Why it is not a command.
         reason: String,
     },
+    /// What executing a command did to the player.
+    ActionResult {
+        /// Audio clock, ms (of the command).
+        t_ms: u64,
+        /// The command's action.
+        action: crate::intent::Action,
+        /// Whether the player did it.
+        ok: bool,
+        /// Which player (`mpv`, `dry-run`, …).
+        player: String,
+        /// What happened, or why not.
+        detail: String,
+    },
     /// What the privacy store kept of a wake event, and until when (its
     /// retention rules decide; see `heyplayer status`).
     Kept {
@@ -160,6 +173,7 @@ impl Event {
             Event::Transcript { .. } => "transcript",
             Event::Command { .. } => "command",
             Event::NotUnderstood { .. } => "not_understood",
+            Event::ActionResult { .. } => "action_result",
             Event::Kept { .. } => "kept",
             Event::Expired { .. } => "expired",
             Event::StoreError { .. } => "store_error",
@@ -181,6 +195,7 @@ impl Event {
             | Event::Transcript { t_ms, .. }
             | Event::Command { t_ms, .. }
             | Event::NotUnderstood { t_ms, .. }
+            | Event::ActionResult { t_ms, .. }
             | Event::Kept { t_ms, .. }
             | Event::Expired { t_ms, .. }
             | Event::StoreError { t_ms, .. }
@@ -229,6 +244,9 @@ impl Event {
                 ..
             } => format!("{command} (guided: {g:?})"),
             Event::NotUnderstood { text, reason, .. } => format!("{text:?}: {reason}"),
+            Event::ActionResult {
+                ok, player, detail, ..
+            } => format!("{player}: {}{detail}", if *ok { "" } else { "FAILED: " }),
             Event::Kept { record, kept, .. } => {
                 let what: Vec<String> = kept
                     .iter()
@@ -381,6 +399,13 @@ mod tests {
                     rule: "1d".into(),
                     expires_ms: Some(86_400_000),
                 }],
+            },
+            Event::ActionResult {
+                t_ms: 13,
+                action: crate::intent::Action::Pause,
+                ok: true,
+                player: "mpv".into(),
+                detail: "paused".into(),
             },
             Event::StoreError {
                 t_ms: 12,

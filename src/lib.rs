@@ -18,6 +18,7 @@ pub mod intent;
 pub mod keep;
 pub mod models;
 pub mod pipeline;
+pub mod playback;
 pub mod vad;
 pub mod viewer;
 pub mod wake;

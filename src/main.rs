@@ -11,12 +11,14 @@ use clap::Parser;
 
 use heyplayer::audio::mic::{list_devices, HostChoice};
 use heyplayer::cli::{
-    AuditAction, AuditArgs, Cli, Command, ListenArgs, ModelsAction, TranscribeArgs,
+    AuditAction, AuditArgs, Cli, Command, ListenArgs, ModelsAction, PlayerChoice, TranscribeArgs,
 };
 use heyplayer::config::{self, Config, DEFAULT_TOML};
 use heyplayer::events::EventWriter;
 use heyplayer::models;
 use heyplayer::pipeline::{self, Input};
+use heyplayer::playback::mpv::Mpv;
+use heyplayer::playback::{DryRun, Player};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -194,9 +196,33 @@ fn listen(args: ListenArgs, mut config: Config) -> Result<()> {
     if args.no_verify {
         config.wake.verify = false;
     }
-    pipeline::listen(&input, &config, !args.vad_only, &stop, |ev| {
-        writer.write(ev)
-    })?;
+    let mut player: Option<Box<dyn Player>> = match (args.player, args.mpv_socket) {
+        (Some(PlayerChoice::DryRun), None) => Some(Box::new(DryRun)),
+        (Some(PlayerChoice::DryRun), Some(_)) => {
+            anyhow::bail!("--mpv-socket drives mpv; it cannot be used with --player dry-run (drop one of them)")
+        }
+        (Some(PlayerChoice::Mpv), None) => {
+            anyhow::bail!("--player mpv needs --mpv-socket PATH (start mpv with --idle --input-ipc-server=PATH)")
+        }
+        (_, Some(sock)) => Some(Box::new(Mpv::new(sock, args.music_dir.clone()))),
+        (None, None) => None,
+    };
+    anyhow::ensure!(
+        args.music_dir.as_ref().is_none_or(|d| d.is_dir()),
+        "--music-dir {}: not a folder",
+        args.music_dir
+            .as_deref()
+            .unwrap_or(std::path::Path::new(""))
+            .display()
+    );
+    pipeline::listen(
+        &input,
+        &config,
+        !args.vad_only,
+        player.as_mut().map(|p| p.as_mut() as &mut dyn Player),
+        &stop,
+        |ev| writer.write(ev),
+    )?;
     Ok(())
 }
 

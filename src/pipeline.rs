@@ -33,6 +33,7 @@ use crate::config::Config;
 use crate::events::Event;
 use crate::keep::CaptureLog;
 use crate::models;
+use crate::playback::{act, Outcome, Player};
 use crate::vad::{Boundary, VoiceDetector};
 use crate::wake::{match_phrase, PreRoll, WakeDetector, WakeModels};
 use crate::Error;
@@ -81,6 +82,7 @@ pub fn listen(
     input: &Input,
     config: &Config,
     assistant: bool,
+    player: Option<&mut dyn Player>,
     stop: &Arc<AtomicBool>,
     emit: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
@@ -105,12 +107,13 @@ pub fn listen(
                 CaptureQueue { tx, rx },
                 Arc::clone(stop),
             )?;
-            run_keeping(source, detector, assistant, config, stop, emit)
+            run_keeping(source, detector, assistant, player, config, stop, emit)
         }
         Input::File { path, realtime } => run_keeping(
             WavSource::open(path, *realtime)?,
             detector,
             assistant,
+            player,
             config,
             stop,
             emit,
@@ -118,7 +121,7 @@ pub fn listen(
         Input::Stdin { rate, channels } => {
             let stdin = std::io::stdin().lock();
             let source = RawPcmSource::new(StdinReader(stdin), "-", *rate, *channels)?;
-            run_keeping(source, detector, assistant, config, stop, emit)
+            run_keeping(source, detector, assistant, player, config, stop, emit)
         }
     }
 }
@@ -130,6 +133,7 @@ fn run_keeping<S: AudioSource>(
     source: S,
     detector: VoiceDetector,
     assistant: Option<&mut Assistant>,
+    player: Option<&mut dyn Player>,
     config: &Config,
     stop: &AtomicBool,
     mut emit: impl FnMut(&Event) -> std::io::Result<()>,
@@ -147,6 +151,7 @@ fn run_keeping<S: AudioSource>(
             detector,
             assistant,
             Some(&mut keeper),
+            player,
             stop,
             &mut emit,
         )
@@ -277,6 +282,18 @@ impl Keeper {
                 error: format!("cannot record this wake event: {e}"),
             },
         })
+    }
+
+    /// Adds a command's outcome to its record; a `store_error` event if that fails.
+    fn set_outcome(&mut self, id: i64, o: &Outcome, t_ms: u64) -> Option<Event> {
+        let v = serde_json::to_value(o).unwrap_or_default();
+        self.store
+            .set_outcome(id, v)
+            .err()
+            .map(|e| Event::StoreError {
+                t_ms,
+                error: format!("cannot record the outcome of record {id}: {e}"),
+            })
     }
 
     /// What the sweeper deleted since the last call, as an event.
@@ -551,7 +568,7 @@ pub fn run<S: AudioSource>(
     stop: &AtomicBool,
     mut emit: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
-    run_loop(source, detector, assistant, None, stop, &mut emit)
+    run_loop(source, detector, assistant, None, None, stop, &mut emit)
 }
 
 fn run_loop<S: AudioSource>(
@@ -559,6 +576,7 @@ fn run_loop<S: AudioSource>(
     mut detector: VoiceDetector,
     mut assistant: Option<&mut Assistant>,
     mut keeper: Option<&mut Keeper>,
+    mut player: Option<&mut dyn Player>,
     stop: &AtomicBool,
     emit: &mut impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
@@ -621,7 +639,36 @@ fn run_loop<S: AudioSource>(
                 Some(k) => k.on_event(&ev, || assistant.as_mut().and_then(|a| a.kept_clip.take())),
                 None => None,
             };
+            let outcome = match (&ev, player.as_mut()) {
+                (Event::Command { command, .. }, Some(p)) => Some(act(&mut **p, command)),
+                _ => None,
+            };
+            let t_ms = ev.t_ms();
+            let action = match &ev {
+                Event::Command { command, .. } => Some(command.action),
+                _ => None,
+            };
             out(ev)?;
+            if let (Some(o), Some(action)) = (outcome, action) {
+                if let (
+                    Some(k),
+                    Some(Event::Kept {
+                        record: Some(id), ..
+                    }),
+                ) = (keeper.as_mut(), &kept)
+                {
+                    if let Some(err) = k.set_outcome(*id, &o, t_ms) {
+                        out(err)?;
+                    }
+                }
+                out(Event::ActionResult {
+                    t_ms,
+                    action,
+                    ok: o.ok,
+                    player: o.player,
+                    detail: o.detail,
+                })?;
+            }
             if let Some(kept) = kept {
                 out(kept)?;
             }

@@ -177,3 +177,28 @@ pub fn whisper_turn() -> std::sync::MutexGuard<'static, ()> {
     TURN.lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// Clips of the generated wake corpus (`tests/out/wake/pos/ID.wav`: "hey
+/// player, <command>" in held-out voices), one after the other in `out`.
+pub fn spoken_commands(ids: &[&str], out: &Path) -> PathBuf {
+    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/wake/pos");
+    let mut all = Vec::new();
+    for id in ids {
+        let p = corpus.join(format!("{id}.wav"));
+        let mut r = hound::WavReader::open(&p)
+            .unwrap_or_else(|e| panic!("{}: {e} (run `make test-data`)", p.display()));
+        all.extend(r.samples::<i16>().map(Result::unwrap));
+    }
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(out, spec).unwrap();
+    for s in all {
+        w.write_sample(s).unwrap();
+    }
+    w.finalize().unwrap();
+    out.to_path_buf()
+}

@@ -8,6 +8,7 @@ mod bad_input;
 mod commands;
 mod common;
 mod golden;
+mod playback;
 mod privacy;
 mod property;
 mod pulse;

@@ -27,27 +27,7 @@ fn stdout(o: &Output) -> String {
 
 /// Three spoken "hey player, …" commands (held-out Piper voices) in one file.
 fn three_commands(dir: &Path) -> PathBuf {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/wake/pos");
-    let mut all = Vec::new();
-    for id in ["pos-001", "pos-005", "pos-013"] {
-        let p = corpus.join(format!("{id}.wav"));
-        let mut r = hound::WavReader::open(&p)
-            .unwrap_or_else(|e| panic!("{}: {e} (run `make test-data`)", p.display()));
-        all.extend(r.samples::<i16>().map(Result::unwrap));
-    }
-    let out = dir.join("three.wav");
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(&out, spec).unwrap();
-    for s in all {
-        w.write_sample(s).unwrap();
-    }
-    w.finalize().unwrap();
-    out
+    crate::common::spoken_commands(&["pos-001", "pos-005", "pos-013"], &dir.join("three.wav"))
 }
 
 #[test]

@@ -1,0 +1,194 @@
+//! Spoken commands drive a real mpv (Debian's, headless: --ao=null) through
+//! its JSON IPC socket, all the way from a WAV file through the wake word,
+//! Whisper and the intent parser. Checks the player's own state afterwards.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use heyplayer::events::Event;
+use heyplayer::playback::mpv::Mpv;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_heyplayer");
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A 20 s tone, so nothing ends while the test runs.
+fn tone(path: &Path, hz: f32) {
+    let spec = hound::WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for i in 0..16_000 * 20 {
+        let x = (2.0 * std::f32::consts::PI * hz * i as f32 / 16_000.0).sin() * 0.2;
+        w.write_sample((x * 32767.0) as i16).unwrap();
+    }
+    w.finalize().unwrap();
+}
+
+fn start_mpv(sock: &Path) -> Killed {
+    assert!(
+        Path::new("/usr/bin/mpv").exists(),
+        "mpv is missing: `make test` installs Debian's mpv"
+    );
+    let child = Command::new("mpv")
+        .args([
+            "--no-config",
+            "--idle=yes",
+            "--ao=null",
+            "--vo=null",
+            "--no-terminal",
+            "--volume=50",
+        ])
+        .arg(format!("--input-ipc-server={}", sock.display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    while !sock.exists() {
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "mpv did not open its socket"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Killed(child)
+}
+
+fn listen(wav: &Path, extra: &[&str], data: &Path) -> Vec<Event> {
+    let out = {
+        let _turn = crate::common::whisper_turn();
+        Command::new(BIN)
+            .arg("listen")
+            .arg("--input")
+            .arg(wav)
+            .args(extra)
+            .arg("--data-dir")
+            .arg(data)
+            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn results(events: &[Event]) -> Vec<(String, bool, String)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::ActionResult {
+                action, ok, detail, ..
+            } => Some((format!("{action:?}"), *ok, detail.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn spoken_commands_drive_a_real_mpv_over_its_ipc_socket() {
+    let tmp = tempfile::tempdir().unwrap();
+    let music = tmp.path().join("music");
+    std::fs::create_dir(&music).unwrap();
+    tone(&music.join("rock_anthem.wav"), 330.0);
+    tone(&music.join("rock_ballad.wav"), 440.0);
+    tone(&music.join("jazz_standard.wav"), 550.0);
+    let sock = tmp.path().join("mpv.sock");
+    let _mpv = start_mpv(&sock);
+    // "put on some rock music", "volume to seventy", "skip this song", "pause".
+    let wav = crate::common::spoken_commands(
+        &["pos-001", "pos-021", "pos-013", "pos-005"],
+        &tmp.path().join("commands.wav"),
+    );
+    let events = listen(
+        &wav,
+        &[
+            "--mpv-socket",
+            sock.to_str().unwrap(),
+            "--music-dir",
+            music.to_str().unwrap(),
+        ],
+        &tmp.path().join("store"),
+    );
+    let r = results(&events);
+    assert_eq!(r.len(), 4, "{events:?}");
+    assert!(r.iter().all(|x| x.1), "{r:?}");
+    assert!(
+        r[0].2.contains("2 track(s)") && r[0].2.contains("rock_anthem"),
+        "{r:?}"
+    );
+
+    // The player's own state.
+    let mut mpv = Mpv::new(sock.clone(), None);
+    let get = |m: &mut Mpv, p: &str| m.request(json!(["get_property", p])).unwrap();
+    assert_eq!(get(&mut mpv, "playlist-count"), 2);
+    assert_eq!(
+        get(&mut mpv, "playlist-pos"),
+        1,
+        "skipped to the second rock track"
+    );
+    assert!(get(&mut mpv, "path")
+        .as_str()
+        .unwrap()
+        .ends_with("rock_ballad.wav"));
+    assert_eq!(get(&mut mpv, "volume").as_f64().unwrap().round(), 70.0);
+    assert_eq!(get(&mut mpv, "pause"), true);
+
+    // The outcome is kept with the command.
+    let store = heyplayer_privacy::Store::open_existing(
+        &tmp.path().join("store"),
+        std::sync::Arc::new(heyplayer_privacy::SystemClock),
+    )
+    .unwrap()
+    .unwrap();
+    let recs = store.records(0).unwrap();
+    let outcomes: Vec<_> = recs
+        .iter()
+        .filter_map(|r| {
+            r.items
+                .get("command")
+                .map(|c| c.value["outcome"]["ok"].clone())
+        })
+        .collect();
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes.iter().all(|o| *o == true), "{outcomes:?}");
+}
+
+#[test]
+fn a_missing_player_is_a_failed_action_result_not_a_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = crate::common::spoken_commands(&["pos-005"], &tmp.path().join("pause.wav"));
+    let gone: PathBuf = tmp.path().join("no-mpv-here.sock");
+    let events = listen(
+        &wav,
+        &["--mpv-socket", gone.to_str().unwrap()],
+        &tmp.path().join("store"),
+    );
+    let r = results(&events);
+    assert_eq!(r.len(), 1, "{events:?}");
+    assert!(!r[0].1);
+    assert!(
+        r[0].2.contains("cannot reach mpv") && r[0].2.contains("--input-ipc-server"),
+        "{r:?}"
+    );
+    assert!(matches!(events.last(), Some(Event::AudioStop { .. })));
+}
