@@ -10,7 +10,7 @@ APT_PACKAGES := cmake clang libclang-dev libasound2-dev pkg-config \
 	espeak-ng sox alsa-utils pulseaudio pulseaudio-utils libasound2-plugins \
 	asterisk-core-sounds-en-wav asterisk-core-sounds-en \
 	asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav \
-	chromium chromium-driver strace mpv
+	chromium chromium-driver strace mpv mpv-mpris dbus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
 PY := $(VENV)/bin/python

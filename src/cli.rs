@@ -145,15 +145,6 @@ pub enum Command {
     },
 }
 
-/// Which player `listen` drives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum PlayerChoice {
-    /// Print the actions instead of playing.
-    DryRun,
-    /// mpv through its IPC socket (--mpv-socket).
-    Mpv,
-}
-
 /// `heyplayer audit …`
 #[derive(Debug, Args)]
 pub struct AuditArgs {
@@ -333,10 +324,12 @@ pub struct ListenArgs {
     /// Skip the Whisper check of "hey player" (first stage only; more false wakes).
     #[arg(long)]
     pub no_verify: bool,
-    /// Player the commands drive: `dry-run` prints what it would do; `mpv`
-    /// needs --mpv-socket. Without it, commands are only events.
-    #[arg(long, value_enum)]
-    pub player: Option<PlayerChoice>,
+    /// Player the commands drive: `auto` (an MPRIS player on the session bus:
+    /// the one playing, else the last one used, else the first), an MPRIS
+    /// player's name (`vlc`, `mpv`, `rhythmbox`…), or `dry-run` (print what it
+    /// would do). Without it (and without --mpv-socket), commands are only events.
+    #[arg(long, value_name = "auto|NAME|dry-run")]
+    pub player: Option<String>,
     /// mpv's JSON IPC socket (start mpv with --idle --input-ipc-server=PATH).
     /// Implies --player mpv.
     #[arg(long, value_name = "PATH")]

@@ -11,12 +11,13 @@ use clap::Parser;
 
 use heyplayer::audio::mic::{list_devices, HostChoice};
 use heyplayer::cli::{
-    AuditAction, AuditArgs, Cli, Command, ListenArgs, ModelsAction, PlayerChoice, TranscribeArgs,
+    AuditAction, AuditArgs, Cli, Command, ListenArgs, ModelsAction, TranscribeArgs,
 };
 use heyplayer::config::{self, Config, DEFAULT_TOML};
 use heyplayer::events::EventWriter;
 use heyplayer::models;
 use heyplayer::pipeline::{self, Input};
+use heyplayer::playback::mpris::Mpris;
 use heyplayer::playback::mpv::Mpv;
 use heyplayer::playback::{DryRun, Player};
 
@@ -196,15 +197,15 @@ fn listen(args: ListenArgs, mut config: Config) -> Result<()> {
     if args.no_verify {
         config.wake.verify = false;
     }
-    let mut player: Option<Box<dyn Player>> = match (args.player, args.mpv_socket) {
-        (Some(PlayerChoice::DryRun), None) => Some(Box::new(DryRun)),
-        (Some(PlayerChoice::DryRun), Some(_)) => {
-            anyhow::bail!("--mpv-socket drives mpv; it cannot be used with --player dry-run (drop one of them)")
-        }
-        (Some(PlayerChoice::Mpv), None) => {
-            anyhow::bail!("--player mpv needs --mpv-socket PATH (start mpv with --idle --input-ipc-server=PATH)")
-        }
-        (_, Some(sock)) => Some(Box::new(Mpv::new(sock, args.music_dir.clone()))),
+    let music = args.music_dir.clone();
+    let mut player: Option<Box<dyn Player>> = match (args.player.as_deref(), args.mpv_socket) {
+        (Some("dry-run"), None) => Some(Box::new(DryRun)),
+        (Some(p), Some(_)) => anyhow::bail!(
+            "--player {p} and --mpv-socket both choose a player: --mpv-socket drives mpv over its IPC socket, --player an MPRIS player; give one"
+        ),
+        (Some("auto" | "mpris"), None) => Some(Box::new(Mpris::new(None, music))),
+        (Some(name), None) => Some(Box::new(Mpris::new(Some(name.to_string()), music))),
+        (None, Some(sock)) => Some(Box::new(Mpv::new(sock, music))),
         (None, None) => None,
     };
     anyhow::ensure!(

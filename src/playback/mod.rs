@@ -3,9 +3,11 @@
 //! A [`Player`] executes one [`Command`] at a time and says what it did.
 //! [`act`] turns every failure (no player, a refusal, nothing matching the
 //! query) into a failed [`Outcome`]: a command never crashes the listener.
-//! Players: [`mpv::Mpv`] (mpv's JSON IPC socket, with a local music folder
-//! for `play <query>`) and [`DryRun`] (prints what it would do).
+//! Players: [`mpris::Mpris`] (any MPRIS player on the session bus),
+//! [`mpv::Mpv`] (mpv's JSON IPC socket) and [`DryRun`] (prints what it would
+//! do). `play <query>` opens a URI or path, or searches a local music folder.
 
+pub mod mpris;
 pub mod mpv;
 
 use std::path::{Path, PathBuf};
@@ -77,6 +79,12 @@ pub enum PlaybackError {
         /// The query.
         query: String,
     },
+    /// D-Bus failed (no session bus, the player vanished, a call refused).
+    #[error("D-Bus: {0}")]
+    Bus(String),
+    /// No player to act on.
+    #[error("{0}")]
+    NoPlayer(String),
     /// The player sent something unreadable.
     #[error("the player sent something unreadable: {0}")]
     Protocol(String),

@@ -192,3 +192,188 @@ fn a_missing_player_is_a_failed_action_result_not_a_crash() {
     );
     assert!(matches!(events.last(), Some(Event::AudioStop { .. })));
 }
+
+/// A private `dbus-daemon --session`, stopped on drop.
+struct SessionBus {
+    address: String,
+    _daemon: Killed,
+}
+
+impl SessionBus {
+    fn start() -> SessionBus {
+        use std::io::{BufRead, BufReader};
+        let mut child = Command::new("dbus-daemon")
+            .args([
+                "--config-file=/usr/share/dbus-1/session.conf",
+                "--print-address=1",
+                "--nofork",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (Debian's dbus package; `make test` installs it)");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        assert!(line.starts_with("unix:"), "dbus-daemon printed {line:?}");
+        SessionBus {
+            address: line.trim().to_string(),
+            _daemon: Killed(child),
+        }
+    }
+}
+
+#[test]
+fn spoken_commands_drive_mpv_through_mpris_on_a_private_session_bus() {
+    let tmp = tempfile::tempdir().unwrap();
+    let music = tmp.path().join("music");
+    std::fs::create_dir(&music).unwrap();
+    tone(&music.join("rock_anthem.wav"), 330.0);
+    tone(&music.join("jazz_standard.wav"), 550.0);
+    let bus = SessionBus::start();
+    let sock = tmp.path().join("mpv.sock");
+    let plugin = "/usr/lib/mpv-mpris/mpris.so";
+    assert!(
+        Path::new(plugin).exists(),
+        "mpv-mpris is missing: `make test` installs it"
+    );
+    let mpv = Command::new("mpv")
+        .args([
+            "--no-config",
+            "--idle=yes",
+            "--ao=null",
+            "--vo=null",
+            "--no-terminal",
+            "--volume=50",
+        ])
+        .arg(format!("--script={plugin}"))
+        .arg(format!("--input-ipc-server={}", sock.display()))
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _mpv = Killed(mpv);
+    // Wait until mpv is on the bus.
+    let t0 = Instant::now();
+    loop {
+        let out = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+            ])
+            .arg("org.freedesktop.DBus.ListNames")
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&out.stdout).contains("org.mpris.MediaPlayer2.mpv") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "mpv never appeared on the bus"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // "put on some rock music", "volume to seventy", "pause".
+    let wav = crate::common::spoken_commands(
+        &["pos-001", "pos-021", "pos-005"],
+        &tmp.path().join("c.wav"),
+    );
+    let out = {
+        let _turn = crate::common::whisper_turn();
+        Command::new(BIN)
+            .arg("listen")
+            .arg("--input")
+            .arg(&wav)
+            .args(["--player", "auto", "--music-dir"])
+            .arg(&music)
+            .arg("--data-dir")
+            .arg(tmp.path().join("store"))
+            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Event> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let r = results(&events);
+    assert_eq!(r.len(), 3, "{events:?}");
+    assert!(r.iter().all(|x| x.1), "{r:?}");
+    assert!(r[0].2.contains("rock_anthem.wav"), "{r:?}");
+    assert_eq!(r[1].2, "volume 70");
+
+    // What mpv itself says (over its IPC socket, independent of MPRIS).
+    let mut m = Mpv::new(sock, None);
+    let get = |m: &mut Mpv, p: &str| m.request(json!(["get_property", p])).unwrap();
+    assert!(get(&mut m, "path")
+        .as_str()
+        .unwrap()
+        .ends_with("rock_anthem.wav"));
+    assert_eq!(get(&mut m, "volume").as_f64().unwrap().round(), 70.0);
+    assert_eq!(get(&mut m, "pause"), true);
+    // And the player's MPRIS status.
+    let out = Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.mpris.MediaPlayer2.mpv",
+            "/org/mpris/MediaPlayer2",
+        ])
+        .args([
+            "org.freedesktop.DBus.Properties.Get",
+            "string:org.mpris.MediaPlayer2.Player",
+            "string:PlaybackStatus",
+        ])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\"Paused\""),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[test]
+fn an_absent_mpris_player_is_a_clear_action_result() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bus = SessionBus::start();
+    let wav = crate::common::spoken_commands(&["pos-005"], &tmp.path().join("pause.wav"));
+    let out = {
+        let _turn = crate::common::whisper_turn();
+        Command::new(BIN)
+            .args(["listen", "--player", "vlc", "--input"])
+            .arg(&wav)
+            .arg("--data-dir")
+            .arg(tmp.path().join("store"))
+            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+            .output()
+            .unwrap()
+    };
+    assert!(out.status.success());
+    let events: Vec<Event> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let r = results(&events);
+    assert_eq!(r.len(), 1, "{events:?}");
+    assert!(
+        !r[0].1
+            && r[0]
+                .2
+                .contains("org.mpris.MediaPlayer2.vlc is not on the session bus"),
+        "{r:?}"
+    );
+}
