@@ -160,7 +160,7 @@ fn can(p: &Proxy<'_>, flag: &str, name: &str, action: &str) -> Result<(), Playba
             action: action.to_string(),
             why: format!("it says {flag} is false"),
         }),
-        Err(e) => Err(bus_err(e.into())),
+        Err(e) => Err(bus_err(e)),
     }
 }
 
@@ -190,8 +190,7 @@ impl Player for Mpris {
         let conn = self.conn()?.clone();
         let p = Self::proxy(&conn, &name, PLAYER_IFACE)?;
         let volume = |p: &Proxy<'_>| -> Result<f64, PlaybackError> {
-            p.get_property::<f64>("Volume")
-                .map_err(|e| bus_err(e.into()))
+            p.get_property::<f64>("Volume").map_err(bus_err)
         };
         let set_volume = |p: &Proxy<'_>, v: f64| -> Result<String, PlaybackError> {
             can(p, "CanControl", &name, "change the volume")?;
@@ -290,7 +289,7 @@ impl Player for Mpris {
             }),
             Action::WhatsPlaying => {
                 let md: HashMap<String, OwnedValue> =
-                    p.get_property("Metadata").map_err(|e| bus_err(e.into()))?;
+                    p.get_property("Metadata").map_err(bus_err)?;
                 let title = md
                     .get("xesam:title")
                     .and_then(|v| String::try_from(v.clone()).ok());
