@@ -189,16 +189,21 @@ pub fn spoken_commands(ids: &[&str], out: &Path) -> PathBuf {
             .unwrap_or_else(|e| panic!("{}: {e} (run `make test-data`)", p.display()));
         all.extend(r.samples::<i16>().map(Result::unwrap));
     }
+    write_wav16(out, all);
+    out.to_path_buf()
+}
+
+/// Writes 16 kHz mono 16-bit samples to `path`.
+pub fn write_wav16(path: &Path, samples: impl IntoIterator<Item = i16>) {
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: 16_000,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut w = hound::WavWriter::create(out, spec).unwrap();
-    for s in all {
+    let mut w = hound::WavWriter::create(path, spec).unwrap();
+    for s in samples {
         w.write_sample(s).unwrap();
     }
     w.finalize().unwrap();
-    out.to_path_buf()
 }

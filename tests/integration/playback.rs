@@ -23,39 +23,40 @@ impl Drop for Killed {
 
 /// A 20 s tone, so nothing ends while the test runs.
 fn tone(path: &Path, hz: f32) {
-    let spec = hound::WavSpec {
-        channels: 1,
-        sample_rate: 16_000,
-        bits_per_sample: 16,
-        sample_format: hound::SampleFormat::Int,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..16_000 * 20 {
-        let x = (2.0 * std::f32::consts::PI * hz * i as f32 / 16_000.0).sin() * 0.2;
-        w.write_sample((x * 32767.0) as i16).unwrap();
-    }
-    w.finalize().unwrap();
+    let x = (0..16_000 * 20).map(|i| {
+        ((2.0 * std::f32::consts::PI * hz * i as f32 / 16_000.0).sin() * 0.2 * 32767.0) as i16
+    });
+    crate::common::write_wav16(path, x);
 }
 
-fn start_mpv(sock: &Path) -> Killed {
+/// A headless mpv with its IPC socket at `sock`; on `bus`, with the MPRIS plugin.
+fn start_mpv(sock: &Path, bus: Option<&SessionBus>) -> Killed {
     assert!(
         Path::new("/usr/bin/mpv").exists(),
         "mpv is missing: `make test` installs Debian's mpv"
     );
-    let child = Command::new("mpv")
-        .args([
-            "--no-config",
-            "--idle=yes",
-            "--ao=null",
-            "--vo=null",
-            "--no-terminal",
-            "--volume=50",
-        ])
-        .arg(format!("--input-ipc-server={}", sock.display()))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut cmd = Command::new("mpv");
+    cmd.args([
+        "--no-config",
+        "--idle=yes",
+        "--ao=null",
+        "--vo=null",
+        "--no-terminal",
+        "--volume=50",
+    ])
+    .arg(format!("--input-ipc-server={}", sock.display()))
+    .stdout(Stdio::null())
+    .stderr(Stdio::null());
+    if let Some(bus) = bus {
+        let plugin = "/usr/lib/mpv-mpris/mpris.so";
+        assert!(
+            Path::new(plugin).exists(),
+            "mpv-mpris is missing: `make test` installs it"
+        );
+        cmd.arg(format!("--script={plugin}"))
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    }
+    let child = Killed(cmd.spawn().unwrap());
     let t0 = Instant::now();
     while !sock.exists() {
         assert!(
@@ -64,22 +65,25 @@ fn start_mpv(sock: &Path) -> Killed {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    Killed(child)
+    child
 }
 
-fn listen(wav: &Path, extra: &[&str], data: &Path) -> Vec<Event> {
+/// `heyplayer listen` on `wav` with `extra` flags (and the private bus, if any).
+fn listen(wav: &Path, extra: &[&str], data: &Path, bus: Option<&SessionBus>) -> Vec<Event> {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("listen")
+        .arg("--input")
+        .arg(wav)
+        .args(extra)
+        .arg("--data-dir")
+        .arg(data)
+        .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir);
+    if let Some(bus) = bus {
+        cmd.env("DBUS_SESSION_BUS_ADDRESS", &bus.address);
+    }
     let out = {
         let _turn = crate::common::whisper_turn();
-        Command::new(BIN)
-            .arg("listen")
-            .arg("--input")
-            .arg(wav)
-            .args(extra)
-            .arg("--data-dir")
-            .arg(data)
-            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
-            .output()
-            .unwrap()
+        cmd.output().unwrap()
     };
     assert!(
         out.status.success(),
@@ -113,7 +117,7 @@ fn spoken_commands_drive_a_real_mpv_over_its_ipc_socket() {
     tone(&music.join("rock_ballad.wav"), 440.0);
     tone(&music.join("jazz_standard.wav"), 550.0);
     let sock = tmp.path().join("mpv.sock");
-    let _mpv = start_mpv(&sock);
+    let _mpv = start_mpv(&sock, None);
     // "put on some rock music", "volume to seventy", "skip this song", "pause".
     let wav = crate::common::spoken_commands(
         &["pos-001", "pos-021", "pos-013", "pos-005"],
@@ -128,6 +132,7 @@ fn spoken_commands_drive_a_real_mpv_over_its_ipc_socket() {
             music.to_str().unwrap(),
         ],
         &tmp.path().join("store"),
+        None,
     );
     let r = results(&events);
     assert_eq!(r.len(), 4, "{events:?}");
@@ -182,6 +187,7 @@ fn a_missing_player_is_a_failed_action_result_not_a_crash() {
         &wav,
         &["--mpv-socket", gone.to_str().unwrap()],
         &tmp.path().join("store"),
+        None,
     );
     let r = results(&events);
     assert_eq!(r.len(), 1, "{events:?}");
@@ -233,28 +239,7 @@ fn spoken_commands_drive_mpv_through_mpris_on_a_private_session_bus() {
     tone(&music.join("jazz_standard.wav"), 550.0);
     let bus = SessionBus::start();
     let sock = tmp.path().join("mpv.sock");
-    let plugin = "/usr/lib/mpv-mpris/mpris.so";
-    assert!(
-        Path::new(plugin).exists(),
-        "mpv-mpris is missing: `make test` installs it"
-    );
-    let mpv = Command::new("mpv")
-        .args([
-            "--no-config",
-            "--idle=yes",
-            "--ao=null",
-            "--vo=null",
-            "--no-terminal",
-            "--volume=50",
-        ])
-        .arg(format!("--script={plugin}"))
-        .arg(format!("--input-ipc-server={}", sock.display()))
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _mpv = Killed(mpv);
+    let _mpv = start_mpv(&sock, Some(&bus));
     // Wait until mpv is on the bus.
     let t0 = Instant::now();
     loop {
@@ -283,30 +268,12 @@ fn spoken_commands_drive_mpv_through_mpris_on_a_private_session_bus() {
         &["pos-001", "pos-021", "pos-005"],
         &tmp.path().join("c.wav"),
     );
-    let out = {
-        let _turn = crate::common::whisper_turn();
-        Command::new(BIN)
-            .arg("listen")
-            .arg("--input")
-            .arg(&wav)
-            .args(["--player", "auto", "--music-dir"])
-            .arg(&music)
-            .arg("--data-dir")
-            .arg(tmp.path().join("store"))
-            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .output()
-            .unwrap()
-    };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let events = listen(
+        &wav,
+        &["--player", "auto", "--music-dir", music.to_str().unwrap()],
+        &tmp.path().join("store"),
+        Some(&bus),
     );
-    let events: Vec<Event> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
     let r = results(&events);
     assert_eq!(r.len(), 3, "{events:?}");
     assert!(r.iter().all(|x| x.1), "{r:?}");
@@ -350,23 +317,12 @@ fn an_absent_mpris_player_is_a_clear_action_result() {
     let tmp = tempfile::tempdir().unwrap();
     let bus = SessionBus::start();
     let wav = crate::common::spoken_commands(&["pos-005"], &tmp.path().join("pause.wav"));
-    let out = {
-        let _turn = crate::common::whisper_turn();
-        Command::new(BIN)
-            .args(["listen", "--player", "vlc", "--input"])
-            .arg(&wav)
-            .arg("--data-dir")
-            .arg(tmp.path().join("store"))
-            .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-            .output()
-            .unwrap()
-    };
-    assert!(out.status.success());
-    let events: Vec<Event> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = listen(
+        &wav,
+        &["--player", "vlc"],
+        &tmp.path().join("store"),
+        Some(&bus),
+    );
     let r = results(&events);
     assert_eq!(r.len(), 1, "{events:?}");
     assert!(
