@@ -124,6 +124,12 @@ pub enum Command {
         #[arg(long, short = 'y')]
         yes: bool,
     },
+    /// Delete what has expired now, and print what went. heyplayer also does
+    /// this at every start and every 30 s while listening.
+    #[command(
+        after_help = "When heyplayer is not running, nothing else deletes expired data: run this\nfrom a timer (examples/heyplayer-sweep.timer runs it every minute).\n\nExample:\n  heyplayer sweep"
+    )]
+    Sweep,
     /// Serve the log viewer: a page on 127.0.0.1 showing what is stored, with
     /// a delete button per record. Prints the URL (with its access token).
     #[command(

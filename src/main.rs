@@ -53,6 +53,10 @@ fn run(cli: Cli) -> Result<()> {
             let config = config::load(cli.config.as_deref())?;
             privacy::audit(&data_dir(&config), args)
         }
+        Command::Sweep => {
+            let config = config::load(cli.config.as_deref())?;
+            privacy::sweep(&data_dir(&config))
+        }
         Command::Viewer { port } => {
             let config = config::load(cli.config.as_deref())?;
             let dir = data_dir(&config);
@@ -551,6 +555,21 @@ mod privacy {
                 "next: heyplayer audit --page {} (plus the same filters)",
                 args.page + 1
             )?;
+        }
+        Ok(())
+    }
+
+    pub fn sweep(dir: &Path) -> Result<()> {
+        let Some(store) = open(dir)? else {
+            nothing_yet(dir);
+            return Ok(());
+        };
+        let c = store.opening_sweep();
+        if c.is_empty() {
+            println!("nothing had expired");
+        } else {
+            let what: Vec<_> = c.iter().map(|(k, n)| format!("{n} {k}")).collect();
+            println!("deleted what had expired: {}", what.join(", "));
         }
         Ok(())
     }

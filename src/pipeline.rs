@@ -196,7 +196,7 @@ impl Keeper {
     pub fn open(config: &Config, input: &str, assistant: bool) -> Result<(Keeper, Counts), Error> {
         let clock = Arc::new(SystemClock);
         let mut store = Store::open(&config.data_dir, config.retention, clock.clone())?;
-        let swept = store.sweep()?;
+        let swept = store.opening_sweep().clone();
         let digest = {
             use sha2::Digest;
             heyplayer_privacy::audit::hex(&sha2::Sha256::digest(format!("{config:?}").as_bytes()))

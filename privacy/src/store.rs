@@ -244,6 +244,8 @@ pub struct Store {
     /// Records (and session items of disk records) held in memory only.
     session: Vec<SessionRecord>,
     next_session_id: i64,
+    /// What the sweep made when the store was opened deleted.
+    opening_sweep: Counts,
 }
 
 impl std::fmt::Debug for Store {
@@ -431,7 +433,7 @@ impl Store {
     ) -> Result<Store, PrivacyError> {
         let mut s = Self::open_inner(dir, rules, clock)?;
         s.note_rules()?;
-        s.sweep()?;
+        s.opening_sweep = s.sweep()?;
         Ok(s)
     }
 
@@ -446,8 +448,13 @@ impl Store {
         if let Some(saved) = get_meta(&s.conn, "retention")? {
             s.rules = parse_summary(&saved)?;
         }
-        s.sweep()?;
+        s.opening_sweep = s.sweep()?;
         Ok(Some(s))
+    }
+
+    /// What the sweep run when the store was opened deleted, by kind.
+    pub fn opening_sweep(&self) -> &Counts {
+        &self.opening_sweep
     }
 
     fn open_inner(
@@ -510,6 +517,7 @@ impl Store {
             rules,
             session: Vec::new(),
             next_session_id: -1,
+            opening_sweep: Counts::new(),
         })
     }
 

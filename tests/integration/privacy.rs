@@ -485,3 +485,28 @@ fn listen_works_without_a_network_and_opens_no_network_socket() {
         "listen only opens no server socket: {listening:?}"
     );
 }
+
+#[test]
+fn sweep_deletes_what_expired_while_heyplayer_was_not_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    {
+        // Two days ago (an injected clock): a transcript kept for a day.
+        let now = heyplayer_privacy::Clock::now_ms(&heyplayer_privacy::SystemClock);
+        let clock = std::sync::Arc::new(heyplayer_privacy::ManualClock::new(now - 2 * 86_400_000));
+        let rules = heyplayer_privacy::RetentionRules::default();
+        let mut s = heyplayer_privacy::Store::open(&data, rules, clock).unwrap();
+        let c = heyplayer_privacy::NewCapture {
+            wake_score: 0.9,
+            transcript: Some("stale words".into()),
+            command: Some(serde_json::json!({"command": {"action": "pause"}})),
+            ..Default::default()
+        };
+        s.record_capture(c).unwrap();
+    }
+    let o = heyplayer(&data, &["sweep"]);
+    assert!(o.status.success());
+    assert_eq!(stdout(&o).trim(), "deleted what had expired: 1 transcript");
+    let o = heyplayer(&data, &["sweep"]);
+    assert_eq!(stdout(&o).trim(), "nothing had expired");
+}
