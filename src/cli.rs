@@ -127,7 +127,7 @@ pub enum Command {
     /// Delete what has expired now, and print what went. heyplayer also does
     /// this at every start and every 30 s while listening.
     #[command(
-        after_help = "When heyplayer is not running, nothing else deletes expired data: run this\nfrom a timer (examples/heyplayer-sweep.timer runs it every minute).\n\nExample:\n  heyplayer sweep"
+        after_help = "When heyplayer is not running, nothing else deletes expired data: run this\nfrom a timer (examples/heyplayer-sweep.timer runs it every minute).\n\nExamples:\n  heyplayer sweep\n  systemctl --user enable --now heyplayer-sweep.timer"
     )]
     Sweep,
     /// Serve the log viewer: a page on 127.0.0.1 showing what is stored, with
