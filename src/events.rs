@@ -259,8 +259,7 @@ impl Event {
             }
             Event::StoreError { error, .. } => format!("{error} (listening goes on; this was not kept)"),
             Event::Expired { deleted, .. } => {
-                let what: Vec<String> = deleted.iter().map(|(k, n)| format!("{n} {k}")).collect();
-                format!("deleted {}", what.join(", "))
+                format!("deleted {}", heyplayer_privacy::store::describe_counts(deleted))
             }
             Event::AudioStop {
                 reason,

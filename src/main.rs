@@ -335,7 +335,7 @@ mod privacy {
 
     use anyhow::{bail, Context, Result};
     use heyplayer_privacy::audit::Action;
-    use heyplayer_privacy::store::{AuditQuery, PurgeFilter, Status};
+    use heyplayer_privacy::store::{describe_counts, AuditQuery, PurgeFilter, Status};
     use heyplayer_privacy::time::{fmt_utc, parse_time};
     use heyplayer_privacy::{Actor, Clock, Kind, Store, SystemClock};
 
@@ -568,8 +568,7 @@ mod privacy {
         if c.is_empty() {
             println!("nothing had expired");
         } else {
-            let what: Vec<_> = c.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            println!("deleted what had expired: {}", what.join(", "));
+            println!("deleted what had expired: {}", describe_counts(c));
         }
         Ok(())
     }
@@ -637,8 +636,7 @@ mod privacy {
         if counts.is_empty() {
             println!("nothing matched; nothing deleted");
         } else {
-            let c: Vec<_> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
-            println!("deleted {}", c.join(", "));
+            println!("deleted {}", describe_counts(&counts));
         }
         Ok(())
     }

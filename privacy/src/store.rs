@@ -166,6 +166,17 @@ pub struct PurgeFilter {
 /// Counts of deleted things by kind name.
 pub type Counts = BTreeMap<&'static str, u64>;
 
+/// `2 transcript, 1 command`: counts by kind, for people.
+pub fn describe_counts<K: std::fmt::Display, N: std::fmt::Display>(
+    counts: impl IntoIterator<Item = (K, N)>,
+) -> String {
+    counts
+        .into_iter()
+        .map(|(k, n)| format!("{n} {k}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// What is listening, as recorded by the daemon.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Listening {
