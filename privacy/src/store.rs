@@ -534,45 +534,41 @@ impl Store {
 
     /// Audits a change of the retention rules (and the first run).
     fn note_rules(&mut self) -> Result<(), PrivacyError> {
-        let now = self.clock.now_ms();
         let summary = self.rules.summary();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let old = get_meta(&tx, "retention")?;
-        if old.as_deref() != Some(summary.as_str()) {
-            set_meta(&tx, "retention", &summary)?;
-            append_audit(
-                &tx,
-                now,
-                Action::Config,
-                Actor::Heyplayer,
-                None,
-                &json!({"retention": {"from": old, "to": summary}}),
-            )?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.note_change("retention", "retention", &summary)
     }
 
     /// Audits a change of the rest of the configuration, given as a digest
     /// (the daemon passes the sha256 of the settings in force). The first
     /// digest is recorded too.
     pub fn note_config(&mut self, digest: &str) -> Result<(), PrivacyError> {
+        self.note_change("config_digest", "settings_sha256", digest)
+    }
+
+    /// Keeps `value` under `meta_key`; if it differs from the one kept there,
+    /// audits the change as `{detail_key: {from, to}}`.
+    fn note_change(
+        &mut self,
+        meta_key: &str,
+        detail_key: &str,
+        value: &str,
+    ) -> Result<(), PrivacyError> {
         let now = self.clock.now_ms();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let old = get_meta(&tx, "config_digest")?;
-        if old.as_deref() != Some(digest) {
-            set_meta(&tx, "config_digest", digest)?;
+        let old = get_meta(&tx, meta_key)?;
+        if old.as_deref() != Some(value) {
+            set_meta(&tx, meta_key, value)?;
+            let mut detail = serde_json::Map::new();
+            detail.insert(detail_key.to_string(), json!({"from": old, "to": value}));
             append_audit(
                 &tx,
                 now,
                 Action::Config,
                 Actor::Heyplayer,
                 None,
-                &json!({"settings_sha256": {"from": old, "to": digest}}),
+                &Value::Object(detail),
             )?;
         }
         tx.commit()?;

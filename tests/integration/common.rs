@@ -207,3 +207,16 @@ pub fn write_wav16(path: &Path, samples: impl IntoIterator<Item = i16>) {
     }
     w.finalize().unwrap();
 }
+
+/// The events a finished `heyplayer listen` printed; its run must have succeeded.
+pub fn events_of(out: &std::process::Output) -> Vec<Event> {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad event line {l:?}: {e}")))
+        .collect()
+}

@@ -29,6 +29,16 @@ fn tone(path: &Path, hz: f32) {
     crate::common::write_wav16(path, x);
 }
 
+/// `dir/music` with a tone named NAME.wav for each name (a different pitch each).
+fn music_dir(dir: &Path, names: &[&str]) -> PathBuf {
+    let music = dir.join("music");
+    std::fs::create_dir(&music).unwrap();
+    for (i, name) in names.iter().enumerate() {
+        tone(&music.join(format!("{name}.wav")), 330.0 + 110.0 * i as f32);
+    }
+    music
+}
+
 /// A headless mpv with its IPC socket at `sock`; on `bus`, with the MPRIS plugin.
 fn start_mpv(sock: &Path, bus: Option<&SessionBus>) -> Killed {
     assert!(
@@ -85,15 +95,7 @@ fn listen(wav: &Path, extra: &[&str], data: &Path, bus: Option<&SessionBus>) -> 
         let _turn = crate::common::whisper_turn();
         cmd.output().unwrap()
     };
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    crate::common::events_of(&out)
 }
 
 fn results(events: &[Event]) -> Vec<(String, bool, String)> {
@@ -111,11 +113,7 @@ fn results(events: &[Event]) -> Vec<(String, bool, String)> {
 #[test]
 fn spoken_commands_drive_a_real_mpv_over_its_ipc_socket() {
     let tmp = tempfile::tempdir().unwrap();
-    let music = tmp.path().join("music");
-    std::fs::create_dir(&music).unwrap();
-    tone(&music.join("rock_anthem.wav"), 330.0);
-    tone(&music.join("rock_ballad.wav"), 440.0);
-    tone(&music.join("jazz_standard.wav"), 550.0);
+    let music = music_dir(tmp.path(), &["rock_anthem", "rock_ballad", "jazz_standard"]);
     let sock = tmp.path().join("mpv.sock");
     let _mpv = start_mpv(&sock, None);
     // "put on some rock music", "volume to seventy", "skip this song", "pause".
@@ -233,10 +231,7 @@ impl SessionBus {
 #[test]
 fn spoken_commands_drive_mpv_through_mpris_on_a_private_session_bus() {
     let tmp = tempfile::tempdir().unwrap();
-    let music = tmp.path().join("music");
-    std::fs::create_dir(&music).unwrap();
-    tone(&music.join("rock_anthem.wav"), 330.0);
-    tone(&music.join("jazz_standard.wav"), 550.0);
+    let music = music_dir(tmp.path(), &["rock_anthem", "jazz_standard"]);
     let bus = SessionBus::start();
     let sock = tmp.path().join("mpv.sock");
     let _mpv = start_mpv(&sock, Some(&bus));

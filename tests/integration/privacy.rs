@@ -51,15 +51,7 @@ fn listen_keeps_what_the_rules_allow_and_the_user_can_see_export_and_delete_it()
             ],
         )
     };
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let events: Vec<Event> = stdout(&run)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = crate::common::events_of(&run);
     let wakes = events
         .iter()
         .filter(|e| matches!(e, Event::Wake { .. }))
@@ -353,15 +345,7 @@ cp -a "$1" "$5"; exit $rc"#;
         Some(97),
         "cannot mount a tmpfs in a user namespace here"
     );
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let events: Vec<Event> = stdout(&run)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = crate::common::events_of(&run);
     let errors: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -452,15 +436,7 @@ fn listen_works_without_a_network_and_opens_no_network_socket() {
             .output()
             .unwrap()
     };
-    assert!(
-        run.status.success(),
-        "{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
-    let events: Vec<Event> = stdout(&run)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let events = crate::common::events_of(&run);
     assert!(
         events
             .iter()
