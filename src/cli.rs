@@ -343,6 +343,15 @@ pub struct ListenArgs {
     /// Folder that "play <something>" searches (file and folder names).
     #[arg(long, value_name = "DIR")]
     pub music_dir: Option<PathBuf>,
+    /// Publish each `context` (labels with confidence and evidence; never
+    /// audio, words or identity) as JSON Lines, schema 1, on a Unix socket
+    /// only this user can open (mode 0600). Any number of subscribers,
+    /// e.g. `socat - UNIX-CONNECT:PATH` or examples/recommender.rs.
+    #[arg(long, value_name = "PATH")]
+    pub context_socket: Option<PathBuf>,
+    /// Also append each context line to this file or FIFO (created 0600).
+    #[arg(long, value_name = "PATH")]
+    pub context_file: Option<PathBuf>,
 }
 
 #[cfg(test)]

@@ -194,6 +194,10 @@ pub struct RawWake {
 pub struct RawOutput {
     /// Event format on stdout: "json" (JSON Lines) or "text". Default "json".
     pub events: Option<EventFormat>,
+    /// Unix socket that publishes context labels as JSON Lines (mode 0600). Default: none.
+    pub context_socket: Option<PathBuf>,
+    /// File or FIFO each context line is appended to. Default: none.
+    pub context_file: Option<PathBuf>,
 }
 
 /// The config file as written: every field optional.
@@ -361,6 +365,8 @@ pub struct Config {
     pub command: CommandConfig,
     /// Event output format.
     pub events: EventFormat,
+    /// Where context labels are published: a Unix socket and/or a file.
+    pub context_out: ContextOut,
     /// The privacy store's directory.
     pub data_dir: PathBuf,
     /// Retention rules by kind.
@@ -382,10 +388,20 @@ impl Default for Config {
             asr: AsrConfig::default(),
             command: CommandConfig::default(),
             events: EventFormat::Json,
+            context_out: ContextOut::default(),
             data_dir: default_data_dir(),
             retention: heyplayer_privacy::RetentionRules::default(),
         }
     }
+}
+
+/// Where context labels go besides the event stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContextOut {
+    /// A Unix socket for any number of subscribers.
+    pub socket: Option<PathBuf>,
+    /// A file or FIFO lines are appended to.
+    pub file: Option<PathBuf>,
 }
 
 /// Overrides the privacy store's default directory.
@@ -678,6 +694,16 @@ impl RawConfig {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or_else(crate::models::default_dir),
             events: self.output.events.unwrap_or_default(),
+            context_out: ContextOut {
+                socket: self
+                    .output
+                    .context_socket
+                    .filter(|p| !p.as_os_str().is_empty()),
+                file: self
+                    .output
+                    .context_file
+                    .filter(|p| !p.as_os_str().is_empty()),
+            },
             data_dir: self
                 .store
                 .dir
@@ -810,6 +836,11 @@ max_ms = 8000
 [output]
 # Event format on stdout: "json" (JSON Lines) or "text" (human-readable).
 events = "json"
+# Unix socket (mode 0600) publishing context labels as JSON Lines, schema 1
+# ("" for none). Labels only: never audio, words or identity.
+context_socket = ""
+# File or FIFO each context line is also appended to ("" for none).
+context_file = ""
 
 [store]
 # Directory of the privacy store (created with mode 0700; the only place heyplayer

@@ -38,6 +38,12 @@ pub enum Error {
     /// The log viewer.
     #[error(transparent)]
     Viewer(#[from] crate::viewer::ViewerError),
+    /// A pipeline thread could not be started.
+    #[error("cannot start a listening thread: {0}")]
+    Thread(#[source] std::io::Error),
+    /// A pipeline thread panicked (a bug: please report it).
+    #[error("the {0} thread stopped unexpectedly (a bug in heyplayer; please report it)")]
+    Panicked(&'static str),
     /// Writing events failed (e.g. stdout closed).
     #[error("cannot write events: {0}")]
     Output(#[source] std::io::Error),

@@ -147,6 +147,26 @@ pub enum Event {
         /// What failed.
         error: String,
     },
+    /// The listener's state changed (`idle`, `listening`, `awake`,
+    /// `processing`); `heyplayer status` shows the latest.
+    State {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// The new state.
+        state: ListenState,
+    },
+    /// A worker fell behind and work was dropped rather than holding up the
+    /// microphone (never for a file read at full speed: that waits instead).
+    WorkDropped {
+        /// Audio clock, ms.
+        t_ms: u64,
+        /// Which worker: `command`.
+        stage: String,
+        /// What was dropped.
+        what: String,
+        /// Dropped by this stage over the whole run.
+        total: u64,
+    },
     /// Audio stopped flowing.
     AudioStop {
         /// Audio clock, ms.
@@ -177,6 +197,8 @@ impl Event {
             Event::Kept { .. } => "kept",
             Event::Expired { .. } => "expired",
             Event::StoreError { .. } => "store_error",
+            Event::State { .. } => "state",
+            Event::WorkDropped { .. } => "work_dropped",
             Event::AudioStop { .. } => "audio_stop",
         }
     }
@@ -199,6 +221,8 @@ impl Event {
             | Event::Kept { t_ms, .. }
             | Event::Expired { t_ms, .. }
             | Event::StoreError { t_ms, .. }
+            | Event::State { t_ms, .. }
+            | Event::WorkDropped { t_ms, .. }
             | Event::AudioStop { t_ms, .. } => *t_ms,
         }
     }
@@ -258,6 +282,10 @@ impl Event {
                 }
             }
             Event::StoreError { error, .. } => format!("{error} (listening goes on; this was not kept)"),
+            Event::State { state, .. } => state.as_str().to_string(),
+            Event::WorkDropped {
+                stage, what, total, ..
+            } => format!("the {stage} worker fell behind: dropped {what} ({total} in all)"),
             Event::Expired { deleted, .. } => {
                 format!("deleted {}", heyplayer_privacy::store::describe_counts(deleted))
             }
@@ -272,6 +300,32 @@ impl Event {
             format!("{t:>9.3} s  {}", self.name())
         } else {
             format!("{t:>9.3} s  {:<16} {detail}", self.name())
+        }
+    }
+}
+
+/// What the listener is doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListenState {
+    /// Hearing no speech.
+    Idle,
+    /// Hearing speech, waiting for the wake word (audio goes no further).
+    Listening,
+    /// The wake word was heard: recording the command.
+    Awake,
+    /// Whisper is working on a command.
+    Processing,
+}
+
+impl ListenState {
+    /// The state's name, as in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ListenState::Idle => "idle",
+            ListenState::Listening => "listening",
+            ListenState::Awake => "awake",
+            ListenState::Processing => "processing",
         }
     }
 }

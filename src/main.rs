@@ -201,6 +201,12 @@ fn listen(args: ListenArgs, mut config: Config) -> Result<()> {
     if args.no_verify {
         config.wake.verify = false;
     }
+    if args.context_socket.is_some() {
+        config.context_out.socket = args.context_socket.clone();
+    }
+    if args.context_file.is_some() {
+        config.context_out.file = args.context_file.clone();
+    }
     let music = args.music_dir.clone();
     let mut player: Option<Box<dyn Player>> = match (args.player.as_deref(), args.mpv_socket) {
         (Some("dry-run"), None) => Some(Box::new(DryRun)),
@@ -420,6 +426,14 @@ mod privacy {
             },
         };
         o += &format!("Listening now:  {listening}\n");
+        if let Some(v) = &st.state {
+            let since = v["since_ms"].as_i64().unwrap_or(now);
+            o += &format!(
+                "State:          {} for {}\n",
+                v["state"].as_str().unwrap_or("?"),
+                ago(now - since).trim_end_matches(" ago")
+            );
+        }
         o += "When it hears:  only after the wake word. Before it, audio goes through voice\n                detection and the wake-word detector in memory, then is dropped.\n";
         if let Some((l, _)) = &st.listening {
             for m in &l.models {

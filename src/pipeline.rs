@@ -30,7 +30,7 @@ use crate::audio::wav::WavSource;
 use crate::audio::{samples_to_ms, AudioSource, FrameStream, Item, Notice};
 use crate::audio::{Frame, FRAME_MS, SAMPLE_RATE};
 use crate::config::Config;
-use crate::events::Event;
+use crate::events::{Event, ListenState};
 use crate::keep::CaptureLog;
 use crate::models;
 use crate::playback::{act, Outcome, Player};
@@ -78,6 +78,8 @@ pub struct Summary {
 /// Listens to `input` until it ends or `stop` is set, handing every event to `emit`.
 ///
 /// With `assistant` false only the VAD runs (no wake word, no Whisper).
+/// Runs on threads ([`run_threaded`]); `emit`, the privacy store and the
+/// player stay on the calling thread.
 pub fn listen(
     input: &Input,
     config: &Config,
@@ -86,90 +88,488 @@ pub fn listen(
     stop: &Arc<AtomicBool>,
     emit: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
-    let silero = models::locate("silero-vad", &config.models_dir)?;
-    let detector = VoiceDetector::new(&config.vad, &silero.path)?;
-    let mut assistant = if assistant {
-        Some(Assistant::new(config)?)
-    } else {
-        None
+    let threads = Threads {
+        config,
+        assistant,
+        player,
+        stop,
     };
-    let assistant = assistant.as_mut();
     match input {
         Input::Mic { host, device } => {
             // Room for `queue_ms` of audio at up to 48 kHz before drops start.
             let blocks = (config.audio.queue_ms as usize * 48)
                 .div_ceil(CAPTURE_BLOCK)
                 .max(4);
-            let (tx, rx) = crossbeam_channel::bounded(blocks);
-            let source = MicSource::open(
-                *host,
-                device.as_deref(),
-                CaptureQueue { tx, rx },
-                Arc::clone(stop),
-            )?;
-            run_keeping(source, detector, assistant, player, config, stop, emit)
+            let stop = Arc::clone(stop);
+            let open = move || {
+                let (tx, rx) = crossbeam_channel::bounded(blocks);
+                Ok(MicSource::open(
+                    *host,
+                    device.as_deref(),
+                    CaptureQueue { tx, rx },
+                    stop,
+                )?)
+            };
+            run_threaded(open, true, threads, emit)
         }
-        Input::File { path, realtime } => run_keeping(
-            WavSource::open(path, *realtime)?,
-            detector,
-            assistant,
-            player,
-            config,
-            stop,
+        Input::File { path, realtime } => run_threaded(
+            || Ok(WavSource::open(path, *realtime)?),
+            *realtime,
+            threads,
             emit,
         ),
         Input::Stdin { rate, channels } => {
-            let stdin = std::io::stdin().lock();
-            let source = RawPcmSource::new(StdinReader(stdin), "-", *rate, *channels)?;
-            run_keeping(source, detector, assistant, player, config, stop, emit)
+            let open = || {
+                let stdin = std::io::stdin().lock();
+                Ok(RawPcmSource::new(
+                    StdinReader(stdin),
+                    "-",
+                    *rate,
+                    *channels,
+                )?)
+            };
+            run_threaded(open, false, threads, emit)
         }
     }
 }
 
-/// [`run`] with the privacy store: opened once the input is (so a bad input
-/// fails before anything is written), listening start and stop audited, every
-/// wake event recorded as the retention rules allow, expired data swept.
-fn run_keeping<S: AudioSource>(
-    source: S,
-    detector: VoiceDetector,
-    assistant: Option<&mut Assistant>,
-    player: Option<&mut dyn Player>,
-    config: &Config,
-    stop: &AtomicBool,
+/// What [`run_threaded`] borrows from its caller.
+pub struct Threads<'a, 'p> {
+    /// Settings.
+    pub config: &'a Config,
+    /// Run the wake word and Whisper (else the VAD only).
+    pub assistant: bool,
+    /// The player commands drive, if any.
+    pub player: Option<&'p mut dyn Player>,
+    /// Set to stop listening.
+    pub stop: &'a AtomicBool,
+}
+
+/// Commands that may wait for the command worker at once; with a lossy
+/// source (a microphone, a file read in real time) a wake beyond these is
+/// dropped and reported rather than holding up capture.
+pub const MAX_PENDING_COMMANDS: usize = 2;
+/// Messages from the front end to the command worker (events are a few per
+/// second; the command recordings are bounded by [`MAX_PENDING_COMMANDS`]).
+const WORKER_QUEUE: usize = 256;
+/// Messages from the command worker to the output.
+const SINK_QUEUE: usize = 256;
+/// How often the output thread looks for sweeper reports when idle.
+const SINK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The listening pipeline on threads:
+/// - **capture**: cpal's callback thread (microphone), which `try_send`s into
+///   the bounded queue `open` creates;
+/// - **front end** (`heyplayer-front`): opens the source (so `!Send` audio
+///   handles and the VAD live on the thread that uses them), resamples, runs
+///   the VAD and the wake word, and hands each command recording on;
+/// - **command worker** (`heyplayer-command`): Whisper, verification and the
+///   intent parser, one recording at a time; it forwards the front end's
+///   events in order, so the output is the same as [`run`]'s, plus `state`
+///   events;
+/// - **output** (the calling thread): the privacy store, the player and `emit`.
+///
+/// `lossy`: the source cannot wait (a microphone, real-time reading), so a
+/// recording that finds [`MAX_PENDING_COMMANDS`] already waiting is dropped
+/// and reported as `work_dropped`; otherwise the front end waits.
+pub fn run_threaded<S, F>(
+    open: F,
+    lossy: bool,
+    t: Threads<'_, '_>,
     mut emit: impl FnMut(&Event) -> std::io::Result<()>,
-) -> Result<Summary, Error> {
-    let info = source.info();
-    let input = format!("{} {}", info.kind, info.name);
-    let with_assistant = assistant.is_some();
-    let (mut keeper, swept) = Keeper::open(config, &input, with_assistant)?;
-    let result = (|| {
-        if !swept.is_empty() {
-            emit(&expired_event(0, swept)).map_err(Error::Output)?;
-        }
-        run_loop(
-            source,
-            detector,
-            assistant,
-            Some(&mut keeper),
-            player,
-            stop,
-            &mut emit,
-        )
-    })();
-    let reason = match &result {
-        Ok(_) if stop.load(Ordering::Relaxed) => "shutdown".to_string(),
-        Ok(_) => "end_of_input".to_string(),
-        Err(e) => format!("error: {e}"),
+) -> Result<Summary, Error>
+where
+    S: AudioSource,
+    F: FnOnce() -> Result<S, Error> + Send,
+{
+    let Threads {
+        config,
+        assistant,
+        player,
+        stop,
+    } = t;
+    let silero = models::locate("silero-vad", &config.models_dir)?;
+    let (front, commander) = if assistant {
+        (Some(WakeFront::new(config)?), Some(Commander::new(config)?))
+    } else {
+        (None, None)
     };
-    let t_end = result.as_ref().map_or(0, |s| s.audio_ms);
-    if let Err(e) = keeper.close(&reason) {
-        emit(&Event::StoreError {
-            t_ms: t_end,
-            error: format!("cannot record the end of listening: {e}"),
-        })
-        .map_err(Error::Output)?;
+    let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<String, Error>>(1);
+    let (wtx, wrx) = crossbeam_channel::bounded::<ToWorker>(WORKER_QUEUE);
+    let (stx, srx) = crossbeam_channel::bounded::<ToSink>(SINK_QUEUE);
+    // One token per command that may be in the worker's hands.
+    let (token_tx, token_rx) = crossbeam_channel::bounded::<()>(MAX_PENDING_COMMANDS);
+    for _ in 0..MAX_PENDING_COMMANDS {
+        let _ = token_tx.send(());
     }
-    result
+    let abort = AtomicBool::new(false);
+    let vad = &config.vad;
+    std::thread::scope(|s| {
+        let abort = &abort;
+        let front_thread = std::thread::Builder::new()
+            .name("heyplayer-front".into())
+            .spawn_scoped(s, move || -> Result<Summary, Error> {
+                let opened = open().and_then(|source| {
+                    let detector = VoiceDetector::new(vad, &silero.path)?;
+                    Ok((source, detector))
+                });
+                let (source, detector) = match opened {
+                    Ok(x) => x,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return Ok(Summary::default());
+                    }
+                };
+                let info = source.info();
+                let _ = ready_tx.send(Ok(format!("{} {}", info.kind, info.name)));
+                let mut fe = FrontEnd::new(source, detector)?;
+                let mut front = front;
+                let mut msgs = Vec::with_capacity(16);
+                let mut dropped = 0u64;
+                let stopping = || stop.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed);
+                loop {
+                    let more = if stopping() {
+                        false
+                    } else {
+                        fe.pump(front.as_mut(), &mut msgs)?
+                    };
+                    if !more {
+                        fe.finish(stopping(), &mut msgs);
+                    }
+                    for m in msgs.drain(..) {
+                        let m = match m {
+                            ToWorker::Job(job) => {
+                                let token = if lossy {
+                                    token_rx.try_recv().ok()
+                                } else {
+                                    token_rx.recv().ok()
+                                };
+                                if token.is_some() {
+                                    ToWorker::Job(job)
+                                } else {
+                                    dropped += 1;
+                                    ToWorker::Event(Event::WorkDropped {
+                                        t_ms: job.t_ms,
+                                        stage: "command".into(),
+                                        what: format!(
+                                            "the command heard at {:.2} s (Whisper was busy)",
+                                            job.wake_t_ms as f64 / 1000.0
+                                        ),
+                                        total: dropped,
+                                    })
+                                }
+                            }
+                            m => m,
+                        };
+                        if wtx.send(m).is_err() {
+                            // The worker stopped; it reports why.
+                            return Ok(fe.summary());
+                        }
+                    }
+                    if !more {
+                        return Ok(fe.summary());
+                    }
+                }
+            })
+            .map_err(Error::Thread)?;
+        let worker_thread = std::thread::Builder::new()
+            .name("heyplayer-command".into())
+            .spawn_scoped(s, move || command_worker(commander, wrx, stx, token_tx))
+            .map_err(Error::Thread)?;
+        let joined = |front_thread: std::thread::ScopedJoinHandle<'_, Result<Summary, Error>>,
+                      worker_thread: std::thread::ScopedJoinHandle<'_, Result<(), Error>>|
+         -> Result<Summary, Error> {
+            let summary = front_thread
+                .join()
+                .map_err(|_| Error::Panicked("front end"))?;
+            worker_thread
+                .join()
+                .map_err(|_| Error::Panicked("command worker"))??;
+            summary
+        };
+        // A bad input fails before the store is touched.
+        let input = match ready_rx.recv() {
+            Ok(Ok(input)) => input,
+            Ok(Err(e)) => {
+                drop(srx);
+                let _ = joined(front_thread, worker_thread);
+                return Err(e);
+            }
+            Err(_) => {
+                drop(srx);
+                joined(front_thread, worker_thread)?;
+                return Err(Error::Panicked("front end"));
+            }
+        };
+        let (keeper, swept) = match Keeper::open(config, &input, assistant) {
+            Ok(k) => k,
+            Err(e) => {
+                abort.store(true, Ordering::Relaxed);
+                drop(srx);
+                let _ = joined(front_thread, worker_thread);
+                return Err(e);
+            }
+        };
+        let mut sink = Sink::new(Some(keeper), player);
+        let mut out = |ev: &Event| emit(ev);
+        let drained = (|| -> Result<(), Error> {
+            if !swept.is_empty() {
+                out(&expired_event(0, swept)).map_err(Error::Output)?;
+            }
+            loop {
+                match srx.recv_timeout(SINK_POLL) {
+                    Ok(m) => sink.take(m, &mut out)?,
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => sink.poll(&mut out)?,
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => return Ok(()),
+                }
+            }
+        })();
+        if drained.is_err() {
+            abort.store(true, Ordering::Relaxed);
+        }
+        drop(srx);
+        let result = drained.and_then(|()| joined(front_thread, worker_thread));
+        let reason = match &result {
+            Ok(_) if stop.load(Ordering::Relaxed) => "shutdown".to_string(),
+            Ok(_) => "end_of_input".to_string(),
+            Err(e) => format!("error: {e}"),
+        };
+        let t_end = result.as_ref().map_or(0, |s| s.audio_ms);
+        if let Some(keeper) = sink.keeper.take() {
+            if let Err(e) = keeper.close(&reason) {
+                out(&Event::StoreError {
+                    t_ms: t_end,
+                    error: format!("cannot record the end of listening: {e}"),
+                })
+                .map_err(Error::Output)?;
+            }
+        }
+        result
+    })
+}
+
+/// From the front end to the command worker, in audio order.
+#[derive(Debug)]
+enum ToWorker {
+    /// An event to pass on.
+    Event(Event),
+    /// The front end's state changed (`idle`, `listening` or `awake`).
+    State(u64, ListenState),
+    /// A command recording.
+    Job(Job),
+}
+
+/// From the command worker to the output.
+#[derive(Debug)]
+enum ToSink {
+    /// An event.
+    Event(Event),
+    /// The audio of the command whose events follow (raw audio opted in).
+    Clip(Vec<f32>),
+    /// All the events of a command were sent: act on it.
+    JobDone,
+}
+
+/// The command worker: forwards the front end's events, runs each recording
+/// through Whisper and the intent parser, and reports the combined state.
+fn command_worker(
+    mut commander: Option<Commander>,
+    rx: Receiver<ToWorker>,
+    tx: Sender<ToSink>,
+    tokens: Sender<()>,
+) -> Result<(), Error> {
+    let mut states = StateTracker::default();
+    let mut out = Vec::with_capacity(8);
+    let send = |m: ToSink| tx.send(m).is_ok();
+    for m in rx {
+        let ok = match m {
+            ToWorker::Event(ev) => send(ToSink::Event(ev)),
+            ToWorker::State(t_ms, s) => states
+                .front(t_ms, s)
+                .is_none_or(|ev| send(ToSink::Event(ev))),
+            ToWorker::Job(job) => {
+                let mut ok = states
+                    .busy(job.t_ms, true)
+                    .is_none_or(|ev| send(ToSink::Event(ev)));
+                if let Some(c) = commander.as_mut() {
+                    let handled = c.handle(&job, &mut out);
+                    let _ = tokens.send(());
+                    handled?;
+                    if let Some(clip) = c.take_clip() {
+                        ok &= send(ToSink::Clip(clip));
+                    }
+                }
+                for ev in out.drain(..) {
+                    ok &= send(ToSink::Event(ev));
+                }
+                ok &= send(ToSink::JobDone);
+                ok && states
+                    .busy(job.t_ms, false)
+                    .is_none_or(|ev| send(ToSink::Event(ev)))
+            }
+        };
+        if !ok {
+            // The output has stopped (it reports why).
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// Combines the front end's state with the command worker's into the one
+/// `state` event stream: `processing` while Whisper works, else the front
+/// end's. Reports only changes.
+#[derive(Debug, Default)]
+struct StateTracker {
+    front: Option<ListenState>,
+    busy: bool,
+    shown: Option<ListenState>,
+}
+
+impl StateTracker {
+    fn front(&mut self, t_ms: u64, s: ListenState) -> Option<Event> {
+        self.front = Some(s);
+        self.show(t_ms)
+    }
+
+    fn busy(&mut self, t_ms: u64, busy: bool) -> Option<Event> {
+        self.busy = busy;
+        self.show(t_ms)
+    }
+
+    fn show(&mut self, t_ms: u64) -> Option<Event> {
+        let now = if self.busy {
+            ListenState::Processing
+        } else {
+            self.front?
+        };
+        (self.shown != Some(now)).then(|| {
+            self.shown = Some(now);
+            Event::State { t_ms, state: now }
+        })
+    }
+}
+
+/// The output end: the privacy store and the player, for the events in order.
+struct Sink<'a> {
+    keeper: Option<Keeper>,
+    player: Option<&'a mut dyn Player>,
+    /// The audio of the command being delivered (raw audio opted in).
+    clip: Option<Vec<f32>>,
+    /// A command to act on once all its events are out, with its time.
+    act: Option<(u64, crate::intent::Command)>,
+    /// The `kept` event of that command, shown after its outcome.
+    kept: Option<Event>,
+    /// Audio clock of the latest event.
+    t_ms: u64,
+}
+
+impl<'a> Sink<'a> {
+    fn new(keeper: Option<Keeper>, player: Option<&'a mut dyn Player>) -> Self {
+        Self {
+            keeper,
+            player,
+            clip: None,
+            act: None,
+            kept: None,
+            t_ms: 0,
+        }
+    }
+
+    fn take(
+        &mut self,
+        m: ToSink,
+        out: &mut impl FnMut(&Event) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        match m {
+            ToSink::Event(ev) => self.deliver(ev, out),
+            ToSink::Clip(c) => {
+                self.clip = Some(c);
+                Ok(())
+            }
+            ToSink::JobDone => self.job_done(out),
+        }
+    }
+
+    /// Records, shows and (for a command) schedules one event.
+    fn deliver(
+        &mut self,
+        ev: Event,
+        out: &mut impl FnMut(&Event) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        self.t_ms = self.t_ms.max(ev.t_ms());
+        let clip = &mut self.clip;
+        let kept = match self.keeper.as_mut() {
+            Some(k) => k.on_event(&ev, || clip.take()),
+            None => None,
+        };
+        if let (Event::State { state, .. }, Some(k)) = (&ev, self.keeper.as_mut()) {
+            if let Some(err) = k.set_state(*state, ev.t_ms()) {
+                out(&err).map_err(Error::Output)?;
+            }
+        }
+        if matches!(ev, Event::AudioStop { .. }) {
+            // A wake still waiting for its command is recorded before the stop.
+            self.job_done(out)?;
+            if let Some(kept) = kept {
+                out(&kept).map_err(Error::Output)?;
+            }
+            return out(&ev).map_err(Error::Output);
+        }
+        if let (Event::Command { t_ms, command, .. }, Some(_)) = (&ev, &self.player) {
+            self.act = Some((*t_ms, command.clone()));
+        }
+        out(&ev).map_err(Error::Output)?;
+        match kept {
+            Some(kept) if self.act.is_some() => self.kept = Some(kept),
+            Some(kept) => out(&kept).map_err(Error::Output)?,
+            None => {}
+        }
+        Ok(())
+    }
+
+    /// All the events of a command are out: act on it, record and show the outcome.
+    fn job_done(
+        &mut self,
+        out: &mut impl FnMut(&Event) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
+        self.clip = None;
+        let kept = self.kept.take();
+        if let (Some((t_ms, command)), Some(p)) = (self.act.take(), self.player.as_mut()) {
+            let o = act(&mut **p, &command);
+            if let (
+                Some(k),
+                Some(Event::Kept {
+                    record: Some(id), ..
+                }),
+            ) = (self.keeper.as_mut(), &kept)
+            {
+                if let Some(err) = k.set_outcome(*id, &o, t_ms) {
+                    out(&err).map_err(Error::Output)?;
+                }
+            }
+            out(&Event::ActionResult {
+                t_ms,
+                action: command.action,
+                ok: o.ok,
+                player: o.player,
+                detail: o.detail,
+            })
+            .map_err(Error::Output)?;
+        }
+        if let Some(kept) = kept {
+            out(&kept).map_err(Error::Output)?;
+        }
+        Ok(())
+    }
+
+    /// Shows what the sweeper deleted since the last look.
+    fn poll(&mut self, out: &mut impl FnMut(&Event) -> std::io::Result<()>) -> Result<(), Error> {
+        if let Some(ev) = self.keeper.as_mut().and_then(|k| k.poll(self.t_ms)) {
+            out(&ev).map_err(Error::Output)?;
+        }
+        Ok(())
+    }
 }
 
 fn expired_event(t_ms: u64, c: Counts) -> Event {
@@ -296,6 +696,18 @@ impl Keeper {
             })
     }
 
+    /// Notes the listener's state for `heyplayer status`; a `store_error`
+    /// event if that fails.
+    fn set_state(&mut self, state: ListenState, t_ms: u64) -> Option<Event> {
+        self.store
+            .set_state(state.as_str())
+            .err()
+            .map(|e| Event::StoreError {
+                t_ms,
+                error: format!("cannot note the listening state: {e}"),
+            })
+    }
+
     /// What the sweeper deleted since the last call, as an event.
     fn poll(&mut self, t_ms: u64) -> Option<Event> {
         let mut all = Counts::new();
@@ -353,29 +765,67 @@ pub fn wake_models(config: &Config) -> Result<WakeModels, Error> {
     Ok(WakeModels::load(&mel.path, &emb.path, &head.path)?)
 }
 
-/// Everything after the VAD: the wake word, the command recording, Whisper and
-/// the intent parser. Audio reaches Whisper only after the first stage fired.
+/// Everything after the VAD: the wake word ([`WakeFront`]) and then Whisper
+/// and the intent parser ([`Commander`]), on one thread. Audio reaches Whisper
+/// only after the first stage fired. `listen` runs the same two halves on two
+/// threads ([`run_threaded`]).
 pub struct Assistant {
-    trigger: Trigger,
-    wake_cfg: crate::wake::WakeConfig,
-    /// Wall-clock time of the last Whisper run, ms (for latency figures).
-    pub last_asr_ms: u64,
-    phrase: String,
-    verify: bool,
-    verify_min_forced_logprob: f32,
-    preroll: PreRoll,
-    recorder: CommandRecorder,
-    asr: AsrWorker,
-    wake_t_ms: u64,
-    wake_score: f32,
-    /// Keep a copy of each command's audio for the store (raw audio opted in).
-    keep_clip: bool,
-    /// The last command's audio, until the store takes it.
-    kept_clip: Option<Vec<f32>>,
+    front: WakeFront,
+    commander: Commander,
 }
 
 impl Assistant {
     /// Loads the wake models (for "hey player") and Whisper, once.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        Ok(Self {
+            front: WakeFront::new(config)?,
+            commander: Commander::new(config)?,
+        })
+    }
+
+    /// Wall-clock time of the last Whisper run, ms (for latency figures).
+    pub fn last_asr_ms(&self) -> u64 {
+        self.commander.last_asr_ms
+    }
+
+    /// Forgets everything heard (buffers, recording), keeping the models.
+    pub fn reset(&mut self) {
+        self.front.reset();
+        self.commander.kept_clip = None;
+    }
+}
+
+/// A finished command recording, handed from the front end to the command
+/// worker (one per wake; the clip is copied once, never per frame).
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Audio clock at the end of the recording, ms.
+    pub t_ms: u64,
+    /// Why the recording ended.
+    pub end: CommandEnd,
+    /// Pre-roll, wake phrase and command, 16 kHz mono.
+    pub clip: Vec<f32>,
+    /// When the first stage fired, ms.
+    pub wake_t_ms: u64,
+    /// Its score.
+    pub wake_score: f32,
+}
+
+/// The front end's half of the assistant: the first-stage wake detector, the
+/// in-memory pre-roll and the command recorder. Cheap enough to keep up with
+/// capture; hands each recording on as a [`Job`].
+pub struct WakeFront {
+    trigger: Trigger,
+    wake_cfg: crate::wake::WakeConfig,
+    phrase: String,
+    preroll: PreRoll,
+    recorder: CommandRecorder,
+    wake_t_ms: u64,
+    wake_score: f32,
+}
+
+impl WakeFront {
+    /// Loads the wake models (for "hey player"), once.
     pub fn new(config: &Config) -> Result<Self, Error> {
         let w = &config.wake;
         let trigger = if w.phrase == crate::config::DEFAULT_WAKE_PHRASE {
@@ -388,51 +838,51 @@ impl Assistant {
         Ok(Self {
             trigger,
             wake_cfg: w.detector,
-            last_asr_ms: 0,
             phrase: w.phrase.clone(),
-            // A custom phrase has no first-stage model: Whisper must check it.
-            verify: w.verify || w.phrase != crate::config::DEFAULT_WAKE_PHRASE,
-            verify_min_forced_logprob: w.verify_min_forced_logprob,
             preroll: PreRoll::new(w.preroll_ms),
             recorder: CommandRecorder::new(config.command, lead),
-            asr: asr_worker(config)?,
             wake_t_ms: 0,
             wake_score: 0.0,
-            keep_clip: config.retention.raw_audio.on_disk(),
-            kept_clip: None,
         })
     }
 
-    /// Forgets everything heard (buffers, recording), keeping the models.
+    /// Forgets everything heard, keeping the models.
     pub fn reset(&mut self) {
         if let Trigger::Model(d) = &mut self.trigger {
             **d = WakeDetector::new(d.models().clone(), self.wake_cfg);
         }
         self.preroll.clear();
         self.recorder.cancel();
-        self.kept_clip = None;
+    }
+
+    /// Whether a command is being recorded (the listener is awake).
+    pub fn awake(&self) -> bool {
+        self.recorder.active()
     }
 
     /// Feeds the frame that starts at `t_ms`; `in_speech` and `onset` come from
-    /// the VAD. Events go to `out`.
-    fn push(
+    /// the VAD. A `wake` event goes to `out`; a finished recording is returned.
+    pub fn push(
         &mut self,
         t_ms: u64,
         frame: &Frame,
         in_speech: bool,
         onset: bool,
         out: &mut Vec<Event>,
-    ) -> Result<(), Error> {
+    ) -> Result<Option<Job>, Error> {
         // The detector hears every frame, so its windows stay continuous.
         let fired = match &mut self.trigger {
             Trigger::Model(d) => d.push(frame)?.map(|det| (det.t_ms, det.score)),
             Trigger::Onset => onset.then_some((t_ms + FRAME_MS, 1.0)),
         };
         if self.recorder.active() {
-            if let Some(end) = self.recorder.push(t_ms, frame, in_speech) {
-                self.finish(t_ms + FRAME_MS, end, out)?;
-            }
-            return Ok(());
+            return Ok(self.recorder.push(t_ms, frame, in_speech).map(|end| Job {
+                t_ms: t_ms + FRAME_MS,
+                end,
+                clip: self.recorder.clip().to_vec(),
+                wake_t_ms: self.wake_t_ms,
+                wake_score: self.wake_score,
+            }));
         }
         self.preroll.push(frame);
         if let Some((t, score)) = fired {
@@ -448,17 +898,59 @@ impl Assistant {
             let pre = &mut self.preroll;
             self.recorder.start(|clip| pre.drain_into(clip));
         }
-        Ok(())
+        Ok(None)
+    }
+}
+
+/// The command worker's half: Whisper (its own state over the shared model),
+/// wake verification and the intent parser.
+pub struct Commander {
+    /// Wall-clock time of the last Whisper run, ms (for latency figures).
+    pub last_asr_ms: u64,
+    phrase: String,
+    /// No first-stage model: every speech onset was a candidate.
+    onset: bool,
+    verify: bool,
+    verify_min_forced_logprob: f32,
+    asr: AsrWorker,
+    /// Keep a copy of each command's audio for the store (raw audio opted in).
+    keep_clip: bool,
+    /// The last command's audio, until the store takes it.
+    kept_clip: Option<Vec<f32>>,
+}
+
+impl Commander {
+    /// Loads Whisper, once.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        let w = &config.wake;
+        let onset = w.phrase != crate::config::DEFAULT_WAKE_PHRASE;
+        Ok(Self {
+            last_asr_ms: 0,
+            phrase: w.phrase.clone(),
+            onset,
+            // A custom phrase has no first-stage model: Whisper must check it.
+            verify: w.verify || onset,
+            verify_min_forced_logprob: w.verify_min_forced_logprob,
+            asr: asr_worker(config)?,
+            keep_clip: config.retention.raw_audio.on_disk(),
+            kept_clip: None,
+        })
     }
 
-    /// A recording ended at `t_ms`: transcribe, verify, parse.
-    fn finish(&mut self, t_ms: u64, end: CommandEnd, out: &mut Vec<Event>) -> Result<(), Error> {
-        let onset = matches!(self.trigger, Trigger::Onset);
-        if onset && end == CommandEnd::Silent {
+    /// The audio of the last command, if raw audio is kept (taken once).
+    pub fn take_clip(&mut self) -> Option<Vec<f32>> {
+        self.kept_clip.take()
+    }
+
+    /// A recording ended: transcribe, verify, parse. Events go to `out`.
+    pub fn handle(&mut self, job: &Job, out: &mut Vec<Event>) -> Result<(), Error> {
+        let onset = self.onset;
+        let t_ms = job.t_ms;
+        if onset && job.end == CommandEnd::Silent {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        let t = self.asr.transcribe(self.recorder.clip())?;
+        let t = self.asr.transcribe(&job.clip)?;
         self.last_asr_ms = started.elapsed().as_millis() as u64;
         let matched = if onset {
             match_phrase(&t.text, &self.phrase)
@@ -486,13 +978,13 @@ impl Assistant {
         };
         if onset {
             out.push(Event::Wake {
-                t_ms: self.wake_t_ms,
+                t_ms: job.wake_t_ms,
                 phrase: self.phrase.clone(),
-                score: self.wake_score,
+                score: job.wake_score,
             });
         }
         if self.keep_clip {
-            self.kept_clip = Some(self.recorder.clip().to_vec());
+            self.kept_clip = Some(job.clip.clone());
         }
         if command_text.is_empty() {
             out.push(Event::NotUnderstood {
@@ -559,46 +1051,103 @@ fn wake_lead(phrase: &str) -> String {
     }
 }
 
-/// Runs the front end over any source: the same code for mic, file and stdin.
-/// With an [`Assistant`], wake words and commands are handled too.
+/// Runs the front end over any source on the calling thread: the same code
+/// for mic, file and stdin, with no store and no player (for tests, `eval`
+/// and benchmarks). With an [`Assistant`], wake words and commands are
+/// handled too. No `state` events: those come from [`run_threaded`].
 pub fn run<S: AudioSource>(
     source: S,
     detector: VoiceDetector,
-    assistant: Option<&mut Assistant>,
+    mut assistant: Option<&mut Assistant>,
     stop: &AtomicBool,
     mut emit: impl FnMut(&Event) -> std::io::Result<()>,
 ) -> Result<Summary, Error> {
-    run_loop(source, detector, assistant, None, None, stop, &mut emit)
+    let mut fe = FrontEnd::new(source, detector)?;
+    let mut msgs = Vec::with_capacity(16);
+    let mut events = Vec::with_capacity(8);
+    loop {
+        let stopped = stop.load(Ordering::Relaxed);
+        let more = !stopped && fe.pump(assistant.as_mut().map(|a| &mut a.front), &mut msgs)?;
+        if !more {
+            fe.finish(stop.load(Ordering::Relaxed), &mut msgs);
+        }
+        for m in msgs.drain(..) {
+            match m {
+                ToWorker::Event(ev) => emit(&ev).map_err(Error::Output)?,
+                ToWorker::State(..) => {}
+                ToWorker::Job(job) => {
+                    if let Some(a) = assistant.as_mut() {
+                        a.commander.handle(&job, &mut events)?;
+                    }
+                    for ev in events.drain(..) {
+                        emit(&ev).map_err(Error::Output)?;
+                    }
+                }
+            }
+        }
+        if !more {
+            return Ok(fe.summary());
+        }
+    }
 }
 
-fn run_loop<S: AudioSource>(
-    source: S,
-    mut detector: VoiceDetector,
-    mut assistant: Option<&mut Assistant>,
-    mut keeper: Option<&mut Keeper>,
-    mut player: Option<&mut dyn Player>,
-    stop: &AtomicBool,
-    emit: &mut impl FnMut(&Event) -> std::io::Result<()>,
-) -> Result<Summary, Error> {
-    let info = source.info().clone();
-    let mut stream = FrameStream::new(source)?;
-    let mut out = |ev: Event| emit(&ev).map_err(Error::Output);
-    out(Event::AudioStart {
-        t_ms: 0,
-        source: info.kind.to_string(),
-        name: info.name.clone(),
-        input_rate: info.rate,
-        input_channels: info.channels,
-    })?;
-    let mut summary = Summary::default();
-    let mut pending: Vec<Event> = Vec::with_capacity(8);
-    let mut failure: Option<Error> = None;
-    let mut stopped_by_user = false;
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            stopped_by_user = true;
-            break;
+/// The front end: frames from the source through the VAD and, with a
+/// [`WakeFront`], the wake word; what it finds becomes [`ToWorker`] messages.
+struct FrontEnd<S: AudioSource> {
+    stream: FrameStream<S>,
+    detector: VoiceDetector,
+    summary: Summary,
+    state: ListenState,
+    failure: Option<Error>,
+    rate: u32,
+    /// `audio_start`, until the first pump sends it.
+    start: Option<Event>,
+    /// The wake stage's events of one frame.
+    evs: Vec<Event>,
+}
+
+impl<S: AudioSource> FrontEnd<S> {
+    /// Starts the stream; the first message is `audio_start`.
+    fn new(source: S, detector: VoiceDetector) -> Result<Self, Error> {
+        let info = source.info().clone();
+        let stream = FrameStream::new(source)?;
+        Ok(Self {
+            stream,
+            detector,
+            summary: Summary::default(),
+            state: ListenState::Idle,
+            failure: None,
+            rate: info.rate,
+            start: Some(Event::AudioStart {
+                t_ms: 0,
+                source: info.kind.to_string(),
+                name: info.name.clone(),
+                input_rate: info.rate,
+                input_channels: info.channels,
+            }),
+            evs: Vec::with_capacity(4),
+        })
+    }
+
+    /// Reads what the source has; returns false at its end.
+    fn pump(
+        &mut self,
+        mut front: Option<&mut WakeFront>,
+        out: &mut Vec<ToWorker>,
+    ) -> Result<bool, Error> {
+        if let Some(ev) = self.start.take() {
+            out.push(ToWorker::Event(ev));
         }
+        let Self {
+            stream,
+            detector,
+            summary,
+            state,
+            failure,
+            rate,
+            evs,
+            ..
+        } = self;
         let more = stream.pump(|item| {
             if failure.is_some() {
                 return;
@@ -608,98 +1157,71 @@ fn run_loop<S: AudioSource>(
                     let boundary = match detector.push(t_ms, frame, |_, _| {}) {
                         Ok(b) => b,
                         Err(e) => {
-                            failure = Some(e.into());
+                            *failure = Some(e.into());
                             return;
                         }
                     };
                     let onset = matches!(boundary, Some(Boundary::Started { .. }));
-                    if let Some(b) = boundary {
-                        pending.push(boundary_event(b));
+                    if onset {
+                        summary.segments += 1;
                     }
-                    if let Some(a) = assistant.as_mut() {
-                        let speech = detector.in_speech();
-                        if let Err(e) = a.push(t_ms, frame, speech, onset, &mut pending) {
-                            failure = Some(e);
+                    if let Some(b) = boundary {
+                        out.push(ToWorker::Event(boundary_event(b)));
+                    }
+                    let speech = detector.in_speech();
+                    let mut awake = false;
+                    if let Some(f) = front.as_mut() {
+                        match f.push(t_ms, frame, speech, onset, evs) {
+                            Ok(job) => {
+                                out.extend(evs.drain(..).map(ToWorker::Event));
+                                out.extend(job.map(ToWorker::Job));
+                            }
+                            Err(e) => *failure = Some(e),
                         }
+                        awake = f.awake();
+                    }
+                    let now = if awake {
+                        ListenState::Awake
+                    } else if speech {
+                        ListenState::Listening
+                    } else {
+                        ListenState::Idle
+                    };
+                    if now != *state {
+                        *state = now;
+                        out.push(ToWorker::State(t_ms + FRAME_MS, now));
                     }
                 }
                 Item::Notice { t_ms, notice } => {
-                    pending.push(notice_event(t_ms, notice, &info.rate, &mut summary))
+                    out.push(ToWorker::Event(notice_event(t_ms, notice, &*rate, summary)))
                 }
             }
         })?;
-        if let Some(e) = failure.take() {
-            return Err(e);
-        }
-        for ev in pending.drain(..) {
-            if matches!(ev, Event::VoiceStarted { .. }) {
-                summary.segments += 1;
-            }
-            let kept = match keeper.as_mut() {
-                Some(k) => k.on_event(&ev, || assistant.as_mut().and_then(|a| a.kept_clip.take())),
-                None => None,
-            };
-            let outcome = match (&ev, player.as_mut()) {
-                (Event::Command { command, .. }, Some(p)) => Some(act(&mut **p, command)),
-                _ => None,
-            };
-            let t_ms = ev.t_ms();
-            let action = match &ev {
-                Event::Command { command, .. } => Some(command.action),
-                _ => None,
-            };
-            out(ev)?;
-            if let (Some(o), Some(action)) = (outcome, action) {
-                if let (
-                    Some(k),
-                    Some(Event::Kept {
-                        record: Some(id), ..
-                    }),
-                ) = (keeper.as_mut(), &kept)
-                {
-                    if let Some(err) = k.set_outcome(*id, &o, t_ms) {
-                        out(err)?;
-                    }
-                }
-                out(Event::ActionResult {
-                    t_ms,
-                    action,
-                    ok: o.ok,
-                    player: o.player,
-                    detail: o.detail,
-                })?;
-            }
-            if let Some(kept) = kept {
-                out(kept)?;
-            }
-        }
-        if let Some(k) = keeper.as_mut() {
-            if let Some(ev) = k.poll(stream.t_ms()) {
-                out(ev)?;
-            }
-        }
-        if !more {
-            break;
+        match failure.take() {
+            Some(e) => Err(e),
+            None => Ok(more),
         }
     }
-    if let Some(b) = detector.finish() {
-        out(boundary_event(b))?;
-    }
-    summary.audio_ms = stream.t_ms();
-    let stopped = stopped_by_user || stop.load(Ordering::Relaxed);
-    let stop_ev = Event::AudioStop {
-        t_ms: summary.audio_ms,
-        reason: if stopped { "shutdown" } else { "end_of_input" }.into(),
-        total_dropped_ms: summary.dropped_ms,
-    };
-    // A wake still waiting for its command is recorded before the stop.
-    if let Some(k) = keeper.as_mut() {
-        if let Some(kept) = k.on_event(&stop_ev, || None) {
-            out(kept)?;
+
+    /// The end of the stream: the last boundary and `audio_stop`.
+    fn finish(&mut self, stopped: bool, out: &mut Vec<ToWorker>) {
+        if let Some(ev) = self.start.take() {
+            out.push(ToWorker::Event(ev));
         }
+        if let Some(b) = self.detector.finish() {
+            out.push(ToWorker::Event(boundary_event(b)));
+        }
+        self.summary.audio_ms = self.stream.t_ms();
+        out.push(ToWorker::Event(Event::AudioStop {
+            t_ms: self.summary.audio_ms,
+            reason: if stopped { "shutdown" } else { "end_of_input" }.into(),
+            total_dropped_ms: self.summary.dropped_ms,
+        }));
     }
-    out(stop_ev)?;
-    Ok(summary)
+
+    fn summary(&self) -> Summary {
+        self.summary.clone()
+    }
 }
 
 fn boundary_event(b: Boundary) -> Event {

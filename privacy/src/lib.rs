@@ -14,6 +14,7 @@ use std::path::PathBuf;
 
 pub mod audit;
 pub mod clock;
+pub mod outlet;
 pub mod retention;
 pub mod store;
 pub mod time;

@@ -210,6 +210,8 @@ pub struct Status {
     pub database: PathBuf,
     /// Listening now: the record, and whether that process is still alive.
     pub listening: Option<(Listening, bool)>,
+    /// What the listener is doing now, while it listens: `{"state", "since_ms"}`.
+    pub state: Option<Value>,
     /// The last stop: when and why.
     pub last_stop: Option<Value>,
     /// The retention rules in force, by kind.
@@ -1087,6 +1089,14 @@ impl Store {
         Ok(())
     }
 
+    /// Notes what the listener is doing now (`idle`, `listening`, `awake`,
+    /// `processing`) for [`Store::status`]. Not audited: it is no data about
+    /// the user, and it is removed when listening stops.
+    pub fn set_state(&mut self, state: &str) -> Result<(), PrivacyError> {
+        let v = json!({"state": state, "since_ms": self.clock.now_ms()});
+        set_meta(&self.conn, "state", &v.to_string())
+    }
+
     /// Records that listening stopped, and why, audited.
     pub fn listening_stopped(&mut self, reason: &str) -> Result<(), PrivacyError> {
         let now = self.clock.now_ms();
@@ -1095,7 +1105,7 @@ impl Store {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        tx.execute("DELETE FROM meta WHERE key = 'listening'", [])?;
+        tx.execute("DELETE FROM meta WHERE key IN ('listening', 'state')", [])?;
         set_meta(&tx, "last_stop", &v.to_string())?;
         append_audit(&tx, now, Action::ListenStop, Actor::Heyplayer, None, &v)?;
         tx.commit()?;
@@ -1111,6 +1121,12 @@ impl Store {
                 Some((l, alive))
             }
             None => None,
+        };
+        let state = match &listening {
+            Some((_, true)) => get_meta(&self.conn, "state")?
+                .map(|s| serde_json::from_str(&s))
+                .transpose()?,
+            _ => None,
         };
         let last_stop = get_meta(&self.conn, "last_stop")?
             .map(|s| serde_json::from_str(&s))
@@ -1144,6 +1160,7 @@ impl Store {
             data_dir: self.dir.clone(),
             database: self.dir.join(DB_FILE),
             listening,
+            state,
             last_stop,
             retention: Kind::ALL
                 .iter()

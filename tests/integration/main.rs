@@ -13,6 +13,7 @@ mod privacy;
 mod property;
 mod pulse;
 mod resample;
+mod threads;
 mod vad_real;
 mod viewer;
 mod wake;

@@ -22,8 +22,12 @@ impl Drop for Killed {
 }
 
 /// A 20 s tone, so nothing ends while the test runs.
+/// Long enough that no track ends during a test, however slow Whisper is on
+/// a busy machine (an ended track moves the playlist on by itself).
+const TRACK_SECONDS: usize = 180;
+
 fn tone(path: &Path, hz: f32) {
-    let x = (0..16_000 * 20).map(|i| {
+    let x = (0..16_000 * TRACK_SECONDS).map(|i| {
         ((2.0 * std::f32::consts::PI * hz * i as f32 / 16_000.0).sin() * 0.2 * 32767.0) as i16
     });
     crate::common::write_wav16(path, x);
