@@ -16,7 +16,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CARGO ?= cargo
 BIN := target/release/heyplayer
-DEMO := examples/demo.wav
+DEMO := examples/cafe.wav
 
 .PHONY: help deps venv models build run demo test test-data wake-model lint bench bench-asr clean
 

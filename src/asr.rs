@@ -552,6 +552,23 @@ impl CommandRecorder {
         self.clip.clear();
     }
 
+    /// Ends a recording under way now (the input ended): what was heard so
+    /// far is a command cut short, else there was none.
+    pub fn end_now(&mut self, t_ms: u64) -> Option<CommandEnd> {
+        if !self.active {
+            return None;
+        }
+        self.active = false;
+        Some(if self.heard {
+            CommandEnd::Spoken {
+                speech_end_ms: self.speech_end_ms.min(t_ms),
+                cut: true,
+            }
+        } else {
+            CommandEnd::Silent
+        })
+    }
+
     /// Whether a recording is under way.
     pub fn active(&self) -> bool {
         self.active

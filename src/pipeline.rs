@@ -234,7 +234,7 @@ where
                         fe.pump(front.as_mut(), &mut msgs)?
                     };
                     if !more {
-                        fe.finish(stopping(), &mut msgs);
+                        fe.finish(front.as_mut(), stopping(), &mut msgs);
                     }
                     for m in msgs.drain(..) {
                         let m = match m {
@@ -403,6 +403,7 @@ fn command_worker(
                     ok &= send(ToSink::Event(ev));
                 }
                 ok &= send(ToSink::JobDone);
+                states.front = Some(job.after);
                 ok && states
                     .busy(job.t_ms, false)
                     .is_none_or(|ev| send(ToSink::Event(ev)))
@@ -809,6 +810,8 @@ pub struct Job {
     pub wake_t_ms: u64,
     /// Its score.
     pub wake_score: f32,
+    /// The front end's state once the recording ended.
+    pub after: ListenState,
 }
 
 /// The front end's half of the assistant: the first-stage wake detector, the
@@ -855,6 +858,20 @@ impl WakeFront {
         self.recorder.cancel();
     }
 
+    /// The input ended at `t_ms`: a command being recorded is handed on as
+    /// it is, not lost.
+    pub fn flush(&mut self, t_ms: u64) -> Option<Job> {
+        let end = self.recorder.end_now(t_ms)?;
+        Some(Job {
+            t_ms,
+            end,
+            clip: self.recorder.clip().to_vec(),
+            wake_t_ms: self.wake_t_ms,
+            wake_score: self.wake_score,
+            after: ListenState::Idle,
+        })
+    }
+
     /// Whether a command is being recorded (the listener is awake).
     pub fn awake(&self) -> bool {
         self.recorder.active()
@@ -882,6 +899,7 @@ impl WakeFront {
                 clip: self.recorder.clip().to_vec(),
                 wake_t_ms: self.wake_t_ms,
                 wake_score: self.wake_score,
+                after: ListenState::Idle,
             }));
         }
         self.preroll.push(frame);
@@ -1069,7 +1087,11 @@ pub fn run<S: AudioSource>(
         let stopped = stop.load(Ordering::Relaxed);
         let more = !stopped && fe.pump(assistant.as_mut().map(|a| &mut a.front), &mut msgs)?;
         if !more {
-            fe.finish(stop.load(Ordering::Relaxed), &mut msgs);
+            fe.finish(
+                assistant.as_mut().map(|a| &mut a.front),
+                stop.load(Ordering::Relaxed),
+                &mut msgs,
+            );
         }
         for m in msgs.drain(..) {
             match m {
@@ -1170,11 +1192,12 @@ impl<S: AudioSource> FrontEnd<S> {
                     }
                     let speech = detector.in_speech();
                     let mut awake = false;
+                    let mut job = None;
                     if let Some(f) = front.as_mut() {
                         match f.push(t_ms, frame, speech, onset, evs) {
-                            Ok(job) => {
+                            Ok(j) => {
                                 out.extend(evs.drain(..).map(ToWorker::Event));
-                                out.extend(job.map(ToWorker::Job));
+                                job = j;
                             }
                             Err(e) => *failure = Some(e),
                         }
@@ -1187,7 +1210,12 @@ impl<S: AudioSource> FrontEnd<S> {
                     } else {
                         ListenState::Idle
                     };
-                    if now != *state {
+                    if let Some(mut job) = job {
+                        // Whisper's turn: `processing`, then this state.
+                        *state = now;
+                        job.after = now;
+                        out.push(ToWorker::Job(job));
+                    } else if now != *state {
                         *state = now;
                         out.push(ToWorker::State(t_ms + FRAME_MS, now));
                     }
@@ -1203,8 +1231,9 @@ impl<S: AudioSource> FrontEnd<S> {
         }
     }
 
-    /// The end of the stream: the last boundary and `audio_stop`.
-    fn finish(&mut self, stopped: bool, out: &mut Vec<ToWorker>) {
+    /// The end of the stream: the last boundary, a command still being
+    /// recorded, and `audio_stop`.
+    fn finish(&mut self, front: Option<&mut WakeFront>, stopped: bool, out: &mut Vec<ToWorker>) {
         if let Some(ev) = self.start.take() {
             out.push(ToWorker::Event(ev));
         }
@@ -1212,6 +1241,14 @@ impl<S: AudioSource> FrontEnd<S> {
             out.push(ToWorker::Event(boundary_event(b)));
         }
         self.summary.audio_ms = self.stream.t_ms();
+        if let Some(job) = front.and_then(|f| f.flush(self.summary.audio_ms)) {
+            self.state = job.after;
+            out.push(ToWorker::Job(job));
+        }
+        if self.state != ListenState::Idle {
+            self.state = ListenState::Idle;
+            out.push(ToWorker::State(self.summary.audio_ms, ListenState::Idle));
+        }
         out.push(ToWorker::Event(Event::AudioStop {
             t_ms: self.summary.audio_ms,
             reason: if stopped { "shutdown" } else { "end_of_input" }.into(),

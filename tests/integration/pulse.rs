@@ -221,6 +221,16 @@ fn live_capture_through_pulseaudio_matches_the_file() {
     pulse.play(&demo());
     // The monitor lags the player a little; give the last segment time to close.
     std::thread::sleep(Duration::from_millis(1500));
+    // While it listens, `heyplayer status` says what it is doing.
+    let status = Command::new(env!("CARGO_BIN_EXE_heyplayer"))
+        .args(["status", "--json", "--data-dir"])
+        .arg(pulse.store())
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{status:?}");
+    let st: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(st["listening"][1], true, "{st:#}");
+    assert_eq!(st["state"]["state"], "idle", "{st:#}");
     let events = listener.interrupt();
 
     match events.last() {
