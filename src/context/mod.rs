@@ -25,6 +25,7 @@
 //! Privacy: no speaker embedding, no voiceprint, no gender/age/identity
 //! inference; the mapping uses only scene, crowd and vocal-affect classes.
 
+pub mod file;
 pub mod mapping;
 pub mod mel;
 pub mod prosody;
@@ -143,7 +144,9 @@ pub struct ContextLabels {
     pub preroll_speech_fraction: f32,
     /// Physical and social were judged on the whole clip (too little non-speech).
     pub whole_clip_fallback: bool,
-    /// The most likely AudioSet classes over the whole clip (for inspection).
+    /// The most likely AudioSet classes over the clip (for inspection): the
+    /// whole-clip scores in the fallback, else the non-speech and speech
+    /// scores weighted by their frame counts (guard frames left out).
     pub top_classes: Vec<(String, f32)>,
 }
 
@@ -283,17 +286,41 @@ impl ContextStage {
         let touches_speech = |near: &[bool], j: usize| (j..j + 4).any(|k| near[k]);
         let centre_is_speech = |j: usize| is_speech(j + 1);
 
+        // YAMNet runs on the non-speech frames (or the whole clip when there
+        // are too few) and on the speech frames: each frame is seen about
+        // twice (patches overlap by half), never more.
         let n_nonspeech = self.select(Part::NonSpeech, touches_speech, centre_is_speech);
         let fallback = n_nonspeech < MIN_NONSPEECH_FRAMES;
-        if !fallback {
+        if fallback {
+            self.select(Part::Whole, touches_speech, centre_is_speech);
+            self.score_selected(Part::Whole)?;
+        } else {
             self.score_selected(Part::NonSpeech)?;
         }
-        self.select(Part::Whole, touches_speech, centre_is_speech);
-        self.score_selected(Part::Whole)?;
         let n_speech = self.select(Part::Speech, touches_speech, centre_is_speech);
         let has_speech = n_speech >= MIN_SPEECH_FRAMES;
         if has_speech {
             self.score_selected(Part::Speech)?;
+        }
+        if !fallback {
+            // The clip's overall picture: the two parts weighted by their frames.
+            let total = (n_nonspeech + if has_speech { n_speech } else { 0 }) as f32;
+            let (wn, ws) = (
+                n_nonspeech as f32 / total,
+                if has_speech {
+                    n_speech as f32 / total
+                } else {
+                    0.0
+                },
+            );
+            for ((w, n), s) in self
+                .whole
+                .iter_mut()
+                .zip(self.nonspeech.iter())
+                .zip(self.speech.iter())
+            {
+                *w = wn * n + ws * s;
+            }
         }
 
         let classes = self.model.yamnet.classes();

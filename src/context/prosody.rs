@@ -2,8 +2,9 @@
 //! (normalised autocorrelation), loudness, and voiced ratio.
 //!
 //! Nothing here describes who speaks: the features are summaries of one
-//! clip (no per-speaker model, no embedding), and pitch is used only as a
-//! change-sensitive arousal cue, never to guess gender or age.
+//! clip (no per-speaker model, no embedding); the pitch level is reported but
+//! not used for arousal (see [`prosodic_arousal`]), and never to guess gender
+//! or age.
 
 use serde::Serialize;
 
@@ -182,24 +183,27 @@ impl ProsodyAnalyser {
 }
 
 /// Arousal in [0, 1] from prosody alone: a logistic of a hand-set linear
-/// score (priors, not fitted): wider pitch range, higher pitch, louder
-/// speech (above the background) and more voicing mean more arousal.
-/// Neutral read speech (pitch ~120-200 Hz, range ~4-6 st, 15-25 dB above
-/// the background, voiced ~0.5) lands near 0.5.
+/// score (priors, not fitted): a wider pitch range, louder speech (above the
+/// background) and more voicing mean more arousal. Neutral read speech (range
+/// ~4-6 st, 15-25 dB above the background, voiced ~0.5) lands near 0.5.
+///
+/// The pitch *level* is measured (in [`Prosody`]) but not used: without a
+/// per-speaker baseline, which we do not keep (no voiceprints), it mostly
+/// tells voices apart, not moods, and would make arousal a proxy for the
+/// speaker's sex or age.
 pub fn prosodic_arousal(p: &Prosody) -> f32 {
     if p.frames == 0 || p.pitch_median_hz <= 0.0 {
         return 0.5;
     }
-    // Pitch level in semitones above 100 Hz, centred on ~160 Hz (8 st).
-    let pitch_st = 12.0 * (p.pitch_median_hz / 100.0).log2() - 8.0;
-    let range = p.pitch_range_st - 5.0;
+    let range = (p.pitch_range_st - 5.0).clamp(-5.0, 10.0);
+    // Clamped: clean recordings have a digital-silence "background".
     let loud = if p.level_above_background_db != 0.0 {
-        p.level_above_background_db - 20.0
+        (p.level_above_background_db - 20.0).clamp(-15.0, 15.0)
     } else {
         0.0
     };
     let voiced = p.voiced_ratio - 0.5;
-    let z = 0.12 * pitch_st + 0.25 * range + 0.06 * loud + 1.5 * voiced;
+    let z = 0.25 * range + 0.06 * loud + 1.5 * voiced;
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -273,6 +277,12 @@ mod tests {
             high > 0.6 && prosodic_arousal(&flat) < 0.4,
             "{high} {flat:?}"
         );
+        // The pitch level alone does not move arousal.
+        let higher = Prosody {
+            pitch_median_hz: 220.0,
+            ..flat
+        };
+        assert_eq!(prosodic_arousal(&higher), prosodic_arousal(&flat));
         // No speech: no opinion.
         let none = a.analyse(&clip, &[]);
         assert_eq!(none.frames, 0);
