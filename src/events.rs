@@ -147,6 +147,16 @@ pub enum Event {
         /// What failed.
         error: String,
     },
+    /// What the audio around a command says of the user's surroundings and
+    /// mood: labels with confidence and evidence, never audio, words or
+    /// identity. Also published on `--context-socket` (schema 1).
+    Context {
+        /// Audio clock, ms (of the command).
+        t_ms: u64,
+        /// The labels.
+        #[serde(flatten)]
+        labels: crate::context::ContextLabels,
+    },
     /// The listener's state changed (`idle`, `listening`, `awake`,
     /// `processing`); `heyplayer status` shows the latest.
     State {
@@ -197,6 +207,7 @@ impl Event {
             Event::Kept { .. } => "kept",
             Event::Expired { .. } => "expired",
             Event::StoreError { .. } => "store_error",
+            Event::Context { .. } => "context",
             Event::State { .. } => "state",
             Event::WorkDropped { .. } => "work_dropped",
             Event::AudioStop { .. } => "audio_stop",
@@ -221,6 +232,7 @@ impl Event {
             | Event::Kept { t_ms, .. }
             | Event::Expired { t_ms, .. }
             | Event::StoreError { t_ms, .. }
+            | Event::Context { t_ms, .. }
             | Event::State { t_ms, .. }
             | Event::WorkDropped { t_ms, .. }
             | Event::AudioStop { t_ms, .. } => *t_ms,
@@ -282,6 +294,7 @@ impl Event {
                 }
             }
             Event::StoreError { error, .. } => format!("{error} (listening goes on; this was not kept)"),
+            Event::Context { labels, .. } => labels.summary(),
             Event::State { state, .. } => state.as_str().to_string(),
             Event::WorkDropped {
                 stage, what, total, ..

@@ -31,9 +31,11 @@ impl CaptureLog {
         }
     }
 
-    /// Feeds one event; returns a finished capture when the event ends one.
-    /// `clip` is called only then, for the gated audio (opt-in raw audio).
-    pub fn push(&mut self, ev: &Event, clip: impl FnOnce() -> Option<Clip>) -> Option<NewCapture> {
+    /// Feeds one event. Returns a finished capture when the event ends one
+    /// that had no command (a rejected wake, the end of the input, or a new
+    /// wake while one was pending); a command's capture ends with
+    /// [`CaptureLog::end_of_command`], once its context is known too.
+    pub fn push(&mut self, ev: &Event) -> Option<NewCapture> {
         match ev {
             Event::Wake { phrase, score, .. } => {
                 // A wake while one is pending cannot happen in the pipeline;
@@ -56,23 +58,37 @@ impl CaptureLog {
             }
             Event::Command {
                 command, guided, ..
-            } => self.finish(json!({"command": command, "guided": guided}), clip),
+            } => {
+                if let Some(p) = &mut self.pending {
+                    p.command = Some(json!({"command": command, "guided": guided}));
+                }
+                None
+            }
             Event::NotUnderstood { reason, .. } => {
-                self.finish(json!({"not_understood": reason}), clip)
+                if let Some(p) = &mut self.pending {
+                    p.command = Some(json!({"not_understood": reason}));
+                }
+                None
+            }
+            Event::Context { labels, .. } => {
+                if let Some(p) = &mut self.pending {
+                    p.context = serde_json::to_value(labels).ok();
+                }
+                None
             }
             Event::AudioStop { .. } => self.pending.take(),
             _ => None,
         }
     }
 
-    fn finish(
-        &mut self,
-        command: serde_json::Value,
-        clip: impl FnOnce() -> Option<Clip>,
-    ) -> Option<NewCapture> {
+    /// All the events of a command are in: the capture is finished, with the
+    /// gated audio from `clip` (called only then; raw audio opted in).
+    pub fn end_of_command(&mut self, clip: impl FnOnce() -> Option<Clip>) -> Option<NewCapture> {
+        if self.pending.as_ref()?.command.is_none() {
+            return None;
+        }
         let mut p = self.pending.take()?;
         p.verified = self.verify;
-        p.command = Some(command);
         p.audio = clip();
         Some(p)
     }
@@ -94,12 +110,12 @@ mod tests {
     #[test]
     fn a_command_makes_one_verified_capture_with_its_transcript() {
         let mut log = CaptureLog::new(true);
-        assert!(log.push(&wake(), || None).is_none());
+        assert!(log.push(&wake()).is_none());
         let t = Event::Transcript {
             t_ms: 2000,
             text: "pause".into(),
         };
-        assert!(log.push(&t, || None).is_none());
+        assert!(log.push(&t).is_none());
         let c = Event::Command {
             t_ms: 2000,
             command: Command {
@@ -109,24 +125,25 @@ mod tests {
             },
             guided: None,
         };
-        let got = log.push(&c, || None).unwrap();
+        assert!(log.push(&c).is_none(), "the context may follow");
+        let got = log.end_of_command(|| None).unwrap();
         assert!(got.verified);
         assert_eq!(got.transcript.as_deref(), Some("pause"));
         assert_eq!(got.command.unwrap()["command"]["action"], "pause");
-        assert!(log.push(&c, || None).is_none(), "one capture per wake");
+        assert!(log.push(&c).is_none());
+        assert!(log.end_of_command(|| None).is_none(), "one capture per wake");
     }
 
     #[test]
     fn a_rejected_wake_keeps_no_content() {
         let mut log = CaptureLog::new(true);
-        log.push(&wake(), || None);
+        log.push(&wake());
         let r = Event::WakeRejected {
             t_ms: 2000,
             heard: "hey planner".into(),
         };
-        let got = log
-            .push(&r, || panic!("no audio for a rejected wake"))
-            .unwrap();
+        let got = log.push(&r).unwrap();
+        assert!(log.end_of_command(|| panic!("no audio for a rejected wake")).is_none());
         assert!(!got.verified);
         assert!(got.transcript.is_none() && got.command.is_none() && got.audio.is_none());
     }
@@ -134,14 +151,15 @@ mod tests {
     #[test]
     fn not_understood_and_end_of_input_close_the_capture() {
         let mut log = CaptureLog::new(false);
-        log.push(&wake(), || None);
+        log.push(&wake());
         let n = Event::NotUnderstood {
             t_ms: 2000,
             text: String::new(),
             reason: "no command after the wake word".into(),
         };
+        assert!(log.push(&n).is_none());
         let got = log
-            .push(&n, || {
+            .end_of_command(|| {
                 Some(Clip {
                     sample_rate: 16_000,
                     samples: vec![0.0; 10],
@@ -150,12 +168,12 @@ mod tests {
             .unwrap();
         assert!(!got.verified, "verification was off");
         assert_eq!(got.audio.unwrap().samples.len(), 10);
-        log.push(&wake(), || None);
+        log.push(&wake());
         let stop = Event::AudioStop {
             t_ms: 3000,
             reason: "shutdown".into(),
             total_dropped_ms: 0,
         };
-        assert!(log.push(&stop, || None).is_some());
+        assert!(log.push(&stop).is_some());
     }
 }

@@ -301,7 +301,19 @@ where
                 return Err(Error::Panicked("front end"));
             }
         };
-        let (keeper, swept) = match Keeper::open(config, &input, assistant) {
+        // The outlet first: a bad --context-socket fails before the store
+        // records that listening started.
+        let out_cfg = &config.context_out;
+        let opened = match (&out_cfg.socket, &out_cfg.file) {
+            (None, None) => Ok(None),
+            (sock, file) => heyplayer_privacy::outlet::Outlet::open(sock.as_deref(), file.as_deref())
+                .map(Some)
+                .map_err(Error::from),
+        }
+        .and_then(|outlet| {
+            Keeper::open(config, &input, assistant).map(|(k, swept)| (outlet, k, swept))
+        });
+        let (outlet, keeper, swept) = match opened {
             Ok(k) => k,
             Err(e) => {
                 abort.store(true, Ordering::Relaxed);
@@ -310,7 +322,14 @@ where
                 return Err(e);
             }
         };
-        let mut sink = Sink::new(Some(keeper), player);
+        let mut sink = Sink {
+            keeper: Some(keeper),
+            player,
+            outlet,
+            clip: None,
+            act: None,
+            t_ms: 0,
+        };
         let mut out = |ev: &Event| emit(ev);
         let drained = (|| -> Result<(), Error> {
             if !swept.is_empty() {
@@ -451,32 +470,21 @@ impl StateTracker {
     }
 }
 
-/// The output end: the privacy store and the player, for the events in order.
+/// The output end: the privacy store, the player and the context outlet,
+/// for the events in order.
 struct Sink<'a> {
     keeper: Option<Keeper>,
     player: Option<&'a mut dyn Player>,
+    outlet: Option<heyplayer_privacy::outlet::Outlet>,
     /// The audio of the command being delivered (raw audio opted in).
     clip: Option<Vec<f32>>,
     /// A command to act on once all its events are out, with its time.
     act: Option<(u64, crate::intent::Command)>,
-    /// The `kept` event of that command, shown after its outcome.
-    kept: Option<Event>,
     /// Audio clock of the latest event.
     t_ms: u64,
 }
 
 impl<'a> Sink<'a> {
-    fn new(keeper: Option<Keeper>, player: Option<&'a mut dyn Player>) -> Self {
-        Self {
-            keeper,
-            player,
-            clip: None,
-            act: None,
-            kept: None,
-            t_ms: 0,
-        }
-    }
-
     fn take(
         &mut self,
         m: ToSink,
@@ -492,50 +500,54 @@ impl<'a> Sink<'a> {
         }
     }
 
-    /// Records, shows and (for a command) schedules one event.
+    /// Records, shows, publishes and (for a command) schedules one event.
     fn deliver(
         &mut self,
         ev: Event,
         out: &mut impl FnMut(&Event) -> std::io::Result<()>,
     ) -> Result<(), Error> {
         self.t_ms = self.t_ms.max(ev.t_ms());
-        let clip = &mut self.clip;
-        let kept = match self.keeper.as_mut() {
-            Some(k) => k.on_event(&ev, || clip.take()),
-            None => None,
+        let kept = self.keeper.as_mut().and_then(|k| k.on_event(&ev));
+        let store_error = match (&ev, self.keeper.as_mut()) {
+            (Event::State { state, t_ms }, Some(k)) => k.set_state(*state, *t_ms),
+            _ => None,
         };
-        if let (Event::State { state, .. }, Some(k)) = (&ev, self.keeper.as_mut()) {
-            if let Some(err) = k.set_state(*state, ev.t_ms()) {
-                out(&err).map_err(Error::Output)?;
-            }
-        }
-        if matches!(ev, Event::AudioStop { .. }) {
-            // A wake still waiting for its command is recorded before the stop.
-            self.job_done(out)?;
-            if let Some(kept) = kept {
-                out(&kept).map_err(Error::Output)?;
-            }
-            return out(&ev).map_err(Error::Output);
-        }
         if let (Event::Command { t_ms, command, .. }, Some(_)) = (&ev, &self.player) {
             self.act = Some((*t_ms, command.clone()));
         }
-        out(&ev).map_err(Error::Output)?;
-        match kept {
-            Some(kept) if self.act.is_some() => self.kept = Some(kept),
-            Some(kept) => out(&kept).map_err(Error::Output)?,
-            None => {}
+        let published = match (&ev, self.outlet.as_mut()) {
+            (Event::Context { t_ms, labels }, Some(o)) => {
+                let line = serde_json::json!({"schema": CONTEXT_SCHEMA, "type": "context", "t_ms": t_ms, "context": labels});
+                o.publish(&line.to_string()).err().map(|e| Event::StoreError {
+                    t_ms: *t_ms,
+                    error: format!("cannot publish the context: {e}"),
+                })
+            }
+            _ => None,
+        };
+        // A wake still waiting for its command is recorded before the stop.
+        let stop = matches!(ev, Event::AudioStop { .. });
+        if !stop {
+            out(&ev).map_err(Error::Output)?;
+        }
+        for e in [kept, store_error, published].into_iter().flatten() {
+            out(&e).map_err(Error::Output)?;
+        }
+        if stop {
+            out(&ev).map_err(Error::Output)?;
         }
         Ok(())
     }
 
-    /// All the events of a command are out: act on it, record and show the outcome.
-    fn job_done(
-        &mut self,
-        out: &mut impl FnMut(&Event) -> std::io::Result<()>,
-    ) -> Result<(), Error> {
+    /// All the events of a command are out: act on it, record the capture
+    /// with its outcome, and show both.
+    fn job_done(&mut self, out: &mut impl FnMut(&Event) -> std::io::Result<()>) -> Result<(), Error> {
+        let clip = &mut self.clip;
+        let kept = self
+            .keeper
+            .as_mut()
+            .and_then(|k| k.end_of_command(self.t_ms, || clip.take()));
         self.clip = None;
-        let kept = self.kept.take();
         if let (Some((t_ms, command)), Some(p)) = (self.act.take(), self.player.as_mut()) {
             let o = act(&mut **p, &command);
             if let (
@@ -566,12 +578,18 @@ impl<'a> Sink<'a> {
 
     /// Shows what the sweeper deleted since the last look.
     fn poll(&mut self, out: &mut impl FnMut(&Event) -> std::io::Result<()>) -> Result<(), Error> {
+        if let Some(o) = self.outlet.as_mut() {
+            o.accept();
+        }
         if let Some(ev) = self.keeper.as_mut().and_then(|k| k.poll(self.t_ms)) {
             out(&ev).map_err(Error::Output)?;
         }
         Ok(())
     }
 }
+
+/// The version of the context lines published on `--context-socket`.
+pub const CONTEXT_SCHEMA: u32 = 1;
 
 fn expired_event(t_ms: u64, c: Counts) -> Event {
     Event::Expired {
@@ -662,27 +680,39 @@ impl Keeper {
         ))
     }
 
-    /// Feeds an emitted event; when it closes a wake event's capture, records
-    /// it and returns the `kept` event, or a `store_error` event if the store
-    /// could not write it (listening goes on either way).
-    fn on_event(&mut self, ev: &Event, clip: impl FnOnce() -> Option<Vec<f32>>) -> Option<Event> {
-        let c = self.log.push(ev, || {
+    /// Feeds an emitted event; when it closes a wake event's capture (one
+    /// with no command), records it and returns the `kept` event, or a
+    /// `store_error` event if the store could not write it (listening goes on
+    /// either way).
+    fn on_event(&mut self, ev: &Event) -> Option<Event> {
+        let c = self.log.push(ev)?;
+        Some(self.record(c, ev.t_ms()))
+    }
+
+    /// A command's events are all in: records its capture, with the audio
+    /// from `clip` if the rules keep it.
+    fn end_of_command(&mut self, t_ms: u64, clip: impl FnOnce() -> Option<Vec<f32>>) -> Option<Event> {
+        let c = self.log.end_of_command(|| {
             clip().map(|samples| Clip {
                 sample_rate: SAMPLE_RATE,
                 samples,
             })
         })?;
-        Some(match self.store.record_capture(c) {
+        Some(self.record(c, t_ms))
+    }
+
+    fn record(&mut self, c: heyplayer_privacy::NewCapture, t_ms: u64) -> Event {
+        match self.store.record_capture(c) {
             Ok(r) => Event::Kept {
-                t_ms: ev.t_ms(),
+                t_ms,
                 record: r.id,
                 kept: r.kinds,
             },
             Err(e) => Event::StoreError {
-                t_ms: ev.t_ms(),
+                t_ms,
                 error: format!("cannot record this wake event: {e}"),
             },
-        })
+        }
     }
 
     /// Adds a command's outcome to its record; a `store_error` event if that fails.
@@ -806,6 +836,10 @@ pub struct Job {
     pub end: CommandEnd,
     /// Pre-roll, wake phrase and command, 16 kHz mono.
     pub clip: Vec<f32>,
+    /// The VAD's decision for each 10 ms frame of `clip`.
+    pub speech: Vec<bool>,
+    /// How much of `clip` is pre-roll, ms.
+    pub preroll_ms: u64,
     /// When the first stage fired, ms.
     pub wake_t_ms: u64,
     /// Its score.
@@ -822,7 +856,13 @@ pub struct WakeFront {
     wake_cfg: crate::wake::WakeConfig,
     phrase: String,
     preroll: PreRoll,
+    /// The VAD's own decision for each frame in `preroll`, oldest first.
+    preroll_speech: std::collections::VecDeque<bool>,
     recorder: CommandRecorder,
+    /// The decision for each frame of the recording (pre-roll first).
+    speech: Vec<bool>,
+    /// Pre-roll frames at the start of the recording.
+    lead_frames: usize,
     wake_t_ms: u64,
     wake_score: f32,
 }
@@ -838,12 +878,17 @@ impl WakeFront {
             Trigger::Onset
         };
         let lead = (w.preroll_ms as usize) * SAMPLE_RATE as usize / 1000;
+        let preroll = PreRoll::new(w.preroll_ms);
+        let frames = preroll.capacity_frames() + (config.command.max_ms / FRAME_MS) as usize;
         Ok(Self {
             trigger,
             wake_cfg: w.detector,
             phrase: w.phrase.clone(),
-            preroll: PreRoll::new(w.preroll_ms),
+            preroll_speech: std::collections::VecDeque::with_capacity(preroll.capacity_frames()),
+            preroll,
             recorder: CommandRecorder::new(config.command, lead),
+            speech: Vec::with_capacity(frames + 1),
+            lead_frames: 0,
             wake_t_ms: 0,
             wake_score: 0.0,
         })
@@ -855,21 +900,32 @@ impl WakeFront {
             **d = WakeDetector::new(d.models().clone(), self.wake_cfg);
         }
         self.preroll.clear();
+        self.preroll_speech.clear();
         self.recorder.cancel();
+    }
+
+    /// The finished recording as a job.
+    fn job(&self, t_ms: u64, end: CommandEnd) -> Job {
+        let clip = self.recorder.clip().to_vec();
+        let mut speech = self.speech.clone();
+        speech.resize(clip.len() / crate::audio::FRAME_SAMPLES, false);
+        Job {
+            t_ms,
+            end,
+            clip,
+            speech,
+            preroll_ms: self.lead_frames as u64 * FRAME_MS,
+            wake_t_ms: self.wake_t_ms,
+            wake_score: self.wake_score,
+            after: ListenState::Idle,
+        }
     }
 
     /// The input ended at `t_ms`: a command being recorded is handed on as
     /// it is, not lost.
     pub fn flush(&mut self, t_ms: u64) -> Option<Job> {
         let end = self.recorder.end_now(t_ms)?;
-        Some(Job {
-            t_ms,
-            end,
-            clip: self.recorder.clip().to_vec(),
-            wake_t_ms: self.wake_t_ms,
-            wake_score: self.wake_score,
-            after: ListenState::Idle,
-        })
+        Some(self.job(t_ms, end))
     }
 
     /// Whether a command is being recorded (the listener is awake).
@@ -877,13 +933,15 @@ impl WakeFront {
         self.recorder.active()
     }
 
-    /// Feeds the frame that starts at `t_ms`; `in_speech` and `onset` come from
-    /// the VAD. A `wake` event goes to `out`; a finished recording is returned.
+    /// Feeds the frame that starts at `t_ms`; `in_speech` (the segmenter's,
+    /// with hang-over), `frame_speech` (this frame's own decision) and
+    /// `onset` come from the VAD. A `wake` event goes to `out`; a finished
+    /// recording is returned.
     pub fn push(
         &mut self,
         t_ms: u64,
         frame: &Frame,
-        in_speech: bool,
+        (in_speech, frame_speech): (bool, bool),
         onset: bool,
         out: &mut Vec<Event>,
     ) -> Result<Option<Job>, Error> {
@@ -893,16 +951,17 @@ impl WakeFront {
             Trigger::Onset => onset.then_some((t_ms + FRAME_MS, 1.0)),
         };
         if self.recorder.active() {
-            return Ok(self.recorder.push(t_ms, frame, in_speech).map(|end| Job {
-                t_ms: t_ms + FRAME_MS,
-                end,
-                clip: self.recorder.clip().to_vec(),
-                wake_t_ms: self.wake_t_ms,
-                wake_score: self.wake_score,
-                after: ListenState::Idle,
-            }));
+            if self.speech.len() < self.speech.capacity() {
+                self.speech.push(frame_speech);
+            }
+            let end = self.recorder.push(t_ms, frame, in_speech);
+            return Ok(end.map(|end| self.job(t_ms + FRAME_MS, end)));
         }
         self.preroll.push(frame);
+        if self.preroll_speech.len() == self.preroll.capacity_frames() {
+            self.preroll_speech.pop_front();
+        }
+        self.preroll_speech.push_back(frame_speech);
         if let Some((t, score)) = fired {
             self.wake_t_ms = t;
             self.wake_score = score;
@@ -915,6 +974,9 @@ impl WakeFront {
             }
             let pre = &mut self.preroll;
             self.recorder.start(|clip| pre.drain_into(clip));
+            self.speech.clear();
+            self.lead_frames = self.preroll_speech.len();
+            self.speech.extend(self.preroll_speech.drain(..));
         }
         Ok(None)
     }
@@ -962,10 +1024,20 @@ impl Commander {
 
     /// A recording ended: transcribe, verify, parse. Events go to `out`.
     pub fn handle(&mut self, job: &Job, out: &mut Vec<Event>) -> Result<(), Error> {
+        match self.hear(job, out)? {
+            Some(heard) => self.understand(heard, out),
+            None => Ok(()),
+        }
+    }
+
+    /// Transcribes a recording and checks the wake phrase (the second stage).
+    /// Returns what is left to understand when the wake stands; events so far
+    /// (`wake_rejected`, or `wake` for an onset trigger) go to `out`.
+    pub fn hear(&mut self, job: &Job, out: &mut Vec<Event>) -> Result<Option<Heard>, Error> {
         let onset = self.onset;
         let t_ms = job.t_ms;
         if onset && job.end == CommandEnd::Silent {
-            return Ok(());
+            return Ok(None);
         }
         let started = std::time::Instant::now();
         let t = self.asr.transcribe(&job.clip)?;
@@ -990,7 +1062,7 @@ impl Commander {
                         heard: t.text,
                     });
                 }
-                return Ok(());
+                return Ok(None);
             }
             None => crate::intent::normalise(&t.text),
         };
@@ -1004,6 +1076,25 @@ impl Commander {
         if self.keep_clip {
             self.kept_clip = Some(job.clip.clone());
         }
+        Ok(Some(Heard {
+            t_ms,
+            transcript: t,
+            command_text,
+            matched: matched.is_some(),
+            started,
+        }))
+    }
+
+    /// Parses what was heard after the wake phrase (guided decoding when the
+    /// transcript is not a command). Events go to `out`.
+    pub fn understand(&mut self, heard: Heard, out: &mut Vec<Event>) -> Result<(), Error> {
+        let Heard {
+            t_ms,
+            transcript: t,
+            command_text,
+            matched,
+            started,
+        } = heard;
         if command_text.is_empty() {
             out.push(Event::NotUnderstood {
                 t_ms,
@@ -1016,7 +1107,7 @@ impl Commander {
             t_ms,
             text: command_text.clone(),
         });
-        let lead = if matched.is_some() {
+        let lead = if matched {
             wake_lead(&self.phrase)
         } else {
             String::new()
@@ -1039,6 +1130,16 @@ impl Commander {
         out.push(ev);
         Ok(())
     }
+}
+
+/// A recording whose wake phrase stood, waiting to be understood.
+#[derive(Debug)]
+pub struct Heard {
+    t_ms: u64,
+    transcript: Transcript,
+    command_text: String,
+    matched: bool,
+    started: std::time::Instant,
 }
 
 /// The second stage, after the first fired on a clip `asr` just transcribed
@@ -1194,7 +1295,8 @@ impl<S: AudioSource> FrontEnd<S> {
                     let mut awake = false;
                     let mut job = None;
                     if let Some(f) = front.as_mut() {
-                        match f.push(t_ms, frame, speech, onset, evs) {
+                        let frame_speech = detector.frame_speech();
+                        match f.push(t_ms, frame, (speech, frame_speech), onset, evs) {
                             Ok(j) => {
                                 out.extend(evs.drain(..).map(ToWorker::Event));
                                 job = j;

@@ -446,6 +446,8 @@ impl Segmenter {
 pub struct VoiceDetector {
     vad: FrameVad,
     seg: Segmenter,
+    /// The last frame's own decision (no hang-over).
+    frame_speech: bool,
 }
 
 impl VoiceDetector {
@@ -454,6 +456,7 @@ impl VoiceDetector {
         Ok(Self {
             vad: FrameVad::new(cfg, silero_model)?,
             seg: Segmenter::new(cfg),
+            frame_speech: false,
         })
     }
 
@@ -465,7 +468,14 @@ impl VoiceDetector {
         on_audio: impl FnMut(u64, &Frame),
     ) -> Result<Option<Boundary>, VadError> {
         let d = self.vad.push(frame)?;
+        self.frame_speech = d.speech;
         Ok(self.seg.push(t_ms, frame, (&d).into(), on_audio))
+    }
+
+    /// Whether the last frame pushed was speech by itself (no hang-over, no
+    /// pre-roll): the speech mask context classification uses.
+    pub fn frame_speech(&self) -> bool {
+        self.frame_speech
     }
 
     /// Whether the segmenter is inside a speech segment (hang-over included).

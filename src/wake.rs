@@ -311,6 +311,11 @@ impl PreRoll {
         self.len = (self.len + FRAME_SAMPLES).min(cap);
     }
 
+    /// How many frames it holds when full.
+    pub fn capacity_frames(&self) -> usize {
+        self.ring.len() / FRAME_SAMPLES
+    }
+
     /// Forgets the held audio.
     pub fn clear(&mut self) {
         self.len = 0;

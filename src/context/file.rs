@@ -61,28 +61,5 @@ pub fn classify_file(
 
 /// One line for people: `FILE: physical street 0.62 (Traffic noise… 0.61, …) | …`.
 pub fn to_text(r: &FileContext) -> String {
-    let label = |name: &str, l: &super::Label| {
-        let ev: Vec<String> = l
-            .evidence
-            .iter()
-            .map(|(c, s)| format!("{c} {s:.2}"))
-            .collect();
-        format!("{name} {} {:.2} ({})", l.value, l.confidence, ev.join(", "))
-    };
-    let arousal = match r.labels.arousal.value {
-        Some(a) => format!("arousal {a:.2}"),
-        None => "arousal unknown".into(),
-    };
-    format!(
-        "{}: {} | {} | {} | {arousal}{}",
-        r.file,
-        label("physical", &r.labels.physical),
-        label("social", &r.labels.social),
-        label("emotion", &r.labels.emotion),
-        if r.labels.whole_clip_fallback {
-            " | (little non-speech: physical and social from the whole clip)"
-        } else {
-            ""
-        }
-    )
+    format!("{}: {}", r.file, r.labels.summary())
 }

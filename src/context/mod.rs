@@ -106,7 +106,7 @@ pub const TOP_CLASSES: usize = 5;
 pub const UNKNOWN: &str = "unknown";
 
 /// One axis's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Label {
     /// The label, or `"unknown"`.
     pub value: String,
@@ -117,7 +117,7 @@ pub struct Label {
 }
 
 /// Arousal and the prosody behind it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Arousal {
     /// In [0, 1]; `None` when the clip has too little speech.
     pub value: Option<f32>,
@@ -128,7 +128,7 @@ pub struct Arousal {
 }
 
 /// Everything the stage says about one clip.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct ContextLabels {
     /// indoor_quiet, indoor_busy, street, nature, vehicle.
     pub physical: Label,
@@ -148,6 +148,35 @@ pub struct ContextLabels {
     /// whole-clip scores in the fallback, else the non-speech and speech
     /// scores weighted by their frame counts (guard frames left out).
     pub top_classes: Vec<(String, f32)>,
+}
+
+impl ContextLabels {
+    /// One line for people: `physical street 0.62 (Traffic noise… 0.61, …) | …`.
+    pub fn summary(&self) -> String {
+        let label = |name: &str, l: &Label| {
+            let ev: Vec<String> = l
+                .evidence
+                .iter()
+                .map(|(c, s)| format!("{c} {s:.2}"))
+                .collect();
+            format!("{name} {} {:.2} ({})", l.value, l.confidence, ev.join(", "))
+        };
+        let arousal = match self.arousal.value {
+            Some(a) => format!("arousal {a:.2}"),
+            None => "arousal unknown".into(),
+        };
+        format!(
+            "{} | {} | {} | {arousal}{}",
+            label("physical", &self.physical),
+            label("social", &self.social),
+            label("emotion", &self.emotion),
+            if self.whole_clip_fallback {
+                " | (little non-speech: physical and social from the whole clip)"
+            } else {
+                ""
+            }
+        )
+    }
 }
 
 /// The model and the mapping, loaded once and shared between stages.

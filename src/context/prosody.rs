@@ -28,7 +28,7 @@ const MIN_LAG: usize = (SR / PITCH_MAX_HZ) as usize;
 const MAX_LAG: usize = (SR / PITCH_MIN_HZ) as usize + 1;
 
 /// Prosody of the speech frames of one clip.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 pub struct Prosody {
     /// Speech frames analysed.
     pub frames: usize,
