@@ -397,6 +397,9 @@ pub struct ListenArgs {
     /// Also append each context line to this file or FIFO (created 0600).
     #[arg(long, value_name = "PATH")]
     pub context_file: Option<PathBuf>,
+    /// Do not judge context (surroundings and mood) at all.
+    #[arg(long)]
+    pub no_context: bool,
 }
 
 #[cfg(test)]

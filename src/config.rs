@@ -124,6 +124,14 @@ pub struct RawModels {
     pub dir: Option<PathBuf>,
 }
 
+/// `[context]` as written in the file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RawContext {
+    /// Judge the surroundings (physical, social) and mood of each command's audio, after the wake word only. Default true.
+    pub enabled: Option<bool>,
+}
+
 /// `[store]` as written in the file.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -225,6 +233,9 @@ pub struct RawConfig {
     /// Output.
     #[serde(default)]
     pub output: RawOutput,
+    /// Context (surroundings and mood) from the audio around a command.
+    #[serde(default)]
+    pub context: RawContext,
     /// Where the privacy store lives.
     #[serde(default)]
     pub store: RawStore,
@@ -365,6 +376,8 @@ pub struct Config {
     pub command: CommandConfig,
     /// Event output format.
     pub events: EventFormat,
+    /// Judge context for each command (after the wake word only).
+    pub context_enabled: bool,
     /// Where context labels are published: a Unix socket and/or a file.
     pub context_out: ContextOut,
     /// The privacy store's directory.
@@ -388,6 +401,7 @@ impl Default for Config {
             asr: AsrConfig::default(),
             command: CommandConfig::default(),
             events: EventFormat::Json,
+            context_enabled: true,
             context_out: ContextOut::default(),
             data_dir: default_data_dir(),
             retention: heyplayer_privacy::RetentionRules::default(),
@@ -694,6 +708,7 @@ impl RawConfig {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or_else(crate::models::default_dir),
             events: self.output.events.unwrap_or_default(),
+            context_enabled: self.context.enabled.unwrap_or(true),
             context_out: ContextOut {
                 socket: self
                     .output
@@ -841,6 +856,12 @@ events = "json"
 context_socket = ""
 # File or FIFO each context line is also appended to ("" for none).
 context_file = ""
+
+[context]
+# Judge the surroundings (indoor/street/nature/vehicle; alone/conversation/crowd)
+# and mood of each command's audio with YAMNet, after the wake word only. Never
+# identity, gender, age or accent.
+enabled = true
 
 [store]
 # Directory of the privacy store (created with mode 0700; the only place heyplayer

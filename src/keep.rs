@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(got.transcript.as_deref(), Some("pause"));
         assert_eq!(got.command.unwrap()["command"]["action"], "pause");
         assert!(log.push(&c).is_none());
-        assert!(log.end_of_command(|| None).is_none(), "one capture per wake");
+        assert!(
+            log.end_of_command(|| None).is_none(),
+            "one capture per wake"
+        );
     }
 
     #[test]
@@ -143,7 +146,9 @@ mod tests {
             heard: "hey planner".into(),
         };
         let got = log.push(&r).unwrap();
-        assert!(log.end_of_command(|| panic!("no audio for a rejected wake")).is_none());
+        assert!(log
+            .end_of_command(|| panic!("no audio for a rejected wake"))
+            .is_none());
         assert!(!got.verified);
         assert!(got.transcript.is_none() && got.command.is_none() && got.audio.is_none());
     }

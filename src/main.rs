@@ -205,6 +205,9 @@ fn listen(args: ListenArgs, mut config: Config) -> Result<()> {
     if args.no_verify {
         config.wake.verify = false;
     }
+    if args.no_context {
+        config.context_enabled = false;
+    }
     if args.context_socket.is_some() {
         config.context_out.socket = args.context_socket.clone();
     }

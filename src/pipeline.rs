@@ -30,6 +30,7 @@ use crate::audio::wav::WavSource;
 use crate::audio::{samples_to_ms, AudioSource, FrameStream, Item, Notice};
 use crate::audio::{Frame, FRAME_MS, SAMPLE_RATE};
 use crate::config::Config;
+use crate::context::{ContextError, ContextLabels, ContextModel, ContextStage};
 use crate::events::{Event, ListenState};
 use crate::keep::CaptureLog;
 use crate::models;
@@ -189,10 +190,14 @@ where
         stop,
     } = t;
     let silero = models::locate("silero-vad", &config.models_dir)?;
-    let (front, commander) = if assistant {
-        (Some(WakeFront::new(config)?), Some(Commander::new(config)?))
+    let (front, commander, context) = if assistant {
+        (
+            Some(WakeFront::new(config)?),
+            Some(Commander::new(config)?),
+            context_stage(config)?,
+        )
     } else {
-        (None, None)
+        (None, None, None)
     };
     let (ready_tx, ready_rx) = crossbeam_channel::bounded::<Result<String, Error>>(1);
     let (wtx, wrx) = crossbeam_channel::bounded::<ToWorker>(WORKER_QUEUE);
@@ -272,9 +277,23 @@ where
                 }
             })
             .map_err(Error::Thread)?;
+        let link = match context {
+            Some(stage) => {
+                let (job_tx, job_rx) = crossbeam_channel::bounded::<Job>(1);
+                let (res_tx, res_rx) = crossbeam_channel::bounded(1);
+                std::thread::Builder::new()
+                    .name("heyplayer-context".into())
+                    .spawn_scoped(s, move || context_worker(stage, job_rx, res_tx))
+                    .map_err(Error::Thread)?;
+                Some((job_tx, res_rx))
+            }
+            None => None,
+        };
         let worker_thread = std::thread::Builder::new()
             .name("heyplayer-command".into())
-            .spawn_scoped(s, move || command_worker(commander, wrx, stx, token_tx))
+            .spawn_scoped(s, move || {
+                command_worker(commander, link, wrx, stx, token_tx)
+            })
             .map_err(Error::Thread)?;
         let joined = |front_thread: std::thread::ScopedJoinHandle<'_, Result<Summary, Error>>,
                       worker_thread: std::thread::ScopedJoinHandle<'_, Result<(), Error>>|
@@ -306,9 +325,11 @@ where
         let out_cfg = &config.context_out;
         let opened = match (&out_cfg.socket, &out_cfg.file) {
             (None, None) => Ok(None),
-            (sock, file) => heyplayer_privacy::outlet::Outlet::open(sock.as_deref(), file.as_deref())
-                .map(Some)
-                .map_err(Error::from),
+            (sock, file) => {
+                heyplayer_privacy::outlet::Outlet::open(sock.as_deref(), file.as_deref())
+                    .map(Some)
+                    .map_err(Error::from)
+            }
         }
         .and_then(|outlet| {
             Keeper::open(config, &input, assistant).map(|(k, swept)| (outlet, k, swept))
@@ -393,6 +414,7 @@ enum ToSink {
 /// through Whisper and the intent parser, and reports the combined state.
 fn command_worker(
     mut commander: Option<Commander>,
+    context: Option<ContextLink>,
     rx: Receiver<ToWorker>,
     tx: Sender<ToSink>,
     tokens: Sender<()>,
@@ -407,11 +429,12 @@ fn command_worker(
                 .front(t_ms, s)
                 .is_none_or(|ev| send(ToSink::Event(ev))),
             ToWorker::Job(job) => {
+                let (t_ms, after) = (job.t_ms, job.after);
                 let mut ok = states
-                    .busy(job.t_ms, true)
+                    .busy(t_ms, true)
                     .is_none_or(|ev| send(ToSink::Event(ev)));
                 if let Some(c) = commander.as_mut() {
-                    let handled = c.handle(&job, &mut out);
+                    let handled = handle_on_threads(c, context.as_ref(), job, &mut out);
                     let _ = tokens.send(());
                     handled?;
                     if let Some(clip) = c.take_clip() {
@@ -422,9 +445,9 @@ fn command_worker(
                     ok &= send(ToSink::Event(ev));
                 }
                 ok &= send(ToSink::JobDone);
-                states.front = Some(job.after);
+                states.front = Some(after);
                 ok && states
-                    .busy(job.t_ms, false)
+                    .busy(t_ms, false)
                     .is_none_or(|ev| send(ToSink::Event(ev)))
             }
         };
@@ -434,6 +457,54 @@ fn command_worker(
         }
     }
     Ok(())
+}
+
+/// The command worker's line to the context worker: recordings out, labels back.
+type ContextLink = (Sender<Job>, Receiver<Result<Option<ContextLabels>, Error>>);
+
+/// One recording on the command worker, with the context worker beside it:
+/// once Whisper has heard the wake phrase (context never looks at a rejected
+/// wake), the recording goes to the context worker, which classifies it
+/// while Whisper parses the command; its `context` event follows the command.
+fn handle_on_threads(
+    c: &mut Commander,
+    context: Option<&ContextLink>,
+    job: Job,
+    out: &mut Vec<Event>,
+) -> Result<(), Error> {
+    let t_ms = job.t_ms;
+    let Some(heard) = c.hear(&job, out)? else {
+        return Ok(());
+    };
+    let asked = context.filter(|(tx, _)| tx.send(job).is_ok());
+    c.understand(heard, out)?;
+    if let Some((_, rx)) = asked {
+        let labels = rx.recv().map_err(|_| Error::Panicked("context worker"))??;
+        out.extend(labels.map(|labels| Event::Context { t_ms, labels }));
+    }
+    Ok(())
+}
+
+/// The context worker: classifies each recording it is handed.
+fn context_worker(
+    mut stage: ContextStage,
+    rx: Receiver<Job>,
+    tx: Sender<Result<Option<ContextLabels>, Error>>,
+) {
+    for job in rx {
+        if tx.send(classify(&mut stage, &job)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The context of a recording; `None` when it is too short to judge.
+fn classify(stage: &mut ContextStage, job: &Job) -> Result<Option<ContextLabels>, Error> {
+    match stage.classify_with_preroll(&job.clip, &job.speech, job.preroll_ms) {
+        Ok(labels) => Ok(Some(labels)),
+        Err(ContextError::TooShort { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Combines the front end's state with the command worker's into the one
@@ -518,10 +589,12 @@ impl<'a> Sink<'a> {
         let published = match (&ev, self.outlet.as_mut()) {
             (Event::Context { t_ms, labels }, Some(o)) => {
                 let line = serde_json::json!({"schema": CONTEXT_SCHEMA, "type": "context", "t_ms": t_ms, "context": labels});
-                o.publish(&line.to_string()).err().map(|e| Event::StoreError {
-                    t_ms: *t_ms,
-                    error: format!("cannot publish the context: {e}"),
-                })
+                o.publish(&line.to_string())
+                    .err()
+                    .map(|e| Event::StoreError {
+                        t_ms: *t_ms,
+                        error: format!("cannot publish the context: {e}"),
+                    })
             }
             _ => None,
         };
@@ -541,7 +614,10 @@ impl<'a> Sink<'a> {
 
     /// All the events of a command are out: act on it, record the capture
     /// with its outcome, and show both.
-    fn job_done(&mut self, out: &mut impl FnMut(&Event) -> std::io::Result<()>) -> Result<(), Error> {
+    fn job_done(
+        &mut self,
+        out: &mut impl FnMut(&Event) -> std::io::Result<()>,
+    ) -> Result<(), Error> {
         let clip = &mut self.clip;
         let kept = self
             .keeper
@@ -629,6 +705,9 @@ impl Keeper {
                 );
             }
             names.push(config.asr_model.clone());
+            if config.context_enabled {
+                names.push(crate::context::yamnet::MODEL_NAME.to_string());
+            }
         }
         let models = names
             .iter()
@@ -691,7 +770,11 @@ impl Keeper {
 
     /// A command's events are all in: records its capture, with the audio
     /// from `clip` if the rules keep it.
-    fn end_of_command(&mut self, t_ms: u64, clip: impl FnOnce() -> Option<Vec<f32>>) -> Option<Event> {
+    fn end_of_command(
+        &mut self,
+        t_ms: u64,
+        clip: impl FnOnce() -> Option<Vec<f32>>,
+    ) -> Option<Event> {
         let c = self.log.end_of_command(|| {
             clip().map(|samples| Clip {
                 sample_rate: SAMPLE_RATE,
@@ -788,6 +871,16 @@ enum Trigger {
     Onset,
 }
 
+/// The context stage, when context is on (YAMNet loaded once, sha256-checked).
+pub fn context_stage(config: &Config) -> Result<Option<ContextStage>, Error> {
+    if !config.context_enabled {
+        return Ok(None);
+    }
+    Ok(Some(ContextStage::new(ContextModel::load(
+        &config.models_dir,
+    )?)))
+}
+
 /// Loads the "hey player" models (features and head), sha256-checked.
 pub fn wake_models(config: &Config) -> Result<WakeModels, Error> {
     let mel = models::locate("oww-melspectrogram", &config.models_dir)?;
@@ -803,6 +896,7 @@ pub fn wake_models(config: &Config) -> Result<WakeModels, Error> {
 pub struct Assistant {
     front: WakeFront,
     commander: Commander,
+    context: Option<ContextStage>,
 }
 
 impl Assistant {
@@ -811,7 +905,25 @@ impl Assistant {
         Ok(Self {
             front: WakeFront::new(config)?,
             commander: Commander::new(config)?,
+            context: context_stage(config)?,
         })
+    }
+
+    /// One recording, on this thread: the same events as the threaded
+    /// pipeline (Whisper hears it; if the wake stands, context is judged and
+    /// the command parsed; the `context` event follows the command).
+    pub fn handle(&mut self, job: &Job, out: &mut Vec<Event>) -> Result<(), Error> {
+        let Some(heard) = self.commander.hear(job, out)? else {
+            return Ok(());
+        };
+        let labels = match self.context.as_mut() {
+            Some(stage) => classify(stage, job)?,
+            None => None,
+        };
+        self.commander.understand(heard, out)?;
+        let t_ms = job.t_ms;
+        out.extend(labels.map(|labels| Event::Context { t_ms, labels }));
+        Ok(())
     }
 
     /// Wall-clock time of the last Whisper run, ms (for latency figures).
@@ -1200,7 +1312,7 @@ pub fn run<S: AudioSource>(
                 ToWorker::State(..) => {}
                 ToWorker::Job(job) => {
                     if let Some(a) = assistant.as_mut() {
-                        a.commander.handle(&job, &mut events)?;
+                        a.handle(&job, &mut events)?;
                     }
                     for ev in events.drain(..) {
                         emit(&ev).map_err(Error::Output)?;

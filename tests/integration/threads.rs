@@ -108,3 +108,127 @@ fn listen_on_threads_gives_the_one_thread_events_in_order_plus_states() {
     let st = store.status().unwrap();
     assert!(st.listening.is_none() && st.state.is_none(), "{st:?}");
 }
+
+/// The context signal: every subscriber of `--context-socket` gets one JSON
+/// line (schema 1) per `context` event, labels only; the example
+/// recommender turns it into a mood.
+#[test]
+fn context_socket_publishes_labels_only_to_every_subscriber() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixStream;
+    use std::process::Stdio;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let sock = tmp.path().join("context.sock");
+    let cfg = crate::common::config();
+    let (samples, rate) = crate::common::read_wav(std::path::Path::new("examples/cafe.wav"));
+    assert_eq!(rate, 16_000);
+    let _turn = crate::common::whisper_turn();
+    let mut child = Command::new(BIN)
+        .args([
+            "listen",
+            "--input",
+            "-",
+            "--rate",
+            "16000",
+            "--channels",
+            "1",
+        ])
+        .args(["--player", "dry-run", "--context-socket"])
+        .arg(&sock)
+        .arg("--data-dir")
+        .arg(tmp.path().join("store"))
+        .env("HEYPLAYER_MODELS_DIR", &cfg.models_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    while !sock.exists() {
+        assert!(
+            t0.elapsed().as_secs() < 60,
+            "no socket at {}",
+            sock.display()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mode = std::fs::metadata(&sock).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "only this user may subscribe");
+    let raw = UnixStream::connect(&sock).unwrap();
+    let recommender = std::path::Path::new(BIN)
+        .parent()
+        .unwrap()
+        .join("examples/recommender");
+    assert!(
+        recommender.exists(),
+        "{} is missing: build it with `cargo build --example recommender` (cargo test --all-targets does)",
+        recommender.display()
+    );
+    let rec = Command::new(&recommender)
+        .arg(&sock)
+        .arg("--once")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Both subscribers are in before any audio flows.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(&crate::common::to_s16le(&samples))
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let events = crate::common::events_of(&out);
+    let contexts: Vec<u64> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Context { t_ms, .. } => Some(*t_ms),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(contexts.len(), 2, "two commands in the café demo");
+    let lines: Vec<serde_json::Value> = BufReader::new(raw)
+        .lines()
+        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (line, t) in lines.iter().zip(&contexts) {
+        assert_eq!(line["schema"], 1);
+        assert_eq!(line["type"], "context");
+        assert_eq!(line["t_ms"], *t);
+        let keys: Vec<&str> = line
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, ["context", "schema", "t_ms", "type"]);
+        let ctx = line["context"].as_object().unwrap();
+        for axis in ["physical", "social", "emotion"] {
+            assert!(ctx[axis]["value"].is_string() && ctx[axis]["confidence"].is_number());
+        }
+        // Labels only: nothing that could carry words, audio or identity.
+        let text = line.to_string();
+        for banned in [
+            "transcript",
+            "text",
+            "audio",
+            "samples",
+            "speaker",
+            "gender",
+            "age",
+        ] {
+            assert!(
+                !text.contains(&format!("\"{banned}\"")),
+                "{banned} in {text}"
+            );
+        }
+    }
+    let rec = rec.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&rec.stdout);
+    assert!(rec.status.success() && said.starts_with("mood: "), "{said}");
+    assert!(!sock.exists(), "the socket is removed when heyplayer stops");
+}
