@@ -649,6 +649,15 @@ mod tests {
     }
 
     #[test]
+    fn the_model_is_shareable_and_the_stage_movable_to_a_worker() {
+        fn send<T: Send>() {}
+        fn sync<T: Send + Sync>() {}
+        sync::<ContextModel>();
+        send::<ContextStage>();
+        sync::<ContextLabels>();
+    }
+
+    #[test]
     fn top_classes_never_name_a_persons_age() {
         let mut classes = names();
         classes[7] = "Child speech, kid speaking".into();
