@@ -18,6 +18,23 @@ pub const SOCIAL_LABELS: [&str; 3] = ["alone", "conversation", "crowd"];
 /// Labels of the emotion axis.
 pub const EMOTION_LABELS: [&str; 4] = ["neutral", "happy", "sad", "angry"];
 
+/// AudioSet classes that name a person's age (YAMNet has no gender classes):
+/// refused in the mapping and never reported (privacy rules: no age or
+/// gender inference, not even of bystanders).
+pub const PERSONAL_CLASSES: [&str; 6] = [
+    "Child speech, kid speaking",
+    "Children shouting",
+    "Baby laughter",
+    "Baby cry, infant cry",
+    "Child singing",
+    "Children playing",
+];
+
+/// Whether a class may be used or reported.
+pub fn is_personal(class: &str) -> bool {
+    PERSONAL_CLASSES.contains(&class)
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLabel {
@@ -86,6 +103,11 @@ fn resolve(
 ) -> Result<Vec<Cue>, ContextError> {
     cues.iter()
         .map(|(name, &weight)| {
+            if is_personal(name) {
+                return Err(ContextError::Mapping(format!(
+                    "{where_}: {name:?} names a person's age; such classes are not used"
+                )));
+            }
             let class = classes.iter().position(|c| c == name).ok_or_else(|| {
                 ContextError::Mapping(format!(
                     "{where_}: {name:?} is not an AudioSet class in yamnet_class_map.csv"
@@ -187,6 +209,10 @@ mod tests {
             .sum();
         assert!(n > 60, "{n} cues");
         assert_eq!(classes[m.physical[2].cues[0].class], "Air horn, truck horn");
+        // Every personal class is a real class name (so the filter bites).
+        for c in PERSONAL_CLASSES {
+            assert!(classes.iter().any(|n| n == c), "{c}");
+        }
     }
 
     #[test]
@@ -253,5 +279,10 @@ low = { "Silence" = 1.0 }
         assert!(Mapping::parse(&bad, &classes).is_err());
         let bad = good.replace("absence = 0.5\n", "");
         assert!(Mapping::parse(&bad, &classes).is_err());
+        let mut with_child = classes.clone();
+        with_child.push("Child speech, kid speaking".into());
+        let bad = good.replace("\"Bird\" = 1.0", "\"Child speech, kid speaking\" = 1.0");
+        let err = Mapping::parse(&bad, &with_child).unwrap_err().to_string();
+        assert!(err.contains("age"), "{err}");
     }
 }

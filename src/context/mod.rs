@@ -491,9 +491,11 @@ impl ContextStage {
     }
 }
 
-/// The top `k` classes of `p`.
+/// The top `k` classes of `p`, personal classes (a person's age) left out.
 fn top(p: &[f32], classes: &[String], k: usize) -> Vec<(String, f32)> {
-    let mut idx: Vec<usize> = (0..p.len()).collect();
+    let mut idx: Vec<usize> = (0..p.len())
+        .filter(|&i| !mapping::is_personal(&classes[i]))
+        .collect();
     idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]).then(a.cmp(&b)));
     idx.into_iter()
         .take(k)
@@ -673,6 +675,27 @@ mod tests {
         // Only evidence 0.05 of the 0.3 needed: unknown.
         assert_eq!(l.value, UNKNOWN);
         assert!(l.confidence < MIN_CONFIDENCE);
+    }
+
+    #[test]
+    fn the_model_is_shareable_and_the_stage_movable_to_a_worker() {
+        fn send<T: Send>() {}
+        fn sync<T: Send + Sync>() {}
+        sync::<ContextModel>();
+        send::<ContextStage>();
+        sync::<ContextLabels>();
+    }
+
+    #[test]
+    fn top_classes_never_name_a_persons_age() {
+        let mut classes = names();
+        classes[7] = "Child speech, kid speaking".into();
+        let mut p = [0.0f32; NUM_CLASSES];
+        p[7] = 0.9;
+        p[3] = 0.5;
+        p[4] = 0.4;
+        let t = top(&p, &classes, 2);
+        assert_eq!(t, vec![("c3".into(), 0.5), ("c4".into(), 0.4)]);
     }
 
     #[test]
