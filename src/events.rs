@@ -155,7 +155,7 @@ pub enum Event {
         t_ms: u64,
         /// The labels.
         #[serde(flatten)]
-        labels: crate::context::ContextLabels,
+        labels: Box<crate::context::ContextLabels>,
     },
     /// The listener's state changed (`idle`, `listening`, `awake`,
     /// `processing`); `heyplayer status` shows the latest.

@@ -84,9 +84,7 @@ impl CaptureLog {
     /// All the events of a command are in: the capture is finished, with the
     /// gated audio from `clip` (called only then; raw audio opted in).
     pub fn end_of_command(&mut self, clip: impl FnOnce() -> Option<Clip>) -> Option<NewCapture> {
-        if self.pending.as_ref()?.command.is_none() {
-            return None;
-        }
+        self.pending.as_ref()?.command.as_ref()?;
         let mut p = self.pending.take()?;
         p.verified = self.verify;
         p.audio = clip();

@@ -480,7 +480,10 @@ fn handle_on_threads(
     c.understand(heard, out)?;
     if let Some((_, rx)) = asked {
         let labels = rx.recv().map_err(|_| Error::Panicked("context worker"))??;
-        out.extend(labels.map(|labels| Event::Context { t_ms, labels }));
+        out.extend(labels.map(|labels| Event::Context {
+            t_ms,
+            labels: Box::new(labels),
+        }));
     }
     Ok(())
 }
@@ -922,7 +925,10 @@ impl Assistant {
         };
         self.commander.understand(heard, out)?;
         let t_ms = job.t_ms;
-        out.extend(labels.map(|labels| Event::Context { t_ms, labels }));
+        out.extend(labels.map(|labels| Event::Context {
+            t_ms,
+            labels: Box::new(labels),
+        }));
         Ok(())
     }
 
