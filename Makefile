@@ -18,7 +18,7 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/cafe.wav
 
-.PHONY: help deps venv models build run demo test test-data wake-model lint bench bench-asr clean
+.PHONY: help deps venv models build run demo test test-data wake-model lint bench bench-asr soak clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
@@ -27,6 +27,7 @@ help:
 	@echo "make bench  - run the front-end benchmark"
 	@echo "make bench-asr - Whisper: heyplayer vs whisper.cpp alone, and command latency"
 	@echo "make demo   - run on the bundled demo recording"
+	@echo "make soak   - the daemon's 2 h soak and idle-cost benchmark"
 
 # Installs only the Debian packages that are missing.
 deps:
@@ -101,6 +102,13 @@ bench: deps models
 bench-asr: deps models build test-data
 	sh benches/whisper_cpp/run.sh whisper-tiny.en-q8 2
 	sh benches/whisper_cpp/run.sh whisper-base-q8 2
+
+# The daemon's soak (2 h of mixed audio at full speed: RSS, nothing lost) and
+# idle cost (10 min of silence and non-wake speech: CPU time / audio time).
+# Add REALTIME=--realtime to pace at 1x and count drops (takes as long as the audio).
+soak: deps models build test-data
+	$(PY) benches/soak/soak.py --minutes $${SOAK_MINUTES:-120} $(REALTIME)
+	$(PY) benches/soak/soak.py --idle --minutes 10 $(REALTIME)
 
 clean:
 	$(CARGO) clean

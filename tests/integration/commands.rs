@@ -113,7 +113,7 @@ fn words(q: &str) -> String {
 fn real_speech_that_is_not_a_command_stays_not_understood() {
     let _turn = crate::common::whisper_turn();
     /// Prompts checked (every 5th up to 5 s long, the same each run).
-    const PROMPTS: usize = 40;
+    const PROMPTS: usize = 30;
     /// Tolerated prompts that become commands.
     const MAX_COMMANDS: usize = 1;
     let mut w = worker();

@@ -58,8 +58,8 @@ fn listen_on_threads_gives_the_one_thread_events_in_order_plus_states() {
         .count();
     assert_eq!(commands, 2, "{}", names(&one_thread));
 
-    // Each wake: awake at once, then processing, then the command, then the
-    // player's result; the states change one at a time and end idle.
+    // Each wake: awake at once, then processing, then the command, its
+    // context, then the player's result; the states change one at a time and end idle.
     let mut last_state = None;
     let mut seen_wake = false;
     let mut processing = 0;
@@ -77,7 +77,8 @@ fn listen_on_threads_gives_the_one_thread_events_in_order_plus_states() {
             Event::Command { .. } => {
                 assert_eq!(last_state, Some(ListenState::Processing), "event {i}");
                 assert!(
-                    matches!(threaded[i + 1], Event::ActionResult { ok: true, .. }),
+                    matches!(threaded[i + 1], Event::Context { .. })
+                        && matches!(threaded[i + 2], Event::ActionResult { ok: true, .. }),
                     "after the command: {}",
                     names(&threaded[i..])
                 );

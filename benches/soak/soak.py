@@ -1,0 +1,228 @@
+#!/usr/bin/env python3
+"""The daemon's soak, idle-cost and drop benchmark (issue 6), on real audio.
+
+Builds one long recording and runs the whole daemon on it
+(`heyplayer listen --player dry-run`, Whisper, context and the privacy store
+included), then reports what the issue asks for:
+
+- soak: `--minutes 120` of mixed audio (real speech from asterisk-core-sounds
+  in four languages, "hey player" commands from the held-out test corpus
+  `tests/out/wake/pos`, pink noise, silence) at full speed: RSS at the start
+  and at the end (sampled every second from /proc), and that no event is
+  lost: every command inserted is accounted for (a `command`,
+  `not_understood`, or a missed wake), every `command` has exactly one
+  `action_result`, every accepted wake one `kept`, and no drops;
+- idle: `--idle --minutes 10` of silence and non-wake speech: CPU time /
+  audio time (the issue's goal: at most 1 % of one core);
+- `--realtime`: the same, paced at 1x real time, counting `frames_dropped`
+  and `work_dropped` (goal: 0). Takes as long as the audio.
+
+    .venv/bin/python benches/soak/soak.py [--minutes N] [--idle] [--realtime] [--bin target/release/heyplayer]
+
+Nothing here is a pass/fail test; it prints figures (and `--json` for a file).
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+ROOT = Path(__file__).resolve().parents[2]
+SR = 16000
+SPEECH_DIRS = ["en", "fr", "es", "it_IT_m_Carlo", "ru_RU_f_IvrvoiceRU"]
+
+
+def load(path: Path) -> np.ndarray:
+    a, sr = sf.read(path, dtype="float32", always_2d=True)
+    a = a.mean(axis=1)
+    if sr != SR:
+        from math import gcd
+        g = gcd(sr, SR)
+        a = resample_poly(a, SR // g, sr // g).astype(np.float32)
+    return a
+
+
+def pink(n: int, rng) -> np.ndarray:
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spec), dtype=np.float64)
+    f[0] = 1.0
+    x = np.fft.irfft(spec / np.sqrt(f), n)
+    return (x / (np.abs(x).max() + 1e-9)).astype(np.float32)
+
+
+def build(minutes: float, idle: bool, seed: int, out: Path) -> dict:
+    """Writes the recording block by block (constant memory); returns what it holds."""
+    rng = np.random.default_rng(seed)
+    speech = []
+    for d in SPEECH_DIRS:
+        speech += sorted(Path("/usr/share/asterisk/sounds", d).rglob("*.wav"))
+    if not speech:
+        sys.exit("no asterisk-core-sounds recordings: run `make test-data` (it installs them)")
+    pos = sorted((ROOT / "tests/out/wake/pos").glob("*.wav"))
+    if not idle and not pos:
+        sys.exit("no held-out commands in tests/out/wake/pos: run `make test-data`")
+    total = int(minutes * 60 * SR)
+    held = {"speech_s": 0.0, "commands": 0, "noise_s": 0.0, "silence_s": 0.0}
+    n = 0
+    with sf.SoundFile(out, "w", SR, 1, subtype="PCM_16") as w:
+        while n < total:
+            r = rng.random()
+            if not idle and r < 0.12:
+                block = load(pos[int(rng.integers(len(pos)))])
+                held["commands"] += 1
+                # Silence after a command, so it ends before other speech.
+                block = np.concatenate([block, np.zeros(int(1.5 * SR), np.float32)])
+            elif r < 0.6:
+                block = load(speech[int(rng.integers(len(speech)))]) * rng.uniform(0.3, 1.0)
+                held["speech_s"] += len(block) / SR
+            elif r < 0.8:
+                block = pink(int(rng.uniform(1, 6) * SR), rng) * rng.uniform(0.01, 0.1)
+                held["noise_s"] += len(block) / SR
+            else:
+                block = np.zeros(int(rng.uniform(0.5, 4) * SR), np.float32)
+                held["silence_s"] += len(block) / SR
+            block = block[: total - n]
+            w.write(np.clip(block, -1, 1))
+            n += len(block)
+    held["audio_s"] = n / SR
+    return held
+
+
+def rss_kb(pid: int) -> int | None:
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def run(bin_: Path, wav: Path, realtime: bool, data: Path) -> dict:
+    cmd = [str(bin_), "listen", "--input", str(wav), "--player", "dry-run", "--data-dir", str(data)]
+    if realtime:
+        cmd.append("--realtime")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rss = []
+
+    def sample():
+        while p.poll() is None:
+            r = rss_kb(p.pid)
+            if r:
+                rss.append((time.monotonic() - t0, r))
+            time.sleep(1.0)
+
+    th = threading.Thread(target=sample, daemon=True)
+    th.start()
+    events = []
+    for line in p.stdout:
+        events.append(json.loads(line))
+        if len(events) % 500 == 0:
+            t = events[-1]["t_ms"] / 1000
+            print(f"[soak] {t / 60:.1f} min of audio, {len(events)} events, "
+                  f"RSS {rss[-1][1] / 1024 if rss else 0:.0f} MB", file=sys.stderr)
+    err = p.stderr.read()
+    code = p.wait()
+    th.join()
+    wall = time.monotonic() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if code != 0:
+        sys.exit(f"heyplayer failed ({code}): {err}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"events": events, "wall_s": wall, "cpu_s": cpu, "rss": rss,
+            "max_rss_mb": after.ru_maxrss / 1024}
+
+
+def account(events: list) -> dict:
+    count = {}
+    for e in events:
+        count[e["type"]] = count.get(e["type"], 0) + 1
+    problems = []
+    # Per wake: one ending (command / not_understood / wake_rejected); per
+    # command: one action_result; per ending that kept something: one kept.
+    open_wake = False
+    pending_action = 0
+    for e in events:
+        t = e["type"]
+        if t == "wake":
+            if open_wake:
+                problems.append(f"wake at {e['t_ms']} while the previous one had no ending")
+            open_wake = True
+        elif t in ("command", "not_understood", "wake_rejected"):
+            if not open_wake:
+                problems.append(f"{t} at {e['t_ms']} without a wake")
+            open_wake = False
+            if t == "command":
+                pending_action += 1
+        elif t == "action_result":
+            pending_action -= 1
+            if pending_action < 0:
+                problems.append(f"action_result at {e['t_ms']} without a command")
+    if pending_action:
+        problems.append(f"{pending_action} command(s) without an action_result")
+    kept = count.get("kept", 0)
+    endings = count.get("command", 0) + count.get("not_understood", 0) + count.get("wake_rejected", 0)
+    if kept != endings:
+        problems.append(f"{kept} kept events for {endings} wake endings")
+    if events[-1]["type"] != "audio_stop":
+        problems.append("the last event is not audio_stop")
+    return {"count": count, "problems": problems}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=120.0)
+    ap.add_argument("--idle", action="store_true", help="silence and non-wake speech only")
+    ap.add_argument("--realtime", action="store_true", help="pace at 1x real time (takes as long as the audio)")
+    ap.add_argument("--bin", type=Path, default=ROOT / "target/release/heyplayer")
+    ap.add_argument("--seed", type=int, default=3)
+    ap.add_argument("--json", type=Path, help="also write the figures here")
+    args = ap.parse_args()
+    if not args.bin.exists():
+        sys.exit(f"{args.bin} is missing: run `cargo build --release`")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "soak.wav"
+        print(f"[soak] building {args.minutes:g} min of {'idle' if args.idle else 'mixed'} audio", file=sys.stderr)
+        held = build(args.minutes, args.idle, args.seed, wav)
+        print(f"[soak] {held}", file=sys.stderr)
+        r = run(args.bin, wav, args.realtime, Path(tmp) / "store")
+    acc = account(r["events"])
+    rss = r["rss"]
+    # RSS once the models are loaded (after 10 s, or the first sample) and at the end.
+    start = next((kb for t, kb in rss if t >= 10), rss[0][1] if rss else 0)
+    end = rss[-1][1] if rss else 0
+    drops = sum(e.get("dropped_ms", 0) for e in r["events"] if e["type"] == "frames_dropped")
+    figures = {
+        "audio_min": round(held["audio_s"] / 60, 2),
+        "commands_inserted": held["commands"],
+        "wall_s": round(r["wall_s"], 1),
+        "speed_x_real_time": round(held["audio_s"] / r["wall_s"], 1),
+        "cpu_s": round(r["cpu_s"], 1),
+        "cpu_per_audio_percent_of_one_core": round(100 * r["cpu_s"] / held["audio_s"], 2),
+        "rss_start_mb": round(start / 1024, 1),
+        "rss_end_mb": round(end / 1024, 1),
+        "rss_peak_mb": round(r["max_rss_mb"], 1),
+        "frames_dropped_ms": drops,
+        "work_dropped": acc["count"].get("work_dropped", 0),
+        "events": acc["count"],
+        "problems": acc["problems"],
+        "realtime": args.realtime,
+    }
+    print(json.dumps(figures, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(figures, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
