@@ -15,7 +15,11 @@ included), then reports what the issue asks for:
 - idle: `--idle --minutes 10` of silence and non-wake speech: CPU time /
   audio time (the issue's goal: at most 1 % of one core);
 - `--realtime`: the same, paced at 1x real time, counting `frames_dropped`
-  and `work_dropped` (goal: 0). Takes as long as the audio.
+  and `work_dropped` (goal: 0), and the end-to-end latency of each command:
+  from the end of its speech (its `voice_stopped`, on the audio clock, which
+  at 1x is the wall clock from `audio_start` on) to its `action_result`
+  line, p50 and p95. With `--mpv` the commands drive a real headless mpv
+  over its IPC socket instead of `--player dry-run`. Takes as long as the audio.
 
     .venv/bin/python benches/soak/soak.py [--minutes N] [--idle] [--realtime] [--bin target/release/heyplayer]
 
@@ -107,8 +111,9 @@ def rss_kb(pid: int) -> int | None:
     return None
 
 
-def run(bin_: Path, wav: Path, realtime: bool, data: Path) -> dict:
-    cmd = [str(bin_), "listen", "--input", str(wav), "--player", "dry-run", "--data-dir", str(data)]
+def run(bin_: Path, wav: Path, realtime: bool, data: Path, mpv_sock: Path | None) -> dict:
+    player = ["--mpv-socket", str(mpv_sock)] if mpv_sock else ["--player", "dry-run"]
+    cmd = [str(bin_), "listen", "--input", str(wav), *player, "--data-dir", str(data)]
     if realtime:
         cmd.append("--realtime")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -127,7 +132,9 @@ def run(bin_: Path, wav: Path, realtime: bool, data: Path) -> dict:
     th.start()
     events = []
     for line in p.stdout:
-        events.append(json.loads(line))
+        ev = json.loads(line)
+        ev["_wall"] = time.monotonic()
+        events.append(ev)
         if len(events) % 500 == 0:
             t = events[-1]["t_ms"] / 1000
             print(f"[soak] {t / 60:.1f} min of audio, {len(events)} events, "
@@ -180,11 +187,24 @@ def account(events: list) -> dict:
     return {"count": count, "problems": problems}
 
 
+def latencies(events: list) -> list:
+    """Seconds from the end of each command's speech to its action_result (1x only)."""
+    start = next(e["_wall"] for e in events if e["type"] == "audio_start")
+    out, last_stop = [], None
+    for e in events:
+        if e["type"] == "voice_stopped":
+            last_stop = e["t_ms"]
+        elif e["type"] == "action_result" and last_stop is not None:
+            out.append(e["_wall"] - (start + last_stop / 1000))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=120.0)
     ap.add_argument("--idle", action="store_true", help="silence and non-wake speech only")
     ap.add_argument("--realtime", action="store_true", help="pace at 1x real time (takes as long as the audio)")
+    ap.add_argument("--mpv", action="store_true", help="drive a real headless mpv (IPC) instead of dry-run")
     ap.add_argument("--bin", type=Path, default=ROOT / "target/release/heyplayer")
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--json", type=Path, help="also write the figures here")
@@ -196,7 +216,22 @@ def main() -> None:
         print(f"[soak] building {args.minutes:g} min of {'idle' if args.idle else 'mixed'} audio", file=sys.stderr)
         held = build(args.minutes, args.idle, args.seed, wav)
         print(f"[soak] {held}", file=sys.stderr)
-        r = run(args.bin, wav, args.realtime, Path(tmp) / "store")
+        mpv = None
+        sock = None
+        if args.mpv:
+            sock = Path(tmp) / "mpv.sock"
+            mpv = subprocess.Popen(["mpv", "--idle", "--ao=null", "--vo=null", "--no-config",
+                                    f"--input-ipc-server={sock}"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                if sock.exists():
+                    break
+                time.sleep(0.1)
+        try:
+            r = run(args.bin, wav, args.realtime, Path(tmp) / "store", sock)
+        finally:
+            if mpv:
+                mpv.kill()
     acc = account(r["events"])
     rss = r["rss"]
     # RSS once the models are loaded (after 10 s, or the first sample) and at the end.
@@ -218,7 +253,15 @@ def main() -> None:
         "events": acc["count"],
         "problems": acc["problems"],
         "realtime": args.realtime,
+        "player": "mpv" if args.mpv else "dry-run",
     }
+    if args.realtime:
+        lat = sorted(latencies(r["events"]))
+        if lat:
+            figures["latency_ms_p50"] = round(1000 * lat[len(lat) // 2])
+            figures["latency_ms_p95"] = round(1000 * lat[min(len(lat) - 1, int(0.95 * len(lat)))])
+            figures["latency_n"] = len(lat)
+        figures["action_results_ok"] = sum(1 for e in r["events"] if e["type"] == "action_result" and e["ok"])
     print(json.dumps(figures, indent=1))
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1) + "\n")
