@@ -18,7 +18,7 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/cafe.wav
 
-.PHONY: help deps venv models build run demo test test-data wake-model lint bench bench-asr soak clean
+.PHONY: help deps venv models build run demo test test-data wake-model wake-corpus lint bench bench-wake bench-asr soak clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
@@ -26,6 +26,7 @@ help:
 	@echo "make models - fetch and verify the model files (see models/manifest.toml)"
 	@echo "make bench  - run the front-end benchmark"
 	@echo "make bench-asr - Whisper: heyplayer vs whisper.cpp alone, and command latency"
+	@echo "make bench-wake - wake word on the held-out corpus: FRR, false accepts/h, speed vs openWakeWord"
 	@echo "make demo   - run on the bundled demo recording"
 	@echo "make soak   - the daemon's 2 h soak and idle-cost benchmark"
 
@@ -86,6 +87,31 @@ wake-model: $(TOOLS_READY)
 	$(PY) models/wake/train_all.py --apt
 	sha256sum models/wake/hey_player.onnx
 
+# The held-out wake-word benchmark corpus (not part of make test): voices, recordings
+# and noises the wake model never saw; >= 300 positives, >= 2 h negatives (>= 1 h real speech).
+WAKE_CORPUS := tests/out/wake_corpus
+WAKE_CORPUS_APT := flite asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav \
+	asterisk-prompt-it-menardi-wav asterisk-prompt-es-co asterisk-prompt-fr-armelle asterisk-moh-opsound-wav
+wake-corpus: deps $(TOOLS_READY)
+	@missing=$$(for p in $(WAKE_CORPUS_APT); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -q; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+	nice $(PY) tests/gen/wake_corpus.py $(WAKE_CORPUS)
+
+BENCH_WAKE_READY := $(VENV)/.bench-wake-ready
+$(BENCH_WAKE_READY): $(TOOLS_READY) benches/wake_eval/requirements.txt
+	$(PY) -m pip install -q --no-deps openwakeword==0.4.0
+	$(PY) -m pip install -q -r benches/wake_eval/requirements.txt
+	touch $@
+
+# The wake word on the held-out corpus: FRR and false accepts/h with the first stage alone
+# and with Whisper verification; speed of the first stage vs openWakeWord's own package.
+bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
+	$(CARGO) build --release --locked --example wake_rtf
+	$(PY) benches/wake_eval/run.py $(WAKE_CORPUS)/manifest.jsonl
+
 test: deps models test-data
 	$(CARGO) fmt --all --check
 	$(CARGO) test --workspace --all-targets --locked
@@ -96,6 +122,8 @@ lint:
 
 bench: deps models
 	$(CARGO) bench --bench frontend
+	$(CARGO) bench --bench wake --no-run
+	taskset -c 0 $(CARGO) bench --bench wake
 
 # ASR side by side with whisper.cpp (linked from the same build) and the
 # pipeline's command latency, for the fast and the default model.

@@ -9,13 +9,19 @@
 //! consecutive steps at or above the threshold, then stays quiet for the
 //! debounce time.
 //!
+//! The embedding model runs streamed: cut into segments that compute only
+//! what the 8 new mel frames change (see [`EmbSegments`]), with the same
+//! numbers as the whole model on the whole window, about 8x less work per step.
+//!
 //! Every buffer is sized at construction; [`WakeDetector::push`] allocates
-//! nothing of its own (tract allocates its tensors, once per 80 ms step).
+//! nothing of its own (tract allocates its tensors, in each step's runs).
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::plan::SimpleState;
 
 use crate::audio::{Frame, FRAME_SAMPLES};
 
@@ -105,11 +111,236 @@ fn load(path: &Path, input: &[usize]) -> Result<Plan, WakeError> {
         .map_err(err)
 }
 
+/// One streaming segment of the embedding model: the part of its graph from
+/// the tensor named `from` (given the concrete `shape`) to the one named `to`.
+fn load_segment(path: &Path, from: &str, to: &str, shape: &[usize]) -> Result<Plan, WakeError> {
+    let err = |e: TractError| WakeError::Load {
+        path: path.display().to_string(),
+        detail: format!("{e:#}"),
+    };
+    let mut model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+    let cut = model
+        .find_outlet_label(from)
+        .ok_or_else(|| missing(path, from))?;
+    let output = model
+        .find_outlet_label(to)
+        .ok_or_else(|| missing(path, to))?;
+    // A new input in place of the tensor `from`: what fed it is left
+    // dangling, outside the plan.
+    let input = model
+        .add_source("segment_input", f32::fact(shape).into())
+        .map_err(err)?;
+    for inlet in model.outlet_successors(cut).to_vec() {
+        model.add_edge(input, inlet).map_err(err)?;
+    }
+    model.set_input_outlets(&[input]).map_err(err)?;
+    model.select_output_outlets(&[output]).map_err(err)?;
+    model
+        .into_optimized()
+        .map_err(err)?
+        .into_runnable()
+        .map_err(err)
+}
+
+/// The embedding model cut into streaming segments.
+///
+/// openWakeWord's embedding model is a convolutional net over 76 mel frames
+/// whose time axis only sees "valid" (unpadded) convolutions of height 3 and
+/// three max-pools of stride 2, then a last convolution over the 3 remaining
+/// frames. Windows advance by 8 mel frames, the product of the pool strides,
+/// so every activation of the window at step k is an activation of the window
+/// at step k-1 shifted by 8, 4, 2 or 1 frames (before the first, second and
+/// third pool, and after it), and the new frames of the first and second
+/// pools' inputs start at even positions. So the model is cut before each
+/// time convolution ([`SEGMENTS`]); each segment runs on the 2 frames of
+/// context its convolution needs plus the new frames, and gives only the new
+/// frames of the next segment's input; the detector keeps the older ones.
+/// The arithmetic of every frame is the one of the whole model on the whole
+/// window.
+///
+/// The first window is run whole (`warm`), which also gives every segment's
+/// input frames; from then on only the segments run.
+#[derive(Clone)]
+struct EmbSegments {
+    warm: Plan,
+    seg: Vec<Plan>,
+}
+
+/// One segment of the embedding model: its graph from the tensor `from`
+/// (NCHW with batch 1: `channels`, `frames` of time, `bins`) to the tensor
+/// `to` (the next segment's `from`).
+struct SegSpec {
+    from: &'static str,
+    to: &'static str,
+    channels: usize,
+    frames: usize,
+    bins: usize,
+}
+
+/// Mel bins after the model's zero padding (one bin each side).
+const MEL_PADDED: usize = MEL_BINS + 2;
+const fn max_out(k: u32) -> &'static str {
+    match k {
+        1 => "model/tf.math.maximum_1/Maximum:0",
+        3 => "model/tf.math.maximum_3/Maximum:0",
+        5 => "model/tf.math.maximum_5/Maximum:0",
+        7 => "model/tf.math.maximum_7/Maximum:0",
+        9 => "model/tf.math.maximum_9/Maximum:0",
+        11 => "model/tf.math.maximum_11/Maximum:0",
+        13 => "model/tf.math.maximum_13/Maximum:0",
+        15 => "model/tf.math.maximum_15/Maximum:0",
+        _ => "model/tf.math.maximum_17/Maximum:0",
+    }
+}
+/// The padded mel window reshaped to NCHW: where the first segment starts.
+const MEL_NCHW: &str = "model/conv2d/StatefulPartitionedCall/StatefulPartitionedCall/Conv2D__7:0";
+/// The third pool's output.
+const POOL_LAST: &str = "model/max_pooling2d_4/MaxPool:0";
+/// The embedding.
+const EMB_OUT: &str = "conv2d_19";
+const fn seg(from: &'static str, to: &'static str, c: usize, t: usize, f: usize) -> SegSpec {
+    SegSpec {
+        from,
+        to,
+        channels: c,
+        frames: t,
+        bins: f,
+    }
+}
+/// The segments. Per step (new frames in -> out): conv 0-1 (8 -> 8), conv 2-3
+/// with pool 1 (8 -> 4), conv 4-5, conv 6-7 with the bins-only pool, conv
+/// 8-9 (4 -> 4), conv 10-11 with pool 2 (4 -> 2), conv 12-13, conv 14-15,
+/// conv 16-17 (2 -> 2), conv 18 with pool 3 (2 -> 1), conv 19 on the last 3
+/// frames (1 -> the embedding).
+const SEGMENTS: [SegSpec; 11] = [
+    seg(MEL_NCHW, max_out(1), 1, 10, MEL_PADDED),
+    seg(max_out(1), max_out(3), 24, 10, 32),
+    seg(max_out(3), max_out(5), 48, 6, 16),
+    seg(max_out(5), max_out(7), 48, 6, 16),
+    seg(max_out(7), max_out(9), 72, 6, 8),
+    seg(max_out(9), max_out(11), 72, 6, 8),
+    seg(max_out(11), max_out(13), 96, 4, 4),
+    seg(max_out(13), max_out(15), 96, 4, 4),
+    seg(max_out(15), max_out(17), 96, 4, 2),
+    seg(max_out(17), POOL_LAST, 96, 4, 2),
+    seg(POOL_LAST, EMB_OUT, 96, 3, 1),
+];
+
+impl EmbSegments {
+    fn load(path: &Path) -> Result<Self, WakeError> {
+        let err = |e: TractError| WakeError::Load {
+            path: path.display().to_string(),
+            detail: format!("{e:#}"),
+        };
+        let mut whole = tract_onnx::onnx().model_for_path(path).map_err(err)?;
+        let mut outs = Vec::new();
+        for name in SEGMENTS[1..].iter().map(|s| s.from).chain([EMB_OUT]) {
+            outs.push(
+                whole
+                    .find_outlet_label(name)
+                    .ok_or_else(|| missing(path, name))?,
+            );
+        }
+        whole.select_output_outlets(&outs).map_err(err)?;
+        let warm = whole
+            .with_input_fact(0, f32::fact([1, MEL_WINDOW, MEL_BINS, 1]).into())
+            .map_err(err)?
+            .into_optimized()
+            .map_err(err)?
+            .into_runnable()
+            .map_err(err)?;
+        let seg = SEGMENTS
+            .iter()
+            .map(|s| load_segment(path, s.from, s.to, &[1, s.channels, s.frames, s.bins]))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { warm, seg })
+    }
+}
+
+fn missing(path: &Path, name: &str) -> WakeError {
+    WakeError::Load {
+        path: path.display().to_string(),
+        detail: format!("no tensor named {name}: not openWakeWord's embedding model"),
+    }
+}
+
+/// The latest frames of one segment's input, `[channels, frames, bins]` (as
+/// the segment's NCHW input with batch 1).
+struct Frames {
+    shape: (usize, usize, usize),
+    data: Box<[f32]>,
+}
+
+impl Frames {
+    fn new(s: &SegSpec) -> Self {
+        Self {
+            shape: (s.channels, s.frames, s.bins),
+            data: vec![0.0; s.channels * s.frames * s.bins].into_boxed_slice(),
+        }
+    }
+
+    /// The number of whole frames in `values`, an error unless they are whole.
+    fn frames_in(&self, values: &[f32]) -> Result<usize, WakeError> {
+        let (c, _, f) = self.shape;
+        let n = values.len() / (c * f);
+        if n == 0 || values.len() != c * n * f {
+            return Err(WakeError::Run(format!(
+                "a segment gave {} values, not whole frames of {}",
+                values.len(),
+                c * f
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Appends `n` frames given as `[channels, n, bins]`, dropping the oldest.
+    fn push(&mut self, new: &[f32]) -> Result<(), WakeError> {
+        let (c, t, f) = self.shape;
+        let n = self.frames_in(new)?;
+        if n > t {
+            return Err(WakeError::Run(format!("{n} new frames, room for {t}")));
+        }
+        for ch in 0..c {
+            let row = &mut self.data[ch * t * f..(ch + 1) * t * f];
+            row.copy_within(n * f.., 0);
+            row[(t - n) * f..].copy_from_slice(&new[ch * n * f..(ch + 1) * n * f]);
+        }
+        Ok(())
+    }
+
+    /// Takes the latest frames of a whole window `[channels, frames, bins]`.
+    fn fill(&mut self, window: &[f32]) -> Result<(), WakeError> {
+        let (c, t, f) = self.shape;
+        let n = self.frames_in(window)?;
+        if n < t {
+            return Err(WakeError::Run(format!("{n} frames in a window, need {t}")));
+        }
+        for ch in 0..c {
+            let from = &window[(ch * n + n - t) * f..(ch + 1) * n * f];
+            self.data[ch * t * f..(ch + 1) * t * f].copy_from_slice(from);
+        }
+        Ok(())
+    }
+
+    /// Runs a segment on these frames; hands its output to `out`.
+    fn run<R>(
+        &self,
+        state: &mut TypedSimpleState,
+        out: impl FnOnce(&[f32]) -> Result<R, WakeError>,
+    ) -> Result<R, WakeError> {
+        let (c, t, f) = self.shape;
+        let input = Tensor::from_shape(&[1, c, t, f], &self.data).map_err(run_err)?;
+        let res = state.run(tvec!(input.into_tvalue())).map_err(run_err)?;
+        let view = res[0].to_plain_array_view::<f32>().map_err(run_err)?;
+        out(view.as_slice().ok_or_else(not_contiguous)?)
+    }
+}
+
 /// The three models, loaded once and shared between detectors.
 #[derive(Clone)]
 pub struct WakeModels {
     mel: Plan,
-    emb: Plan,
+    emb: EmbSegments,
     head: Plan,
 }
 
@@ -118,8 +349,97 @@ impl WakeModels {
     pub fn load(mel: &Path, emb: &Path, head: &Path) -> Result<Self, WakeError> {
         Ok(Self {
             mel: load(mel, &[1, MEL_INPUT])?,
-            emb: load(emb, &[1, MEL_WINDOW, MEL_BINS, 1])?,
+            emb: EmbSegments::load(emb)?,
             head: load(head, &[1, HEAD_WINDOW, EMB_DIM])?,
+        })
+    }
+
+    /// Time per 80 ms step of each model (or embedding segment) alone,
+    /// averaged over `steps` runs on speech-range noise (for the benchmark:
+    /// `cargo bench --bench wake`).
+    pub fn profile(&self, steps: u32) -> Result<Vec<(String, Duration)>, WakeError> {
+        let mut x = 12345u32;
+        let mut noise = |n: usize, scale: f32| -> Vec<f32> {
+            (0..n)
+                .map(|_| {
+                    x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                    ((x >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * scale
+                })
+                .collect()
+        };
+        let time = |plan: &Plan, shape: &[usize], v: Vec<f32>| -> Result<Duration, WakeError> {
+            let input = Tensor::from_shape(shape, &v).map_err(run_err)?;
+            let mut state = SimpleState::new(plan).map_err(run_err)?;
+            state
+                .run(tvec!(input.clone().into_tvalue()))
+                .map_err(run_err)?;
+            let t = Instant::now();
+            for _ in 0..steps {
+                state
+                    .run(tvec!(input.clone().into_tvalue()))
+                    .map_err(run_err)?;
+            }
+            Ok(t.elapsed() / steps)
+        };
+        let mut out = vec![(
+            "mel".to_string(),
+            time(&self.mel, &[1, MEL_INPUT], noise(MEL_INPUT, 6000.0))?,
+        )];
+        for (k, (spec, plan)) in SEGMENTS.iter().zip(&self.emb.seg).enumerate() {
+            let shape = [1, spec.channels, spec.frames, spec.bins];
+            let t = time(plan, &shape, noise(shape.iter().product(), 2.0))?;
+            out.push((format!("embedding segment {k} ({})", spec.to), t));
+        }
+        out.push((
+            "head".to_string(),
+            time(
+                &self.head,
+                &[1, HEAD_WINDOW, EMB_DIM],
+                noise(HEAD_WINDOW * EMB_DIM, 2.0),
+            )?,
+        ));
+        Ok(out)
+    }
+
+    /// Time per 80 ms step of openWakeWord's whole embedding model on a whole
+    /// 76-frame window, as the detector ran it before it streamed (for the
+    /// benchmark's comparison).
+    pub fn profile_whole_embedding(path: &Path, steps: u32) -> Result<Duration, WakeError> {
+        let plan = load(path, &[1, MEL_WINDOW, MEL_BINS, 1])?;
+        let v: Vec<f32> = (0..MEL_WINDOW * MEL_BINS)
+            .map(|k| (k as f32 * 0.37).sin())
+            .collect();
+        let input = Tensor::from_shape(&[1, MEL_WINDOW, MEL_BINS, 1], &v).map_err(run_err)?;
+        let mut state = SimpleState::new(&plan).map_err(run_err)?;
+        state
+            .run(tvec!(input.clone().into_tvalue()))
+            .map_err(run_err)?;
+        let t = Instant::now();
+        for _ in 0..steps {
+            state
+                .run(tvec!(input.clone().into_tvalue()))
+                .map_err(run_err)?;
+        }
+        Ok(t.elapsed() / steps)
+    }
+}
+
+/// A detector's tract sessions.
+struct Sessions {
+    mel: TypedSimpleState,
+    warm: TypedSimpleState,
+    seg: Vec<TypedSimpleState>,
+    head: TypedSimpleState,
+}
+
+impl Sessions {
+    fn new(m: &WakeModels) -> Result<Self, WakeError> {
+        let new = |p: &Plan| SimpleState::new(p).map_err(run_err);
+        Ok(Self {
+            mel: new(&m.mel)?,
+            warm: new(&m.emb.warm)?,
+            seg: m.emb.seg.iter().map(new).collect::<Result<_, _>>()?,
+            head: new(&m.head)?,
         })
     }
 }
@@ -128,11 +448,19 @@ impl WakeModels {
 pub struct WakeDetector {
     models: WakeModels,
     cfg: WakeConfig,
+    /// One tract session per model, kept from step to step (made at the
+    /// first step: making one can fail, and `new` cannot).
+    sessions: Option<Sessions>,
     /// Latest MEL_INPUT samples, int16 range; the new step fills the tail.
     audio: Box<[f32; MEL_INPUT]>,
     fill: usize,
+    /// The latest MEL_WINDOW mel frames, scaled (for the first window).
     mel: Box<[f32; MEL_WINDOW * MEL_BINS]>,
+    /// The new mel frames of a step, scaled and zero-padded to [`MEL_PADDED`] bins.
+    new_mel: Box<[f32; MEL_PER_STEP * MEL_PADDED]>,
     mel_frames: usize,
+    /// The inputs of the embedding model's segments.
+    seg: Box<[Frames]>,
     emb: Box<[f32; HEAD_WINDOW * EMB_DIM]>,
     emb_count: usize,
     samples: u64,
@@ -140,6 +468,10 @@ pub struct WakeDetector {
     run_max: f32,
     quiet_until: u64,
     last_score: f32,
+}
+
+fn not_contiguous() -> WakeError {
+    WakeError::Run("a model's output is not contiguous".into())
 }
 
 fn run_err(e: TractError) -> WakeError {
@@ -150,12 +482,15 @@ impl WakeDetector {
     /// A detector on shared models.
     pub fn new(models: WakeModels, cfg: WakeConfig) -> Self {
         Self {
+            sessions: None,
             models,
             cfg,
             audio: Box::new([0.0; MEL_INPUT]),
             fill: 0,
             mel: Box::new([0.0; MEL_WINDOW * MEL_BINS]),
+            new_mel: Box::new([0.0; MEL_PER_STEP * MEL_PADDED]),
             mel_frames: 0,
+            seg: SEGMENTS.iter().map(Frames::new).collect(),
             emb: Box::new([0.0; HEAD_WINDOW * EMB_DIM]),
             emb_count: 0,
             samples: 0,
@@ -215,13 +550,14 @@ impl WakeDetector {
     /// One 80 ms step: mel, embedding, head. Returns the head's score (0
     /// until the windows are full).
     fn step(&mut self) -> Result<f32, WakeError> {
+        let s = match &mut self.sessions {
+            Some(s) => s,
+            None => self.sessions.insert(Sessions::new(&self.models)?),
+        };
         let input = Tensor::from_shape(&[1, MEL_INPUT], &self.audio[..]).map_err(run_err)?;
-        let out = self
-            .models
-            .mel
-            .run(tvec!(input.into_tvalue()))
-            .map_err(run_err)?;
+        let out = s.mel.run(tvec!(input.into_tvalue())).map_err(run_err)?;
         let mel = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
+        let mel = mel.as_slice().ok_or_else(not_contiguous)?;
         if mel.len() != MEL_PER_STEP * MEL_BINS {
             return Err(WakeError::Run(format!(
                 "mel model gave {} values, expected {}",
@@ -232,30 +568,56 @@ impl WakeDetector {
         let shift = MEL_PER_STEP * MEL_BINS;
         self.mel.copy_within(shift.., 0);
         let tail = MEL_WINDOW * MEL_BINS - shift;
-        for (d, s) in self.mel[tail..].iter_mut().zip(mel.iter()) {
+        for (d, s) in self.mel[tail..].iter_mut().zip(mel) {
             *d = s / 10.0 + 2.0;
         }
+        // The embedding model pads the bins with one zero each side.
+        for (d, s) in self
+            .new_mel
+            .chunks_exact_mut(MEL_PADDED)
+            .zip(self.mel[tail..].chunks_exact(MEL_BINS))
+        {
+            d[1..=MEL_BINS].copy_from_slice(s);
+        }
+        self.seg[0].push(&self.new_mel[..])?;
         self.mel_frames += MEL_PER_STEP;
         if self.mel_frames < MEL_WINDOW {
             return Ok(0.0);
         }
-        let input =
-            Tensor::from_shape(&[1, MEL_WINDOW, MEL_BINS, 1], &self.mel[..]).map_err(run_err)?;
-        let out = self
-            .models
-            .emb
-            .run(tvec!(input.into_tvalue()))
-            .map_err(run_err)?;
-        let e = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
-        if e.len() != EMB_DIM {
-            return Err(WakeError::Run(format!("embedding has {} values", e.len())));
-        }
-        self.emb.copy_within(EMB_DIM.., 0);
-        for (d, s) in self.emb[(HEAD_WINDOW - 1) * EMB_DIM..]
-            .iter_mut()
-            .zip(e.iter())
-        {
-            *d = *s;
+        let emb = &mut self.emb;
+        let mut take = |e: &[f32]| {
+            if e.len() != EMB_DIM {
+                return Err(WakeError::Run(format!("embedding has {} values", e.len())));
+            }
+            emb.copy_within(EMB_DIM.., 0);
+            emb[(HEAD_WINDOW - 1) * EMB_DIM..].copy_from_slice(e);
+            Ok(())
+        };
+        if self.emb_count == 0 {
+            // The first window, whole: it also fills every segment's input.
+            let input = Tensor::from_shape(&[1, MEL_WINDOW, MEL_BINS, 1], &self.mel[..])
+                .map_err(run_err)?;
+            let out = s.warm.run(tvec!(input.into_tvalue())).map_err(run_err)?;
+            let (last, inputs) = out
+                .split_last()
+                .ok_or_else(|| WakeError::Run("the embedding model gave nothing".into()))?;
+            for (frames, t) in self.seg[1..].iter_mut().zip(inputs) {
+                let v = t.to_plain_array_view::<f32>().map_err(run_err)?;
+                frames.fill(v.as_slice().ok_or_else(not_contiguous)?)?;
+            }
+            let v = last.to_plain_array_view::<f32>().map_err(run_err)?;
+            take(v.as_slice().ok_or_else(not_contiguous)?)?;
+        } else {
+            // Each segment gives the next one's new frames.
+            let n = self.seg.len();
+            for (k, state) in s.seg.iter_mut().enumerate() {
+                let (here, rest) = self.seg[k..].split_at_mut(1);
+                if k + 1 < n {
+                    here[0].run(state, |out| rest[0].push(out))?;
+                } else {
+                    here[0].run(state, &mut take)?;
+                }
+            }
         }
         self.emb_count += 1;
         if self.emb_count < HEAD_WINDOW {
@@ -263,11 +625,7 @@ impl WakeDetector {
         }
         let input =
             Tensor::from_shape(&[1, HEAD_WINDOW, EMB_DIM], &self.emb[..]).map_err(run_err)?;
-        let out = self
-            .models
-            .head
-            .run(tvec!(input.into_tvalue()))
-            .map_err(run_err)?;
+        let out = s.head.run(tvec!(input.into_tvalue())).map_err(run_err)?;
         let p = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
         p.iter()
             .next()
@@ -374,6 +732,156 @@ fn char_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The detector's scoring as it was before the embedding model streamed:
+    /// the whole embedding model on the whole 76-frame mel window at every
+    /// step (the code of commit 4afa1b4, kept here as the reference).
+    struct Reference {
+        mel: Plan,
+        emb: Plan,
+        head: Plan,
+        audio: Vec<f32>,
+        fill: usize,
+        mel_win: Vec<f32>,
+        mel_frames: usize,
+        emb_win: Vec<f32>,
+        emb_count: usize,
+    }
+
+    impl Reference {
+        fn new(mel: &Path, emb: &Path, head: &Path) -> Self {
+            Self {
+                mel: load(mel, &[1, MEL_INPUT]).unwrap(),
+                emb: load(emb, &[1, MEL_WINDOW, MEL_BINS, 1]).unwrap(),
+                head: load(head, &[1, HEAD_WINDOW, EMB_DIM]).unwrap(),
+                audio: vec![0.0; MEL_INPUT],
+                fill: 0,
+                mel_win: vec![0.0; MEL_WINDOW * MEL_BINS],
+                mel_frames: 0,
+                emb_win: vec![0.0; HEAD_WINDOW * EMB_DIM],
+                emb_count: 0,
+            }
+        }
+
+        /// Some(score) at the end of each 80 ms step.
+        fn push(&mut self, frame: &Frame) -> Option<f32> {
+            let at = MEL_INPUT - WAKE_STEP + self.fill;
+            for (d, s) in self.audio[at..at + FRAME_SAMPLES].iter_mut().zip(frame) {
+                *d = s * 32767.0;
+            }
+            self.fill += FRAME_SAMPLES;
+            if self.fill < WAKE_STEP {
+                return None;
+            }
+            self.fill = 0;
+            let score = self.step();
+            self.audio.copy_within(WAKE_STEP.., 0);
+            Some(score)
+        }
+
+        fn step(&mut self) -> f32 {
+            let input = Tensor::from_shape(&[1, MEL_INPUT], &self.audio[..]).unwrap();
+            let out = self.mel.run(tvec!(input.into_tvalue())).unwrap();
+            let mel = out[0].to_plain_array_view::<f32>().unwrap();
+            let shift = MEL_PER_STEP * MEL_BINS;
+            self.mel_win.copy_within(shift.., 0);
+            let tail = MEL_WINDOW * MEL_BINS - shift;
+            for (d, s) in self.mel_win[tail..].iter_mut().zip(mel.iter()) {
+                *d = s / 10.0 + 2.0;
+            }
+            self.mel_frames += MEL_PER_STEP;
+            if self.mel_frames < MEL_WINDOW {
+                return 0.0;
+            }
+            let input =
+                Tensor::from_shape(&[1, MEL_WINDOW, MEL_BINS, 1], &self.mel_win[..]).unwrap();
+            let out = self.emb.run(tvec!(input.into_tvalue())).unwrap();
+            let e = out[0].to_plain_array_view::<f32>().unwrap();
+            self.emb_win.copy_within(EMB_DIM.., 0);
+            for (d, s) in self.emb_win[(HEAD_WINDOW - 1) * EMB_DIM..]
+                .iter_mut()
+                .zip(e.iter())
+            {
+                *d = *s;
+            }
+            self.emb_count += 1;
+            if self.emb_count < HEAD_WINDOW {
+                return 0.0;
+            }
+            let input = Tensor::from_shape(&[1, HEAD_WINDOW, EMB_DIM], &self.emb_win[..]).unwrap();
+            let out = self.head.run(tvec!(input.into_tvalue())).unwrap();
+            let p = out[0].to_plain_array_view::<f32>().unwrap();
+            p.iter().next().copied().unwrap()
+        }
+    }
+
+    /// The bundled demo (real speech with "hey player" in it), then the same
+    /// louder and clipped, then white noise: 16 kHz frames.
+    fn test_audio() -> Vec<Frame> {
+        let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.wav");
+        let mut r = hound::WavReader::open(demo).unwrap();
+        let x: Vec<f32> = r
+            .samples::<i16>()
+            .map(|s| s.unwrap() as f32 / 32768.0)
+            .collect();
+        let mut all = x.clone();
+        all.extend(x.iter().map(|v| (v * 8.0).clamp(-1.0, 1.0)));
+        let mut seed = 7u32;
+        all.extend((0..48_000).map(|_| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            ((seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * 0.3
+        }));
+        all.chunks_exact(FRAME_SAMPLES)
+            .map(|c| c.try_into().unwrap())
+            .collect()
+    }
+
+    /// The streaming embedding gives the scores (and embeddings) of the whole
+    /// model on whole windows, step for step, within 1e-4.
+    #[test]
+    fn streaming_embedding_matches_the_whole_model() {
+        let dir = crate::config::Config::default().models_dir;
+        let path = |name: &str| crate::models::locate(name, &dir).unwrap().path;
+        let (mel, emb, head) = (
+            path("oww-melspectrogram"),
+            path("oww-embedding"),
+            path("hey-player"),
+        );
+        let mut reference = Reference::new(&mel, &emb, &head);
+        let models = WakeModels::load(&mel, &emb, &head).unwrap();
+        let mut det = WakeDetector::new(models, WakeConfig::default());
+        let (mut steps, mut scored, mut max_score) = (0, 0, 0.0f32);
+        let (mut max_score_diff, mut max_emb_diff) = (0.0f32, 0.0f32);
+        for f in &test_audio() {
+            det.push(f).unwrap();
+            let Some(want) = reference.push(f) else {
+                continue;
+            };
+            steps += 1;
+            let got = det.score();
+            assert_eq!(det.emb_count, reference.emb_count, "step {steps}");
+            max_score_diff = max_score_diff.max((got - want).abs());
+            for (a, b) in det.emb.iter().zip(&reference.emb_win) {
+                max_emb_diff = max_emb_diff.max((a - b).abs() / b.abs().max(1.0));
+            }
+            assert!(
+                (got - want).abs() <= 1e-4,
+                "step {steps}: streaming {got}, whole model {want}"
+            );
+            scored += (want > 0.0) as u32;
+            max_score = max_score.max(want);
+        }
+        eprintln!(
+            "{steps} steps, {scored} scored, max score {max_score}, \
+             max |score diff| {max_score_diff:e}, max embedding diff {max_emb_diff:e}"
+        );
+        assert!(max_emb_diff <= 1e-4, "embeddings differ by {max_emb_diff}");
+        assert!(scored > 400, "only {scored} steps scored");
+        assert!(
+            max_score > DEFAULT_WAKE_THRESHOLD,
+            "the demo's wake word never scored"
+        );
+    }
 
     #[test]
     fn phrase_matching_is_fuzzy_but_not_loose() {

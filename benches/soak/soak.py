@@ -248,6 +248,7 @@ def main() -> None:
         "rss_start_mb": round(start / 1024, 1),
         "rss_end_mb": round(end / 1024, 1),
         "rss_peak_mb": round(r["max_rss_mb"], 1),
+        "rss_mb_each_minute": [round(kb / 1024) for t, kb in rss[::60]],
         "frames_dropped_ms": drops,
         "work_dropped": acc["count"].get("work_dropped", 0),
         "events": acc["count"],
