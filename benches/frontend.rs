@@ -23,6 +23,9 @@ use heyplayer::vad::{FrameVad, Silero, VoiceDetector};
 
 const REPEAT: usize = 4;
 
+mod common;
+use common::report;
+
 fn make_input(dir: &Path) -> (std::path::PathBuf, f64) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.wav");
     let mut r = hound::WavReader::open(&demo).expect("examples/demo.wav");
@@ -49,15 +52,6 @@ fn make_input(dir: &Path) -> (std::path::PathBuf, f64) {
     }
     w.finalize().unwrap();
     (path, n as f64 / 48_000.0)
-}
-
-fn report(name: &str, audio_s: f64, runs: u32, elapsed: Duration) {
-    let per = elapsed.as_secs_f64() / runs as f64;
-    println!(
-        "{name}: {:.0}x real time ({audio_s:.1} s of audio in {:.1} ms)",
-        audio_s / per,
-        per * 1e3
-    );
 }
 
 fn bench(c: &mut Criterion) {

@@ -23,6 +23,9 @@ use heyplayer::wake::{WakeDetector, WakeModels};
 
 const REPEAT: usize = 4;
 
+mod common;
+use common::report;
+
 fn frames() -> (Vec<Frame>, f64) {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.wav");
     let mut r = hound::WavReader::open(&demo).expect("examples/demo.wav");
@@ -46,15 +49,6 @@ fn thread_cpu() -> Option<Duration> {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
     let ns: u64 = s.split_whitespace().next()?.parse().ok()?;
     Some(Duration::from_nanos(ns))
-}
-
-fn report(name: &str, audio_s: f64, runs: u32, elapsed: Duration) {
-    let per = elapsed.as_secs_f64() / runs as f64;
-    println!(
-        "{name}: {:.0}x real time ({audio_s:.1} s of audio in {:.1} ms)",
-        audio_s / per,
-        per * 1e3
-    );
 }
 
 fn bench(c: &mut Criterion) {

@@ -367,20 +367,7 @@ impl WakeModels {
                 })
                 .collect()
         };
-        let time = |plan: &Plan, shape: &[usize], v: Vec<f32>| -> Result<Duration, WakeError> {
-            let input = Tensor::from_shape(shape, &v).map_err(run_err)?;
-            let mut state = SimpleState::new(plan).map_err(run_err)?;
-            state
-                .run(tvec!(input.clone().into_tvalue()))
-                .map_err(run_err)?;
-            let t = Instant::now();
-            for _ in 0..steps {
-                state
-                    .run(tvec!(input.clone().into_tvalue()))
-                    .map_err(run_err)?;
-            }
-            Ok(t.elapsed() / steps)
-        };
+        let time = |plan: &Plan, shape: &[usize], v: Vec<f32>| time_plan(plan, shape, &v, steps);
         let mut out = vec![(
             "mel".to_string(),
             time(&self.mel, &[1, MEL_INPUT], noise(MEL_INPUT, 6000.0))?,
@@ -405,23 +392,29 @@ impl WakeModels {
     /// 76-frame window, as the detector ran it before it streamed (for the
     /// benchmark's comparison).
     pub fn profile_whole_embedding(path: &Path, steps: u32) -> Result<Duration, WakeError> {
-        let plan = load(path, &[1, MEL_WINDOW, MEL_BINS, 1])?;
+        let shape = [1, MEL_WINDOW, MEL_BINS, 1];
+        let plan = load(path, &shape)?;
         let v: Vec<f32> = (0..MEL_WINDOW * MEL_BINS)
             .map(|k| (k as f32 * 0.37).sin())
             .collect();
-        let input = Tensor::from_shape(&[1, MEL_WINDOW, MEL_BINS, 1], &v).map_err(run_err)?;
-        let mut state = SimpleState::new(&plan).map_err(run_err)?;
+        time_plan(&plan, &shape, &v, steps)
+    }
+}
+
+/// Mean time of one run of `plan` on `v` (shaped `shape`), over `steps` runs after a first.
+fn time_plan(plan: &Plan, shape: &[usize], v: &[f32], steps: u32) -> Result<Duration, WakeError> {
+    let input = Tensor::from_shape(shape, v).map_err(run_err)?;
+    let mut state = SimpleState::new(plan).map_err(run_err)?;
+    state
+        .run(tvec!(input.clone().into_tvalue()))
+        .map_err(run_err)?;
+    let t = Instant::now();
+    for _ in 0..steps {
         state
             .run(tvec!(input.clone().into_tvalue()))
             .map_err(run_err)?;
-        let t = Instant::now();
-        for _ in 0..steps {
-            state
-                .run(tvec!(input.clone().into_tvalue()))
-                .map_err(run_err)?;
-        }
-        Ok(t.elapsed() / steps)
     }
+    Ok(t.elapsed() / steps)
 }
 
 /// A detector's tract sessions.
