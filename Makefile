@@ -10,6 +10,7 @@ APT_PACKAGES := cmake clang libclang-dev libasound2-dev pkg-config \
 	espeak-ng sox alsa-utils pulseaudio pulseaudio-utils libasound2-plugins \
 	asterisk-core-sounds-en-wav asterisk-core-sounds-en \
 	asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav \
+	asterisk-core-sounds-fr-wav asterisk-core-sounds-es-wav lincity-ng-data openttd-opensfx \
 	chromium chromium-driver strace mpv mpv-mpris dbus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv
@@ -80,6 +81,7 @@ test-data: deps $(TOOLS_READY)
 	$(PY) tests/gen/commands.py tests/out/commands
 	$(PY) tests/gen/wake.py tests/out/wake
 	$(PY) models/context/reference.py --clip-only
+	$(PY) models/context/build_data.py --out tests/out/context/heldout --train 0 --test 60 --seed 101
 
 # Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
 # models/wake/MODEL_CARD.md), then prints the new sha256 for models/manifest.toml.

@@ -61,7 +61,7 @@ pub enum Command {
     Context(ContextArgs),
     /// Score the whole pipeline on a labelled corpus (format: ../shared/EVAL.md).
     #[command(
-        after_help = "The manifest is JSON Lines: {\"id\", \"audio\" (relative to the manifest), \"labels\"}.\nLabels scored: wake (FRR; false accepts per hour, both stages and the first alone),\ntranscript (WER), intent (accuracy, query word overlap). perf: real-time factor,\npeak RSS, latency from the end of the command's speech to the command event.\n\nExamples:\n  heyplayer eval --manifest corpus/manifest.jsonl\n  heyplayer eval --manifest corpus/manifest.jsonl --json > report.json"
+        after_help = "The manifest is JSON Lines: {\"id\", \"audio\" (relative to the manifest), \"labels\"}.\nLabels scored: wake (FRR; false accepts per hour, both stages and the first alone),\ntranscript (WER), intent (accuracy, query word overlap),\nphysical / social / emotion (accuracy and confusion matrix, from the context event). perf: real-time factor,\npeak RSS, latency from the end of the command's speech to the command event.\n\nExamples:\n  heyplayer eval --manifest corpus/manifest.jsonl\n  heyplayer eval --manifest corpus/manifest.jsonl --json > report.json"
     )]
     Eval {
         /// The manifest (JSON Lines).
@@ -275,6 +275,13 @@ pub struct ContextArgs {
     /// phrase), ms.
     #[arg(long, default_value_t = crate::context::DEFAULT_PREROLL_MS, value_name = "MS")]
     pub preroll_ms: u64,
+    /// Add the learned head's input vector ("features") to the JSON (implies --json).
+    #[arg(long)]
+    pub features: bool,
+    /// Decide physical and social by the zero-shot mapping alone, without the
+    /// learned head (for comparing the two).
+    #[arg(long)]
+    pub zero_shot: bool,
     /// Models directory (default: from the config, else $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,

@@ -2,6 +2,7 @@
 //! shared format of `../shared/EVAL.md` (JSON Lines; paths relative to the
 //! manifest's folder; only the labels present on a line are scored).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -59,11 +60,11 @@ pub struct Labels {
     pub transcript: Option<String>,
     /// The command's intent.
     pub intent: Option<Command>,
-    /// Physical environment (scored by the context stage, not yet built).
+    /// Physical environment (scored from the `context` event).
     pub physical: Option<String>,
-    /// Social environment (not yet scored).
+    /// Social environment (scored from the `context` event).
     pub social: Option<String>,
-    /// Emotion (not yet scored).
+    /// Emotion (scored from the `context` event).
     pub emotion: Option<String>,
 }
 
@@ -149,6 +150,63 @@ pub struct Perf {
     pub latency_p95_ms: Option<u64>,
 }
 
+/// Answer counted when a file labelled for context got no `context` event
+/// (no wake, or no command understood).
+pub const NO_CONTEXT: &str = "none";
+
+/// Figures of one context axis (physical, social or emotion).
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct AxisScore {
+    /// Files with this label.
+    pub labelled: usize,
+    /// Files whose `context` event gave the labelled value (`unknown` and
+    /// no event count as wrong).
+    pub correct: usize,
+    /// correct / labelled.
+    pub accuracy: Option<f64>,
+    /// truth -> answer -> files; answers include `unknown` and `none` (no event).
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+}
+
+impl AxisScore {
+    /// Counts one file.
+    pub fn add(&mut self, truth: &str, answer: &str) {
+        self.labelled += 1;
+        if truth == answer {
+            self.correct += 1;
+        }
+        *self
+            .confusion
+            .entry(truth.to_string())
+            .or_default()
+            .entry(answer.to_string())
+            .or_default() += 1;
+        self.accuracy = ratio(self.correct, self.labelled);
+    }
+
+    /// Per-class accuracy (recall): truth -> (correct, files).
+    pub fn per_class(&self) -> BTreeMap<String, (usize, usize)> {
+        self.confusion
+            .iter()
+            .map(|(t, row)| {
+                let n = row.values().sum();
+                (t.clone(), (row.get(t).copied().unwrap_or(0), n))
+            })
+            .collect()
+    }
+}
+
+/// Context figures, from the `context` events.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ContextScore {
+    /// Physical environment.
+    pub physical: AxisScore,
+    /// Social environment.
+    pub social: AxisScore,
+    /// Emotion.
+    pub emotion: AxisScore,
+}
+
 /// The whole report.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Report {
@@ -158,7 +216,9 @@ pub struct Report {
     pub wake: WakeScore,
     /// Commands.
     pub command: CommandScore,
-    /// Labels present but not scored yet (context).
+    /// Context labels (physical, social, emotion).
+    pub context: ContextScore,
+    /// Labels present but not scored (context labels when the context stage is off).
     pub not_scored: Vec<String>,
     /// Speed.
     pub perf: Perf,
@@ -291,14 +351,28 @@ pub fn evaluate(
                 overlap_n += 1;
             }
         }
-        for (name, present) in [
-            ("physical", e.labels.physical.is_some()),
-            ("social", e.labels.social.is_some()),
-            ("emotion", e.labels.emotion.is_some()),
+        let context = events.iter().find_map(|ev| match ev {
+            Event::Context { labels, .. } => Some(labels),
+            _ => None,
+        });
+        for (name, want, score) in [
+            ("physical", &e.labels.physical, &mut r.context.physical),
+            ("social", &e.labels.social, &mut r.context.social),
+            ("emotion", &e.labels.emotion, &mut r.context.emotion),
         ] {
-            if present && !r.not_scored.iter().any(|n| n == name) {
-                r.not_scored.push(name.to_string());
+            let Some(want) = want else { continue };
+            if !config.context_enabled {
+                if !r.not_scored.iter().any(|n| n == name) {
+                    r.not_scored.push(name.to_string());
+                }
+                continue;
             }
+            let got = context.map_or(NO_CONTEXT, |l| match name {
+                "physical" => l.physical.value.as_str(),
+                "social" => l.social.value.as_str(),
+                _ => l.emotion.value.as_str(),
+            });
+            score.add(want, got);
         }
         r.files += 1;
         progress(i + 1, entries.len(), &e.id);
@@ -364,9 +438,34 @@ impl Report {
             ms(p.latency_p50_ms),
             ms(p.latency_p95_ms),
         );
+        for (name, a) in [
+            ("physical", &self.context.physical),
+            ("social", &self.context.social),
+            ("emotion", &self.context.emotion),
+        ] {
+            if a.labelled == 0 {
+                continue;
+            }
+            let classes: Vec<String> = a
+                .per_class()
+                .iter()
+                .map(|(t, (c, n))| format!("{t} {c}/{n}"))
+                .collect();
+            s.push_str(&format!(
+                "{name}: accuracy {} ({}/{}); per class: {}\n",
+                pc(a.accuracy),
+                a.correct,
+                a.labelled,
+                classes.join(", ")
+            ));
+            for (t, row) in &a.confusion {
+                let cells: Vec<String> = row.iter().map(|(g, n)| format!("{g} {n}")).collect();
+                s.push_str(&format!("  {t} -> {}\n", cells.join(", ")));
+            }
+        }
         if !self.not_scored.is_empty() {
             s.push_str(&format!(
-                "not scored (no context stage yet): {}\n",
+                "not scored (context stage off): {}\n",
                 self.not_scored.join(", ")
             ));
         }
@@ -397,6 +496,32 @@ mod tests {
         std::fs::write(&m, "{\"id\":1}\n").unwrap();
         let err = read_manifest(&m).unwrap_err().to_string();
         assert!(err.contains("m.jsonl:1"), "{err}");
+    }
+
+    #[test]
+    fn context_axes_count_accuracy_and_confusion() {
+        let mut a = AxisScore::default();
+        a.add("street", "street");
+        a.add("street", "vehicle");
+        a.add("street", NO_CONTEXT);
+        a.add("nature", "nature");
+        assert_eq!((a.labelled, a.correct), (4, 2));
+        assert!((a.accuracy.unwrap() - 0.5).abs() < 1e-9);
+        assert_eq!(a.confusion["street"]["vehicle"], 1);
+        assert_eq!(a.confusion["street"][NO_CONTEXT], 1);
+        assert_eq!(a.per_class()["street"], (1, 3));
+        assert_eq!(a.per_class()["nature"], (1, 1));
+        let r = Report {
+            context: ContextScore {
+                physical: a,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let t = r.to_text();
+        assert!(t.contains("physical: accuracy 50.0% (2/4)"), "{t}");
+        assert!(t.contains("street -> none 1, street 1, vehicle 1"), "{t}");
+        assert!(!t.contains("social:"), "{t}");
     }
 
     #[test]

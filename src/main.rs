@@ -281,15 +281,22 @@ fn context(args: ContextArgs, mut config: Config) -> Result<()> {
     if let Some(d) = args.models_dir {
         config.models_dir = d;
     }
-    let model = ContextModel::load(&config.models_dir)?;
+    let model = if args.zero_shot {
+        ContextModel::load_zero_shot(&config.models_dir)?
+    } else {
+        ContextModel::load(&config.models_dir)?
+    };
     let silero = models::locate("silero-vad", &config.models_dir)?;
     let mut stage = ContextStage::new(model);
     let mut out = std::io::stdout().lock();
     for path in &args.files {
         // A fresh VAD per file: each file is its own clip.
         let mut vad = heyplayer::vad::FrameVad::new(&config.vad, &silero.path)?;
-        let r = file::classify_file(path, &mut stage, &mut vad, args.preroll_ms)?;
-        if args.json {
+        let mut r = file::classify_file(path, &mut stage, &mut vad, args.preroll_ms)?;
+        if args.features {
+            r.features = Some(stage.features().to_vec());
+        }
+        if args.json || args.features {
             writeln!(out, "{}", serde_json::to_string(&r)?)?;
         } else {
             writeln!(out, "{}", file::to_text(&r))?;

@@ -32,7 +32,12 @@ Each file is given to `heyplayer context --json --preroll-ms 0` as one clip
 (the VAD marks any speech in it). Printed: per-class accuracy (recall) and
 the confusion matrix for physical and social, `unknown` counted as wrong.
 
-    .venv/bin/python models/context/eval_ambient.py [--bin target/release/heyplayer]
+    .venv/bin/python models/context/eval_ambient.py [--bin target/release/heyplayer] [--zero-shot]
+
+Note: the learned head (train_head.py) was trained on the training part of
+these very files (build_data.py splits them by recording), so with the head
+this script's figures mix training and held-out recordings; the held-out
+figures are in figures.md.
 """
 import argparse
 import json
@@ -136,6 +141,7 @@ def confusion(rows, labels, key):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=str(ROOT / "target/release/heyplayer"))
+    ap.add_argument("--zero-shot", action="store_true", help="the mapping alone, without the learned head")
     args = ap.parse_args()
     for p, pkg in ((LINCITY, "lincity-ng-data"), (OPENSFX, "openttd-opensfx")):
         if not p.exists():
@@ -153,7 +159,8 @@ def main() -> None:
             print(f"left out (shorter than {MIN_SECONDS} s): {it[1]}", file=sys.stderr)
     print(f"{len(kept)} labelled files ({len(items) - len(kept)} too short)", file=sys.stderr)
 
-    r = subprocess.run([args.bin, "context", "--json", "--preroll-ms", "0"] + [str(it[0]) for it in kept],
+    extra = ["--zero-shot"] if args.zero_shot else []
+    r = subprocess.run([args.bin, "context", "--json", "--preroll-ms", "0"] + extra + [str(it[0]) for it in kept],
                        stdout=subprocess.PIPE, text=True)
     if r.returncode != 0:
         sys.exit("heyplayer context failed")

@@ -27,6 +27,9 @@ pub struct FileContext {
     pub labels: ContextLabels,
     /// Wall-clock time of the classification (VAD excluded), ms; not deterministic.
     pub elapsed_ms: u64,
+    /// The head's feature vector (see [`super::features`]), when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub features: Option<Vec<f32>>,
 }
 
 /// The VAD's per-10 ms speech decisions for `samples` (a trailing partial frame is left out).
@@ -51,11 +54,13 @@ pub fn classify_file(
     let mask = speech_mask(&samples, vad)?;
     let started = Instant::now();
     let labels = stage.classify_with_preroll(&samples, &mask, preroll_ms)?;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(FileContext {
         file: path.display().to_string(),
         audio_ms: crate::audio::samples_to_ms(samples.len() as u64),
         labels,
-        elapsed_ms: started.elapsed().as_millis() as u64,
+        elapsed_ms,
+        features: None,
     })
 }
 

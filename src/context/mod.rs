@@ -25,7 +25,9 @@
 //! Privacy: no speaker embedding, no voiceprint, no gender/age/identity
 //! inference; the mapping uses only scene, crowd and vocal-affect classes.
 
+pub mod features;
 pub mod file;
+pub mod head;
 pub mod mapping;
 pub mod mel;
 pub mod prosody;
@@ -41,6 +43,7 @@ use serde::Serialize;
 
 use crate::audio::FRAME_SAMPLES;
 use crate::models::ModelError;
+use head::{ContextHead, HeadOutput, PHYSICAL_LABELS, SOCIAL_LABELS};
 use mapping::{Cue, LabelRule, Mapping};
 use mel::{LogMel, MelFrame, FRAMES_PER_PATCH, PATCH_HOP_FRAMES};
 use prosody::{Prosody, ProsodyAnalyser};
@@ -184,24 +187,53 @@ impl ContextLabels {
 pub struct ContextModel {
     yamnet: YamNet,
     mapping: Arc<Mapping>,
+    head: Option<ContextHead>,
 }
 
 impl ContextModel {
-    /// Loads YAMNet and its class map from the models directory (sha256
-    /// checked against models/manifest.toml) and validates the mapping.
+    /// Loads YAMNet, its class map and the learned head from the models
+    /// directory (sha256 checked against models/manifest.toml) and validates
+    /// the mapping. A missing or broken head is an error, never a silent
+    /// fall-back to the zero-shot mapping.
     pub fn load(models_dir: &Path) -> Result<Self, ContextError> {
+        let zero_shot = Self::load_zero_shot(models_dir)?;
+        let head = crate::models::locate(head::HEAD_NAME, models_dir)?;
+        Ok(zero_shot.with_head(ContextHead::load(&head.path)?))
+    }
+
+    /// Loads YAMNet and its class map only: the zero-shot mapping decides
+    /// (`heyplayer context --zero-shot`, for comparing with the head).
+    pub fn load_zero_shot(models_dir: &Path) -> Result<Self, ContextError> {
         let model = crate::models::locate(yamnet::MODEL_NAME, models_dir)?;
         crate::models::locate(yamnet::DATA_NAME, models_dir)?;
         let map = crate::models::locate(yamnet::CLASS_MAP_NAME, models_dir)?;
         Self::from_yamnet(YamNet::load(&model.path, &map.path)?)
     }
 
+    /// The same model with a learned head deciding physical and social.
+    pub fn with_head(mut self, head: ContextHead) -> Self {
+        self.head = Some(head);
+        self
+    }
+
+    /// The learned head, if any.
+    pub fn head(&self) -> Option<&ContextHead> {
+        self.head.as_ref()
+    }
+
     /// Wraps a loaded YAMNet with the embedded mapping.
     pub fn from_yamnet(yamnet: YamNet) -> Result<Self, ContextError> {
         let mapping = Mapping::embedded(yamnet.classes())?;
+        let order = |rules: &[LabelRule]| rules.iter().map(|r| r.label.clone()).collect::<Vec<_>>();
+        if order(&mapping.physical) != PHYSICAL_LABELS || order(&mapping.social) != SOCIAL_LABELS {
+            return Err(ContextError::Mapping(format!(
+                "labels must be physical {PHYSICAL_LABELS:?} and social {SOCIAL_LABELS:?}, in that order (the head's feature layout)"
+            )));
+        }
         Ok(Self {
             yamnet,
             mapping: Arc::new(mapping),
+            head: None,
         })
     }
 
@@ -239,6 +271,7 @@ pub struct ContextStage {
     near_speech: Vec<bool>,
     prosody: ProsodyAnalyser,
     preroll_ms: u64,
+    features: Vec<f32>,
 }
 
 /// Clip length the buffers are sized for at construction (longer clips grow them once).
@@ -262,7 +295,13 @@ impl ContextStage {
             near_speech: Vec::with_capacity(frames),
             prosody: ProsodyAnalyser::with_capacity(frames),
             preroll_ms: DEFAULT_PREROLL_MS,
+            features: Vec::with_capacity(features::FEATURES),
         }
+    }
+
+    /// The feature vector of the last classified clip ([`features`]).
+    pub fn features(&self) -> &[f32] {
+        &self.features
     }
 
     /// Classifies a clip whose first [`DEFAULT_PREROLL_MS`] are pre-roll.
@@ -361,7 +400,8 @@ impl ContextStage {
         };
         let factor = if fallback { FALLBACK_CONFIDENCE } else { 1.0 };
 
-        let physical = judge(&mapping.physical, background, classes, factor, None, &[]);
+        let (mut physical, physical_scores) =
+            judge(&mapping.physical, background, classes, factor, None, &[]);
         // In the fallback the user's own words are in `background`: talk cues
         // would only hear the user, so they are left out.
         let talk: Vec<usize> = if fallback {
@@ -376,7 +416,7 @@ impl ContextStage {
             "conversation",
             PREROLL_SPEECH_WEIGHT * preroll_speech_fraction,
         );
-        let social = judge(
+        let (mut social, social_scores) = judge(
             &mapping.social,
             background,
             classes,
@@ -384,8 +424,10 @@ impl ContextStage {
             Some(preroll),
             &talk,
         );
+        let mut emotion_scores = None;
         let (emotion, arousal) = if has_speech {
-            let emotion = judge(&mapping.emotion, &self.speech, classes, 1.0, None, &[]);
+            let (emotion, scores) = judge(&mapping.emotion, &self.speech, classes, 1.0, None, &[]);
+            emotion_scores = Some(scores);
             let prosody = self.prosody.analyse(clip, speech);
             let (cue, evidence) = arousal_cues(mapping, &self.speech, classes);
             let value = (1.0 - AROUSAL_CUE_WEIGHT) * prosody::prosodic_arousal(&prosody)
@@ -412,6 +454,44 @@ impl ContextStage {
                 },
             )
         };
+        features::build(
+            &features::Parts {
+                physical: &physical_scores,
+                social: &social_scores,
+                emotion: emotion_scores.as_deref(),
+                speech_fraction,
+                preroll_speech_fraction,
+                fallback,
+                prosody: arousal.value.map(|a| (&arousal.prosody, a)),
+                background,
+                speech: has_speech.then_some(&*self.speech),
+            },
+            &mut self.features,
+        );
+        if let Some(head) = &self.model.head {
+            let HeadOutput {
+                physical: pp,
+                social: ps,
+            } = head.run(&self.features)?;
+            physical = head_label(
+                &mapping.physical,
+                &PHYSICAL_LABELS,
+                &pp,
+                background,
+                classes,
+                None,
+                &[],
+            );
+            social = head_label(
+                &mapping.social,
+                &SOCIAL_LABELS,
+                &ps,
+                background,
+                classes,
+                Some(preroll),
+                &talk,
+            );
+        }
         Ok(ContextLabels {
             physical,
             social,
@@ -525,7 +605,7 @@ fn judge(
     factor: f32,
     extra: Option<(&str, f32)>,
     skip: &[usize],
-) -> Label {
+) -> (Label, Vec<f32>) {
     let cue_scores: Vec<f32> = rules
         .iter()
         .map(|r| {
@@ -558,6 +638,32 @@ fn judge(
         0.0
     };
     let rule = &rules[best];
+    let absent = (rule.absence > 0.0 && scores[best] > cue_scores[best])
+        .then(|| scores[best] / rule.absence);
+    let evidence = cue_evidence(rule, p, classes, extra, skip, absent);
+    let confidence = round3(confidence.clamp(0.0, 1.0));
+    let label = Label {
+        value: if confidence >= MIN_CONFIDENCE {
+            rule.label.clone()
+        } else {
+            UNKNOWN.into()
+        },
+        confidence,
+        evidence,
+    };
+    (label, scores)
+}
+
+/// The strongest cues of `rule` (weighted scores), the extra score if it is
+/// this label's, and "nothing else heard" when the absence rule spoke.
+fn cue_evidence(
+    rule: &LabelRule,
+    p: &[f32; NUM_CLASSES],
+    classes: &[String],
+    extra: Option<(&str, f32)>,
+    skip: &[usize],
+    absent: Option<f32>,
+) -> Vec<(String, f32)> {
     let mut evidence: Vec<(String, f32)> = rule
         .cues
         .iter()
@@ -570,16 +676,41 @@ fn judge(
             evidence.push(("pre-roll speech".into(), round3(e)));
         }
     }
-    if rule.absence > 0.0 && scores[best] > cue_scores[best] {
-        let others = scores[best] / rule.absence;
+    if let Some(others) = absent {
         evidence.push(("nothing else heard".into(), round3(others)));
     }
     evidence.sort_by(|a, b| b.1.total_cmp(&a.1));
     evidence.truncate(EVIDENCE_ITEMS);
-    let confidence = round3(confidence.clamp(0.0, 1.0));
+    evidence
+}
+
+/// The learned head's verdict on an axis: its most probable label, the
+/// probability as the confidence (`unknown` under [`MIN_CONFIDENCE`]), and
+/// the mapping's cues for that label as evidence.
+fn head_label(
+    rules: &[LabelRule],
+    names: &[&str],
+    probs: &[f32],
+    p: &[f32; NUM_CLASSES],
+    classes: &[String],
+    extra: Option<(&str, f32)>,
+    skip: &[usize],
+) -> Label {
+    let best = (0..probs.len())
+        .max_by(|&a, &b| probs[a].total_cmp(&probs[b]).then(b.cmp(&a)))
+        .unwrap_or(0);
+    let name = names.get(best).copied().unwrap_or(UNKNOWN);
+    let confidence = round3(probs.get(best).copied().unwrap_or(0.0).clamp(0.0, 1.0));
+    let mut evidence = rules
+        .iter()
+        .find(|r| r.label == name)
+        .map(|r| cue_evidence(r, p, classes, extra, skip, None))
+        .unwrap_or_default();
+    evidence.truncate(EVIDENCE_ITEMS - 1);
+    evidence.insert(0, ("learned head".into(), confidence));
     Label {
         value: if confidence >= MIN_CONFIDENCE {
-            rule.label.clone()
+            name.to_string()
         } else {
             UNKNOWN.into()
         },
@@ -643,7 +774,7 @@ mod tests {
         p[1] = 0.6;
         p[2] = 0.4;
         p[3] = 0.05;
-        let l = judge(&rules, &p, &names(), 1.0, None, &[]);
+        let (l, _) = judge(&rules, &p, &names(), 1.0, None, &[]);
         assert_eq!(l.value, "street");
         // noisy-OR 1 - 0.4 * 0.8 = 0.68; share 0.68 / (0.68 + 0.16 + 0.05).
         let want = 0.68 / (0.68 + 0.5 * 0.32 + 0.05);
@@ -651,10 +782,10 @@ mod tests {
         assert_eq!(l.evidence[0], ("c1".into(), 0.6));
         assert_eq!(l.evidence[1], ("c2".into(), 0.2));
         // The fallback factor can push it under the threshold.
-        let l = judge(&rules, &p, &names(), 0.4, None, &[]);
+        let (l, _) = judge(&rules, &p, &names(), 0.4, None, &[]);
         assert_eq!(l.value, UNKNOWN);
         // Skipped classes do not count.
-        let l = judge(&rules, &p, &names(), 1.0, None, &[1, 2]);
+        let (l, _) = judge(&rules, &p, &names(), 1.0, None, &[1, 2]);
         assert_ne!(l.value, "street");
     }
 
@@ -665,13 +796,13 @@ mod tests {
             rule("street", 0.0, &[(1, 1.0)]),
         ];
         let p = [0.0f32; NUM_CLASSES];
-        let l = judge(&rules, &p, &names(), 1.0, None, &[]);
+        let (l, _) = judge(&rules, &p, &names(), 1.0, None, &[]);
         assert_eq!(l.value, "quiet");
         assert_eq!(l.evidence[0].0, "nothing else heard");
         let mut p = [0.0f32; NUM_CLASSES];
         p[1] = 0.05;
         let rules = [rule("a", 0.0, &[(1, 1.0)]), rule("b", 0.0, &[(2, 1.0)])];
-        let l = judge(&rules, &p, &names(), 1.0, None, &[]);
+        let (l, _) = judge(&rules, &p, &names(), 1.0, None, &[]);
         // Only evidence 0.05 of the 0.3 needed: unknown.
         assert_eq!(l.value, UNKNOWN);
         assert!(l.confidence < MIN_CONFIDENCE);
@@ -705,7 +836,7 @@ mod tests {
             rule("conversation", 0.0, &[(1, 1.0)]),
         ];
         let p = [0.0f32; NUM_CLASSES];
-        let l = judge(&rules, &p, &names(), 1.0, Some(("conversation", 0.45)), &[]);
+        let (l, _) = judge(&rules, &p, &names(), 1.0, Some(("conversation", 0.45)), &[]);
         assert_eq!(l.value, "conversation", "{l:?}");
         assert_eq!(l.evidence[0], ("pre-roll speech".into(), 0.45));
     }

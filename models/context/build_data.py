@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""Data recipe for the context head (issue 7): scenes of real speech over real
+ambient audio, from Debian packages only, labelled by file-name rules.
+
+Ambient audio (physical and crowd labels): lincity-ng-data and
+openttd-opensfx, labelled by the rules of `eval_ambient.py` (imported: one
+source of truth; see its docstring for the rules and licences). Files no rule
+names are not used. Recordings of one series (file name without its trailing
+number, e.g. lincity `Trafic1..3`) count as one source recording.
+
+Speech: asterisk-core-sounds prompts (`apt-get install --no-install-recommends
+asterisk-core-sounds-{en,it,ru,fr,es}-wav`; CC BY-SA 3.0, Digium). Speakers,
+not languages, are the unit: `en_US_f_Allison` and `es_MX_f_Allison` are the
+same speaker.
+
+Splits (never by clip):
+- speakers: train = Allison (en_US, es_MX), Menardi (it), June (fr_CA);
+  test = Carlo (it), IvrvoiceRU (ru);
+- ambient: within each label group (street, nature, vehicle, crowd), source
+  recordings sorted by a fixed hash of their series name; every third one
+  (starting with the first) is test, the rest train.
+
+A scene (16 kHz mono, 16-bit WAV): `PREROLL_S` of ambient audio (the
+pre-roll), then the user's command (1-3 prompts of one speaker at an SNR of
+0-20 dB over the ambient), then `TAIL_S` of ambient. Ambient level -45..-25
+dBFS RMS, looped from a random offset when shorter than the scene.
+Social label:
+- alone: no other talker, ambient not a crowd;
+- conversation: one background talker (another speaker of the same split),
+  talking through the pre-roll and on, 0-10 dB under the user;
+- crowd: a crowd recording as the ambient (physical label then none), or
+  3-5 background talkers at once (babble) over a non-crowd ambient.
+Physical label: the ambient recording's.
+
+Emotion (`--emotion`): the Hedgewars voice packs (hedgewars-data, GPL-2 /
+its Data/ under the game's licence; 15 acted packs) with the issue's weak
+labels by phrase name: Laugh, Victory, Amazing -> happy; Stupid, Traitor ->
+angry; Nooo, Ohdear, Drat -> sad; Hello, Yessir -> neutral; everything else
+(pain sounds included) left out. Each phrase is padded with 1 s of
+-60 dBFS noise before (the pre-roll) and 0.5 s after. Written to
+`OUT/emotion/` and `OUT/emotion.jsonl` (field `pack`: evaluate leave one
+pack out). Weak arousal: happy and angry high, sad and neutral low.
+
+The test split also holds every test ambient recording alone (kind
+`ambient`, no speech), for physical on held-out real ambient audio.
+
+Writes `OUT/{train,test}/*.wav` and `OUT/{train,test}.jsonl` (one line per
+clip: audio, physical, social, kind, ambient, speaker, talkers, snr_db).
+Generated audio stays out of git (tests/out/ is ignored).
+
+    .venv/bin/python models/context/build_data.py [--out tests/out/context/scenes] [--train N] [--test N]
+"""
+import argparse
+import hashlib
+import json
+import re
+import sys
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from scipy.signal import resample_poly
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import eval_ambient as ea  # noqa: E402  (the labelling rules)
+
+ROOT = Path(__file__).resolve().parents[2]
+SR = 16000
+PREROLL_S = 2.0
+TAIL_S = 0.6
+ASTERISK = Path("/usr/share/asterisk/sounds")
+SPEAKERS = {
+    "allison": ["en_US_f_Allison", "es_MX_f_Allison"],
+    "menardi": ["it_IT_f_Menardi"],
+    "june": ["fr_CA_f_June"],
+    "carlo": ["it_IT_m_Carlo"],
+    "ivrvoice": ["ru_RU_f_IvrvoiceRU"],
+}
+TEST_SPEAKERS = {"carlo", "ivrvoice"}
+MIN_PROMPT_S, MAX_PROMPT_S = 0.6, 3.0
+
+
+def load16k(path: Path) -> np.ndarray:
+    x, sr = sf.read(str(path), dtype="float32", always_2d=True)
+    x = x.mean(axis=1)
+    if sr != SR:
+        g = gcd(sr, SR)
+        x = resample_poly(x, SR // g, sr // g).astype(np.float32)
+    return x
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(x.astype(np.float64) ** 2) + 1e-12))
+
+
+def series(name: str) -> str:
+    return re.sub(r"[\s_-]*\d+$", "", name.lower()).strip()
+
+
+def stable_hash(s: str) -> int:
+    return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16)
+
+
+def ambient_items() -> list[dict]:
+    items = [(p, p.stem, *ea.lincity_label(p.stem), "lincity") for p in sorted(ea.LINCITY.glob("*.wav"))]
+    items += [(p, t, ph, so, "opensfx") for p, t, ph, so in ea.extract_opensfx()]
+    out = []
+    for p, title, phys, social, pkg in items:
+        if phys is None and social is None:
+            continue
+        info = sf.info(str(p))
+        if info.frames / info.samplerate < ea.MIN_SECONDS:
+            continue
+        group = "crowd" if social == "crowd" else phys
+        out.append({"path": p, "title": title, "physical": phys, "crowd": social == "crowd",
+                    "group": group, "series": f"{pkg}:{series(title)}"})
+    # Split by series within each group.
+    for g in sorted({it["group"] for it in out}):
+        names = sorted({it["series"] for it in out if it["group"] == g}, key=lambda s: (stable_hash(s), s))
+        test = set(names[0::3])
+        for it in out:
+            if it["group"] == g:
+                it["split"] = "test" if it["series"] in test else "train"
+    return out
+
+
+def speech_items() -> dict[str, list[Path]]:
+    by = {}
+    for spk, dirs in SPEAKERS.items():
+        files = []
+        for d in dirs:
+            files += sorted((ASTERISK / d).rglob("*.wav"))
+        if not files:
+            sys.exit(f"no prompts for {spk} in {ASTERISK}: apt-get install --no-install-recommends "
+                     "asterisk-core-sounds-en-wav asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav "
+                     "asterisk-core-sounds-fr-wav asterisk-core-sounds-es-wav")
+        by[spk] = files
+    return by
+
+
+class Prompts:
+    """Loads prompts lazily, keeps those of a usable length."""
+
+    def __init__(self, files: list[Path]):
+        self.files = files
+        self.cache: dict[Path, np.ndarray | None] = {}
+
+    def pick(self, rng: np.random.Generator) -> np.ndarray:
+        for _ in range(50):
+            f = self.files[rng.integers(len(self.files))]
+            if f not in self.cache:
+                x = load16k(f)
+                # Trim digital silence at the ends.
+                nz = np.flatnonzero(np.abs(x) > 1e-3)
+                x = x[nz[0]:nz[-1] + 1] if nz.size else x[:0]
+                d = len(x) / SR
+                self.cache[f] = x if MIN_PROMPT_S <= d <= MAX_PROMPT_S and rms(x) > 1e-3 else None
+            if self.cache[f] is not None:
+                return self.cache[f]
+        raise RuntimeError("no usable prompt")
+
+
+def loop_to(x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    start = int(rng.integers(len(x)))
+    reps = (start + n) // len(x) + 1
+    return np.tile(x, reps)[start:start + n]
+
+
+def at_level(x: np.ndarray, dbfs: float) -> np.ndarray:
+    return x * (10 ** (dbfs / 20) / rms(x))
+
+
+def talk_track(prompts: Prompts, n: int, rng: np.random.Generator, gap=(0.1, 0.6)) -> np.ndarray:
+    """Prompts back to back with short gaps, filling n samples."""
+    out = np.zeros(n, np.float32)
+    pos = int(rng.uniform(0, 0.4) * SR)
+    while pos < n:
+        p = prompts.pick(rng)
+        p = p / rms(p)
+        k = min(len(p), n - pos)
+        out[pos:pos + k] += p[:k]
+        pos += k + int(rng.uniform(*gap) * SR)
+    return out
+
+
+def scene(rng, amb: dict, amb_audio: np.ndarray, user: Prompts, others: list[Prompts], social: str) -> tuple[np.ndarray, dict]:
+    cmd = np.concatenate([np.concatenate([p, np.zeros(int(0.15 * SR), np.float32)])
+                          for p in (user.pick(rng) for _ in range(int(rng.integers(1, 4))))])
+    n_pre, n_tail = int(PREROLL_S * SR), int(TAIL_S * SR)
+    n = n_pre + len(cmd) + n_tail
+    amb_level = float(rng.uniform(-45, -25))
+    x = at_level(loop_to(amb_audio, n, rng), amb_level)
+    snr = float(rng.uniform(0, 20))
+    user_level = amb_level + snr
+    # Speech level measured on its active part.
+    active = cmd[np.abs(cmd) > 1e-3]
+    user_level = min(user_level, -12.0)
+    x[n_pre:n_pre + len(cmd)] += cmd * (10 ** (user_level / 20) / rms(active))
+    talkers = 0
+    if social == "conversation":
+        talkers = 1
+    elif social == "crowd" and not amb["crowd"]:
+        talkers = int(rng.integers(3, 6))
+    for t in range(talkers):
+        o = others[int(rng.integers(len(others)))] if talkers == 1 else others[t % len(others)]
+        track = talk_track(o, n, rng)
+        if talkers == 1:
+            level = user_level - float(rng.uniform(0, 10))
+        else:
+            level = user_level - float(rng.uniform(6, 16))
+        x += track * 10 ** (level / 20)
+    peak = float(np.max(np.abs(x)))
+    if peak > 0.99:
+        x *= 0.99 / peak
+    return x.astype(np.float32), {"snr_db": round(snr, 1), "talkers": talkers}
+
+
+def build_split(split: str, n: int, ambients: list[dict], speakers: dict[str, list[Path]], out: Path,
+                seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    d = out / split
+    d.mkdir(parents=True, exist_ok=True)
+    amb = [a for a in ambients if a["split"] == split]
+    audio = {id(a): load16k(a["path"]) for a in amb}
+    spk = [s for s in speakers if (s in TEST_SPEAKERS) == (split == "test")]
+    prompts = {s: Prompts(speakers[s]) for s in spk}
+    plain = [a for a in amb if not a["crowd"]]
+    crowd = [a for a in amb if a["crowd"]]
+    # Physical groups equally likely (their recordings are not equally many).
+    groups = sorted({a["group"] for a in plain})
+    rows = []
+    for i in range(n):
+        social = ["alone", "conversation", "crowd"][i % 3]
+        if social == "crowd" and crowd and rng.random() < 0.5:
+            a = crowd[int(rng.integers(len(crowd)))]
+        else:
+            g = groups[int(rng.integers(len(groups)))]
+            pool = [a for a in plain if a["group"] == g]
+            a = pool[int(rng.integers(len(pool)))]
+        user = spk[int(rng.integers(len(spk)))]
+        others = [prompts[s] for s in spk if s != user]
+        x, meta = scene(rng, a, audio[id(a)], prompts[user], others, social)
+        path = d / f"{i:05d}.wav"
+        sf.write(str(path), x, SR, subtype="PCM_16")
+        rows.append({"audio": str(path.relative_to(out)), "kind": "scene", "physical": a["physical"],
+                     "social": social, "ambient": a["title"], "series": a["series"], "speaker": user, **meta})
+    if split == "test":
+        for j, a in enumerate(amb):
+            if a["physical"] is None:
+                continue
+            path = d / f"ambient-{j:03d}.wav"
+            x = audio[id(a)]
+            sf.write(str(path), at_level(x, -30.0).astype(np.float32), SR, subtype="PCM_16")
+            rows.append({"audio": str(path.relative_to(out)), "kind": "ambient", "physical": a["physical"],
+                         "social": "alone", "ambient": a["title"], "series": a["series"], "speaker": None,
+                         "talkers": 0, "snr_db": None})
+    with open(out / f"{split}.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    print(f"{split}: {len(rows)} clips from {len(amb)} ambient recordings, speakers {spk}", file=sys.stderr)
+
+
+HEDGEWARS = Path("/usr/share/games/hedgewars/Data/Sounds/voices")
+EMOTION_RULES = {"laugh": "happy", "victory": "happy", "amazing": "happy", "stupid": "angry",
+                 "traitor": "angry", "nooo": "sad", "ohdear": "sad", "drat": "sad",
+                 "hello": "neutral", "yessir": "neutral"}
+
+
+def build_emotion(out: Path, seed: int) -> None:
+    if not HEDGEWARS.is_dir():
+        sys.exit(f"{HEDGEWARS} is missing: apt-get install --no-install-recommends hedgewars-data")
+    rng = np.random.default_rng(seed)
+    d = out / "emotion"
+    d.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for pack in sorted(p.name for p in HEDGEWARS.iterdir() if p.is_dir()):
+        for f in sorted((HEDGEWARS / pack).glob("*.ogg")):
+            label = EMOTION_RULES.get(f.stem.lower())
+            if label is None:
+                continue
+            x = load16k(f)
+            if rms(x) < 1e-4:
+                continue
+            x = at_level(x, -20.0)
+            pre = (rng.standard_normal(SR) * 1e-3).astype(np.float32)
+            post = (rng.standard_normal(SR // 2) * 1e-3).astype(np.float32)
+            y = np.concatenate([pre, x + (rng.standard_normal(len(x)) * 1e-3).astype(np.float32), post])
+            y = np.clip(y, -0.99, 0.99)
+            path = d / f"{pack}-{f.stem}.wav"
+            sf.write(str(path), y, SR, subtype="PCM_16")
+            rows.append({"audio": str(path.relative_to(out)), "kind": "emotion", "emotion": label,
+                         "arousal": "high" if label in ("happy", "angry") else "low",
+                         "pack": pack, "phrase": f.stem, "physical": None, "social": None})
+    with open(out / "emotion.jsonl", "w") as fh:
+        for r in rows:
+            fh.write(json.dumps(r) + "\n")
+    print(f"emotion: {len(rows)} clips from {len({r['pack'] for r in rows})} packs", file=sys.stderr)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=ROOT / "tests/out/context/scenes")
+    ap.add_argument("--train", type=int, default=900, help="training scenes")
+    ap.add_argument("--test", type=int, default=300, help="held-out scenes")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--emotion", action="store_true", help="build the Hedgewars emotion set only")
+    args = ap.parse_args()
+    if args.emotion:
+        build_emotion(args.out, args.seed)
+        return
+    ambients = ambient_items()
+    speakers = speech_items()
+    args.out.mkdir(parents=True, exist_ok=True)
+    splits = {}
+    for a in ambients:
+        splits.setdefault(a["split"], {}).setdefault(a["group"], set()).add(a["series"])
+    for s, gs in sorted(splits.items()):
+        print(f"{s} recordings (series): " + ", ".join(f"{g} {len(v)}" for g, v in sorted(gs.items())), file=sys.stderr)
+    (args.out / "ambient_split.json").write_text(json.dumps(
+        [{k: (str(v) if k == "path" else v) for k, v in a.items()} for a in ambients], indent=1))
+    if args.train:
+        build_split("train", args.train, ambients, speakers, args.out, args.seed)
+    if args.test:
+        build_split("test", args.test, ambients, speakers, args.out, args.seed + 1)
+
+
+if __name__ == "__main__":
+    main()

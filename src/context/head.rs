@@ -1,0 +1,172 @@
+//! The learned head (issue 7): a small ONNX graph, trained by
+//! `models/context/train_head.py` on the stage's own feature vector
+//! ([`super::features`]), that calibrates the mapped scores and YAMNet's class
+//! scores into the physical and social labels. Run in tract.
+//!
+//! Graph contract (checked at load): input `features` f32 `[1, FEATURES]`;
+//! outputs `physical` f32 `[1, 5]` and `social` f32 `[1, 3]`, each a softmax
+//! over the labels in the order of [`PHYSICAL_LABELS`] / [`SOCIAL_LABELS`].
+
+use std::path::Path;
+use std::sync::Arc;
+
+use tract_onnx::prelude::*;
+
+use super::features::FEATURES;
+use super::ContextError;
+
+/// Name in models/manifest.toml.
+pub const HEAD_NAME: &str = "context-head";
+/// Physical labels, in the head's output order.
+pub const PHYSICAL_LABELS: [&str; 5] =
+    ["indoor_quiet", "indoor_busy", "street", "nature", "vehicle"];
+/// Social labels, in the head's output order.
+pub const SOCIAL_LABELS: [&str; 3] = ["alone", "conversation", "crowd"];
+
+/// The head's probabilities for one clip.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadOutput {
+    /// Over [`PHYSICAL_LABELS`].
+    pub physical: [f32; 5],
+    /// Over [`SOCIAL_LABELS`].
+    pub social: [f32; 3],
+}
+
+/// The loaded head; cheap to clone and share.
+#[derive(Clone)]
+pub struct ContextHead {
+    plan: Arc<TypedSimplePlan>,
+}
+
+impl ContextHead {
+    /// Loads the graph and checks it against the contract on a zero input.
+    pub fn load(path: &Path) -> Result<Self, ContextError> {
+        let err = |e: TractError| ContextError::Load {
+            path: path.display().to_string(),
+            detail: format!("{e:#}"),
+        };
+        let plan = tract_onnx::onnx()
+            .model_for_path(path)
+            .map_err(err)?
+            .with_input_fact(0, f32::fact([1, FEATURES]).into())
+            .map_err(err)?
+            .into_optimized()
+            .map_err(err)?
+            .into_runnable()
+            .map_err(err)?;
+        let head = Self { plan };
+        head.run(&[0.0; FEATURES]).map_err(|e| ContextError::Load {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?;
+        Ok(head)
+    }
+
+    /// Runs the head on one feature vector.
+    pub fn run(&self, features: &[f32]) -> Result<HeadOutput, ContextError> {
+        let bad = |m: String| ContextError::Run(format!("context head: {m}"));
+        if features.len() != FEATURES {
+            return Err(bad(format!(
+                "{} features, expected {FEATURES}",
+                features.len()
+            )));
+        }
+        let input = tract_ndarray::Array2::from_shape_vec((1, FEATURES), features.to_vec())
+            .map_err(|e| bad(e.to_string()))?;
+        let out = self
+            .plan
+            .run(tvec!(input.into_tvalue()))
+            .map_err(|e| bad(format!("{e:#}")))?;
+        if out.len() != 2 {
+            return Err(bad(format!("{} outputs, expected 2", out.len())));
+        }
+        let mut physical = [0.0f32; 5];
+        let mut social = [0.0f32; 3];
+        for (dst, t, name) in [
+            (&mut physical[..], &out[0], "physical"),
+            (&mut social[..], &out[1], "social"),
+        ] {
+            let v = t
+                .to_plain_array_view::<f32>()
+                .map_err(|e| bad(format!("{e:#}")))?;
+            if v.len() != dst.len() {
+                return Err(bad(format!(
+                    "{name} has {} values, expected {}",
+                    v.len(),
+                    dst.len()
+                )));
+            }
+            for (d, s) in dst.iter_mut().zip(v.iter()) {
+                if !s.is_finite() {
+                    return Err(bad(format!("{name} is not finite")));
+                }
+                *d = *s;
+            }
+        }
+        Ok(HeadOutput { physical, social })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn committed() -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("models/context/context_head.onnx")
+    }
+
+    /// tract runs the committed head to the outputs numpy and onnxruntime gave
+    /// for stored feature vectors (`tests/golden/context_head.json`, written
+    /// by `models/context/train_head.py`).
+    #[test]
+    fn the_committed_head_matches_python() {
+        let head = ContextHead::load(&committed()).unwrap();
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/context_head.json");
+        let cases: Vec<serde_json::Value> =
+            serde_json::from_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
+        assert!(cases.len() >= 3);
+        let vec = |v: &serde_json::Value| -> Vec<f32> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        };
+        let mut winners = std::collections::BTreeSet::new();
+        for c in &cases {
+            let out = head.run(&vec(&c["features"])).unwrap();
+            for (got, want) in [
+                (&out.physical[..], vec(&c["physical"])),
+                (&out.social[..], vec(&c["social"])),
+            ] {
+                assert_eq!(got.len(), want.len());
+                for (g, w) in got.iter().zip(&want) {
+                    assert!((g - w).abs() < 1e-4, "{}: {got:?} vs {want:?}", c["audio"]);
+                }
+                assert!((got.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+            }
+            winners.insert(
+                out.physical
+                    .iter()
+                    .enumerate()
+                    .max_by(|a, b| a.1.total_cmp(b.1))
+                    .map(|(i, _)| i),
+            );
+        }
+        // The stored cases are not all one answer: the test can tell heads apart.
+        assert!(winners.len() >= 2, "{winners:?}");
+    }
+
+    #[test]
+    fn wrong_inputs_are_errors() {
+        let head = ContextHead::load(&committed()).unwrap();
+        assert!(head.run(&[0.0; 3]).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("bad.onnx");
+        std::fs::write(&bad, b"not onnx").unwrap();
+        assert!(matches!(
+            ContextHead::load(&bad),
+            Err(ContextError::Load { .. })
+        ));
+    }
+}
