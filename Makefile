@@ -114,8 +114,11 @@ bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 	$(CARGO) build --release --locked --example wake_rtf
 	$(PY) benches/wake_eval/run.py $(WAKE_CORPUS)/manifest.jsonl
 
+# The integration tests run the recommender example as a subscriber: `cargo
+# test` builds examples only as test harnesses, so build the program itself.
 test: deps models test-data
 	$(CARGO) fmt --all --check
+	$(CARGO) build --locked --example recommender
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
 

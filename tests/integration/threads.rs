@@ -164,7 +164,8 @@ fn context_socket_publishes_labels_only_to_every_subscriber() {
         .join("examples/recommender");
     assert!(
         recommender.exists(),
-        "{} is missing: build it with `cargo build --example recommender` (cargo test --all-targets does)",
+        "{} is missing: build it with `cargo build --example recommender` (`make test` does; \
+         cargo test builds examples only as test harnesses)",
         recommender.display()
     );
     let rec = Command::new(&recommender)
