@@ -38,29 +38,20 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import resample_poly
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "models" / "wake"))
+sys.path.insert(0, str(ROOT / "tests" / "gen"))
+from build_data import to16k  # noqa: E402
+from commands import pink  # noqa: E402
+
 SR = 16000
 SPEECH_DIRS = ["en", "fr", "es", "it_IT_m_Carlo", "ru_RU_f_IvrvoiceRU"]
 
 
 def load(path: Path) -> np.ndarray:
     a, sr = sf.read(path, dtype="float32", always_2d=True)
-    a = a.mean(axis=1)
-    if sr != SR:
-        from math import gcd
-        g = gcd(sr, SR)
-        a = resample_poly(a, SR // g, sr // g).astype(np.float32)
-    return a
-
-
-def pink(n: int, rng) -> np.ndarray:
-    spec = np.fft.rfft(rng.standard_normal(n))
-    f = np.arange(len(spec), dtype=np.float64)
-    f[0] = 1.0
-    x = np.fft.irfft(spec / np.sqrt(f), n)
-    return (x / (np.abs(x).max() + 1e-9)).astype(np.float32)
+    return to16k(a.mean(axis=1), sr)
 
 
 def build(minutes: float, idle: bool, seed: int, out: Path) -> dict:
