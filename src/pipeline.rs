@@ -1063,9 +1063,12 @@ impl WakeFront {
         onset: bool,
         out: &mut Vec<Event>,
     ) -> Result<Option<Job>, Error> {
-        // The detector hears every frame, so its windows stay continuous.
+        // The detector hears every frame; its models run only around speech
+        // (it replays what it skipped when speech starts).
         let fired = match &mut self.trigger {
-            Trigger::Model(d) => d.push(frame)?.map(|det| (det.t_ms, det.score)),
+            Trigger::Model(d) => d
+                .push_gated(frame, in_speech || frame_speech)?
+                .map(|det| (det.t_ms, det.score)),
             Trigger::Onset => onset.then_some((t_ms + FRAME_MS, 1.0)),
         };
         if self.recorder.active() {

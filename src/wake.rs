@@ -13,6 +13,12 @@
 //! what the 8 new mel frames change (see [`EmbSegments`]), with the same
 //! numbers as the whole model on the whole window, about 8x less work per step.
 //!
+//! In the daemon the models run only around speech
+//! ([`WakeDetector::push_gated`]): the VAD opens a gate, and while it is shut
+//! (silence, steady noise) nothing but the last 2 s of samples is kept. When
+//! it opens, the detector replays those 2 s ([`REPLAY_STEPS`]), so every
+//! score it gives is the one the always-on detector gives at that step.
+//!
 //! Every buffer is sized at construction; [`WakeDetector::push`] allocates
 //! nothing of its own (tract allocates its tensors, in each step's runs).
 
@@ -39,6 +45,17 @@ pub const MEL_WINDOW: usize = 76;
 pub const EMB_DIM: usize = 96;
 /// Embeddings the head looks at (1.28 s).
 pub const HEAD_WINDOW: usize = 16;
+/// Steps of past audio one score depends on: the mel window (10 steps) and
+/// the head window's 15 earlier embeddings. [`WakeDetector::push_gated`]
+/// replays this many steps when its gate opens, so its first score is the
+/// ungated detector's.
+pub const REPLAY_STEPS: usize = MEL_WINDOW.div_ceil(MEL_PER_STEP) + HEAD_WINDOW - 1;
+/// How long the gate of [`WakeDetector::push_gated`] stays open after the
+/// last frame the VAD called speech (ms): the score peaks within a few steps of
+/// the phrase's end, and patience needs two of them.
+pub const WAKE_GATE_HOLD_MS: u64 = 1000;
+/// Samples kept: the mel model's input plus the replayed steps.
+const HISTORY: usize = MEL_INPUT + REPLAY_STEPS * WAKE_STEP;
 
 /// Errors of the wake stage.
 #[derive(Debug, thiserror::Error)]
@@ -447,9 +464,15 @@ pub struct WakeDetector {
     /// One tract session per model, kept from step to step (made at the
     /// first step: making one can fail, and `new` cannot).
     sessions: Option<Sessions>,
-    /// Latest MEL_INPUT samples, int16 range; the new step fills the tail.
-    audio: Box<[f32; MEL_INPUT]>,
+    /// Latest [`HISTORY`] samples, int16 range; the new step fills the tail.
+    audio: Box<[f32; HISTORY]>,
     fill: usize,
+    /// Steps completed since the start.
+    steps: u64,
+    /// The gate of [`Self::push_gated`] is open until this sample.
+    open_until: u64,
+    /// The models have not run on the latest step (the gate was shut).
+    asleep: bool,
     /// The latest MEL_WINDOW mel frames, scaled (for the first window).
     mel: Box<[f32; MEL_WINDOW * MEL_BINS]>,
     /// The new mel frames of a step, scaled and zero-padded to [`MEL_PADDED`] bins.
@@ -481,8 +504,11 @@ impl WakeDetector {
             sessions: None,
             models,
             cfg,
-            audio: Box::new([0.0; MEL_INPUT]),
+            audio: Box::new([0.0; HISTORY]),
             fill: 0,
+            steps: 0,
+            open_until: 0,
+            asleep: true,
             mel: Box::new([0.0; MEL_WINDOW * MEL_BINS]),
             new_mel: Box::new([0.0; MEL_PER_STEP * MEL_PADDED]),
             mel_frames: 0,
@@ -508,18 +534,44 @@ impl WakeDetector {
     }
 
     /// Feeds a 10 ms frame; returns a detection when the wake word is heard.
+    /// The models run on every step.
     pub fn push(&mut self, frame: &Frame) -> Result<Option<Detection>, WakeError> {
-        let at = MEL_INPUT - WAKE_STEP + self.fill;
+        self.push_gated(frame, true)
+    }
+
+    /// Feeds a 10 ms frame and the VAD's word on it. The models run only
+    /// while the gate is open: from a frame of speech until
+    /// [`WAKE_GATE_HOLD_MS`] after the last one. On opening, the detector
+    /// replays the [`REPLAY_STEPS`] steps it skipped, so its scores while open
+    /// are exactly those of [`Self::push`]; while shut, the score is 0.
+    pub fn push_gated(
+        &mut self,
+        frame: &Frame,
+        speech: bool,
+    ) -> Result<Option<Detection>, WakeError> {
+        let at = HISTORY - WAKE_STEP + self.fill;
         for (d, s) in self.audio[at..at + FRAME_SAMPLES].iter_mut().zip(frame) {
             *d = s * 32767.0;
         }
         self.fill += FRAME_SAMPLES;
         self.samples += FRAME_SAMPLES as u64;
+        if speech {
+            self.open_until =
+                self.samples + WAKE_GATE_HOLD_MS * crate::audio::SAMPLE_RATE as u64 / 1000;
+        }
         if self.fill < WAKE_STEP {
             return Ok(None);
         }
         self.fill = 0;
-        let score = self.step()?;
+        self.steps += 1;
+        let score = if self.samples > self.open_until {
+            self.asleep = true;
+            0.0
+        } else if self.asleep {
+            self.wake_up()?
+        } else {
+            self.step(0, true)?
+        };
         self.audio.copy_within(WAKE_STEP.., 0);
         self.last_score = score;
         let t_ms = self.samples * 1000 / crate::audio::SAMPLE_RATE as u64;
@@ -543,14 +595,30 @@ impl WakeDetector {
         Ok(Some(det))
     }
 
-    /// One 80 ms step: mel, embedding, head. Returns the head's score (0
-    /// until the windows are full).
-    fn step(&mut self) -> Result<f32, WakeError> {
+    /// The gate opened: start the windows afresh and replay the skipped steps
+    /// (as many as there were, at most [`REPLAY_STEPS`]); score the latest.
+    fn wake_up(&mut self) -> Result<f32, WakeError> {
+        self.asleep = false;
+        self.mel_frames = 0;
+        self.emb_count = 0;
+        let back = (self.steps - 1).min(REPLAY_STEPS as u64) as usize;
+        for k in (1..=back).rev() {
+            self.step(k, false)?;
+        }
+        self.step(0, true)
+    }
+
+    /// One 80 ms step, the one that ended `back` steps ago: mel, embedding,
+    /// and the head if `score`. Returns the head's score (0 until the windows
+    /// are full, or without `score`).
+    fn step(&mut self, back: usize, score: bool) -> Result<f32, WakeError> {
         let s = match &mut self.sessions {
             Some(s) => s,
             None => self.sessions.insert(Sessions::new(&self.models)?),
         };
-        let input = Tensor::from_shape(&[1, MEL_INPUT], &self.audio[..]).map_err(run_err)?;
+        let end = HISTORY - back * WAKE_STEP;
+        let input = Tensor::from_shape(&[1, MEL_INPUT], &self.audio[end - MEL_INPUT..end])
+            .map_err(run_err)?;
         let out = s.mel.run(tvec!(input.into_tvalue())).map_err(run_err)?;
         let mel = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
         let mel = mel.as_slice().ok_or_else(not_contiguous)?;
@@ -616,7 +684,7 @@ impl WakeDetector {
             }
         }
         self.emb_count += 1;
-        if self.emb_count < HEAD_WINDOW {
+        if self.emb_count < HEAD_WINDOW || !score {
             return Ok(0.0);
         }
         let input =
@@ -877,6 +945,78 @@ mod tests {
             max_score > DEFAULT_WAKE_THRESHOLD,
             "the demo's wake word never scored"
         );
+    }
+
+    /// Gated by the VAD, the detector runs its models only while the gate is
+    /// open; each time it opens, it replays the last 2 s, so its scores while
+    /// open are the always-on detector's (within the streaming embedding's
+    /// 1e-4), from the very first step, and it finds the same wake words.
+    #[test]
+    fn gated_detector_scores_like_the_always_on_one() {
+        let dir = crate::config::Config::default().models_dir;
+        let path = |name: &str| crate::models::locate(name, &dir).unwrap().path;
+        let models = WakeModels::load(
+            &path("oww-melspectrogram"),
+            &path("oww-embedding"),
+            &path("hey-player"),
+        )
+        .unwrap();
+        let mut always = WakeDetector::new(models.clone(), WakeConfig::default());
+        let mut gated = WakeDetector::new(models, WakeConfig::default());
+        let audio = test_audio();
+        // Speech for 1.5 s in every 4.5 s, and always in the demo's wake word
+        // (its first 8 s).
+        let speech = |i: usize| i < 800 || (i / 150).is_multiple_of(3);
+        let (mut open, mut shut, mut wake_ups, mut max_diff) = (0, 0, 0, 0.0f32);
+        let (mut fired_always, mut fired_gated) = (Vec::new(), Vec::new());
+        for (i, f) in audio.iter().enumerate() {
+            let was_asleep = gated.asleep;
+            let before = gated.steps;
+            fired_always.extend(always.push(f).unwrap().map(|d| d.t_ms));
+            fired_gated.extend(gated.push_gated(f, speech(i)).unwrap().map(|d| d.t_ms));
+            if gated.steps == before {
+                continue;
+            }
+            if gated.asleep {
+                shut += 1;
+                assert_eq!(gated.score(), 0.0, "a shut gate scores 0");
+                continue;
+            }
+            open += 1;
+            wake_ups += was_asleep as u32;
+            let d = (gated.score() - always.score()).abs();
+            max_diff = max_diff.max(d);
+            assert!(
+                d <= 1e-4,
+                "step {}: gated {} vs always-on {} (first step after opening: {was_asleep})",
+                gated.steps,
+                gated.score(),
+                always.score()
+            );
+        }
+        eprintln!("{open} steps open, {shut} shut, {wake_ups} wake-ups, max diff {max_diff:e}");
+        assert!(wake_ups >= 5 && shut >= 100 && open >= 100);
+        assert!(!fired_always.is_empty());
+        assert_eq!(fired_gated, fired_always);
+    }
+
+    /// With no speech at all the models never run: the gate stays shut.
+    #[test]
+    fn gated_detector_sleeps_through_silence() {
+        let dir = crate::config::Config::default().models_dir;
+        let path = |name: &str| crate::models::locate(name, &dir).unwrap().path;
+        let models = WakeModels::load(
+            &path("oww-melspectrogram"),
+            &path("oww-embedding"),
+            &path("hey-player"),
+        )
+        .unwrap();
+        let mut d = WakeDetector::new(models, WakeConfig::default());
+        for f in &test_audio() {
+            assert!(d.push_gated(f, false).unwrap().is_none());
+        }
+        assert!(d.steps > 400);
+        assert!(d.asleep && d.sessions.is_none(), "the models ran");
     }
 
     #[test]

@@ -138,7 +138,7 @@ def run(bin_: Path, wav: Path, realtime: bool, data: Path, mpv_sock: Path | None
     if code != 0:
         sys.exit(f"heyplayer failed ({code}): {err}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"events": events, "wall_s": wall, "cpu_s": cpu, "rss": rss,
+    return {"events": events, "wall_s": wall, "cpu_s": cpu, "rss": rss, "t0": t0,
             "max_rss_mb": after.ru_maxrss / 1024}
 
 
@@ -176,6 +176,18 @@ def account(events: list) -> dict:
     if events[-1]["type"] != "audio_stop":
         problems.append("the last event is not audio_stop")
     return {"count": count, "problems": problems}
+
+
+def rss_by_audio_minute(rss: list, events: list, t0: float, points: int = 25) -> list:
+    """[audio minute, RSS MB] at about `points` moments while the audio flows."""
+    walls = [e["_wall"] - t0 for e in events]
+    out, k = [], 0
+    for t, kb in rss[:: max(1, len(rss) // points)]:
+        while k + 1 < len(walls) and walls[k + 1] <= t:
+            k += 1
+        if k < len(events) and walls[k] <= t and events[k]["type"] != "audio_stop":
+            out.append([round(events[k]["t_ms"] / 60000, 1), round(kb / 1024)])
+    return out
 
 
 def latencies(events: list) -> list:
@@ -225,9 +237,13 @@ def main() -> None:
                 mpv.kill()
     acc = account(r["events"])
     rss = r["rss"]
-    # RSS once the models are loaded (after 10 s, or the first sample) and at the end.
+    # RSS once the models are loaded (after 10 s, or the first sample) and at
+    # the end of the audio (the last sample before audio_stop: after it the
+    # daemon frees its models and shrinks).
     start = next((kb for t, kb in rss if t >= 10), rss[0][1] if rss else 0)
-    end = rss[-1][1] if rss else 0
+    stop = next((e["_wall"] - r["t0"] for e in r["events"] if e["type"] == "audio_stop"), None)
+    running = [kb for t, kb in rss if stop is None or t <= stop]
+    end = running[-1] if running else 0
     drops = sum(e.get("dropped_ms", 0) for e in r["events"] if e["type"] == "frames_dropped")
     figures = {
         "audio_min": round(held["audio_s"] / 60, 2),
@@ -239,7 +255,7 @@ def main() -> None:
         "rss_start_mb": round(start / 1024, 1),
         "rss_end_mb": round(end / 1024, 1),
         "rss_peak_mb": round(r["max_rss_mb"], 1),
-        "rss_mb_each_minute": [round(kb / 1024) for t, kb in rss[::60]],
+        "rss_mb_by_audio_minute": rss_by_audio_minute(rss, r["events"], r["t0"]),
         "frames_dropped_ms": drops,
         "work_dropped": acc["count"].get("work_dropped", 0),
         "events": acc["count"],

@@ -7,9 +7,9 @@
 //! [`SILERO_HOP`] samples, exactly as the package's own Python wrapper does.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use tract_onnx::prelude::*;
+use tract_onnx::tract_core::plan::SimpleState;
 
 use crate::audio::Frame;
 
@@ -41,8 +41,6 @@ pub enum SileroError {
     Run(String),
 }
 
-type Plan = Arc<TypedSimplePlan>;
-
 /// The Silero export names 15 constant nodes alike (`F0::anon`), which tract's
 /// graph compaction refuses; give every node a unique name before loading.
 /// Only names change: the graph is the same.
@@ -61,7 +59,9 @@ fn unique_node_names(proto: &mut tract_onnx::pb::ModelProto) {
 
 /// Streaming Silero VAD.
 pub struct Silero {
-    plan: Plan,
+    /// The plan's session, kept from call to call (a fresh one per call
+    /// allocates every intermediate tensor anew).
+    session: TypedSimpleState,
     /// The latest samples; the current hop is filled into the last `SILERO_HOP`.
     history: Box<[f32; HISTORY]>,
     /// New samples in the current hop.
@@ -98,7 +98,7 @@ impl Silero {
             .into_runnable()
             .map_err(err)?;
         Ok(Self {
-            plan,
+            session: SimpleState::new(&plan).map_err(err)?,
             history: Box::new([0.0; HISTORY]),
             fill: 0,
             state: Tensor::zero::<f32>(&[2, 1, 128]).map_err(err)?,
@@ -169,7 +169,7 @@ impl Silero {
         let input =
             Tensor::from_shape(&[1, WINDOW], &self.history[from..from + WINDOW]).map_err(err)?;
         let out = self
-            .plan
+            .session
             .run(tvec!(input.into_tvalue(), self.state.clone().into_tvalue()))
             .map_err(err)?;
         let prob = *out[0]
