@@ -102,8 +102,25 @@ def rss_kb(pid: int) -> int | None:
     return None
 
 
+# Tracks for mpv's `play <query>`, named for the queries of the held-out commands.
+TRACKS = ["Jazz Standards - Autumn Leaves", "Rock Music - Highway", "Miles Davis - So What",
+          "The Beatles - Help", "Classical Music - Air"]
+
+
+def music_dir(out: Path) -> Path:
+    """A folder of short quiet tones named like real tracks, for `--music-dir`."""
+    out.mkdir()
+    t = np.arange(10 * SR) / SR
+    for k, name in enumerate(TRACKS):
+        tone = 0.05 * np.sin(2 * np.pi * (220 + 55 * k) * t).astype(np.float32)
+        sf.write(out / f"{name}.wav", tone, SR, subtype="PCM_16")
+    return out
+
+
 def run(bin_: Path, wav: Path, realtime: bool, data: Path, mpv_sock: Path | None) -> dict:
-    player = ["--mpv-socket", str(mpv_sock)] if mpv_sock else ["--player", "dry-run"]
+    player = ["--player", "dry-run"]
+    if mpv_sock:
+        player = ["--mpv-socket", str(mpv_sock), "--music-dir", str(music_dir(data.parent / "music"))]
     cmd = [str(bin_), "listen", "--input", str(wav), *player, "--data-dir", str(data)]
     if realtime:
         cmd.append("--realtime")
