@@ -478,9 +478,7 @@ pub struct WakeDetector {
     steps: u64,
     /// The gate of [`Self::push_gated`] is open until this sample.
     open_until: u64,
-    /// The models have not run on the latest step (the gate was shut).
-    asleep: bool,
-    /// Steps the models have skipped since they last ran.
+    /// Steps the models have skipped since they last ran (or since the start).
     skipped: u64,
     /// The latest MEL_WINDOW mel frames, scaled (for the first window).
     mel: Box<[f32; MEL_WINDOW * MEL_BINS]>,
@@ -517,7 +515,6 @@ impl WakeDetector {
             fill: 0,
             steps: 0,
             open_until: 0,
-            asleep: true,
             skipped: 0,
             mel: Box::new([0.0; MEL_WINDOW * MEL_BINS]),
             new_mel: Box::new([0.0; MEL_PER_STEP * MEL_PADDED]),
@@ -575,10 +572,9 @@ impl WakeDetector {
         self.fill = 0;
         self.steps += 1;
         let score = if self.samples > self.open_until {
-            self.asleep = true;
             self.skipped += 1;
             0.0
-        } else if self.asleep {
+        } else if self.asleep() {
             self.wake_up()?
         } else {
             self.step(0, true)?
@@ -606,6 +602,12 @@ impl WakeDetector {
         Ok(Some(det))
     }
 
+    /// The models did not run on the latest step: the gate was shut, or they
+    /// have never run.
+    fn asleep(&self) -> bool {
+        self.skipped > 0 || self.sessions.is_none()
+    }
+
     /// The gate opened: catch up on the skipped steps, then score the latest.
     /// After a short gap (at most [`STREAM_THROUGH_STEPS`]) the windows just
     /// run on through the skipped steps; after a longer one they start afresh
@@ -613,7 +615,7 @@ impl WakeDetector {
     /// which is all a score depends on. Either way the state is the always-on
     /// detector's.
     fn wake_up(&mut self) -> Result<f32, WakeError> {
-        let ran_before = self.steps > self.skipped + 1;
+        let ran_before = self.sessions.is_some();
         let back = if ran_before && self.skipped <= STREAM_THROUGH_STEPS {
             self.skipped
         } else {
@@ -621,7 +623,6 @@ impl WakeDetector {
             self.emb_count = 0;
             (self.steps - 1).min(REPLAY_STEPS as u64)
         };
-        self.asleep = false;
         self.skipped = 0;
         for k in (1..=back as usize).rev() {
             self.step(k, false)?;
@@ -996,7 +997,7 @@ mod tests {
         let (mut run_through, mut afresh) = (0, 0);
         let (mut fired_always, mut fired_gated) = (Vec::new(), Vec::new());
         for (i, f) in audio.iter().enumerate() {
-            let was_asleep = gated.asleep;
+            let was_asleep = gated.asleep();
             let skipped = gated.skipped;
             let before = gated.steps;
             fired_always.extend(always.push(f).unwrap().map(|d| d.t_ms));
@@ -1004,7 +1005,7 @@ mod tests {
             if gated.steps == before {
                 continue;
             }
-            if gated.asleep {
+            if gated.asleep() {
                 shut += 1;
                 assert_eq!(gated.score(), 0.0, "a shut gate scores 0");
                 continue;
@@ -1045,7 +1046,7 @@ mod tests {
             assert!(d.push_gated(f, false).unwrap().is_none());
         }
         assert!(d.steps > 400);
-        assert!(d.asleep && d.sessions.is_none(), "the models ran");
+        assert!(d.asleep() && d.sessions.is_none(), "the models ran");
     }
 
     #[test]
