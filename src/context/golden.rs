@@ -155,6 +155,51 @@ fn decode(b64: &str) -> Vec<u8> {
     v
 }
 
+/// The weights' quantisation folded before tract sees the graph
+/// (`YamNet::load`) gives exactly the scores of the graph as stored, where
+/// tract folds it itself: on every reference patch, and on patches of noise
+/// across the whole input range.
+#[test]
+fn folding_the_weights_quantisation_changes_no_score() {
+    let dir = crate::models::default_dir();
+    let model = crate::models::locate(yamnet::MODEL_NAME, &dir).unwrap();
+    let map = crate::models::locate(yamnet::CLASS_MAP_NAME, &dir).unwrap();
+    let folded = YamNet::load(&model.path, &map.path).unwrap();
+    let stored = YamNet::load_unfolded(&model.path, &map.path).unwrap();
+    let clip = clip();
+    let mut frames = Vec::new();
+    LogMel::new().compute(&clip, &mut frames);
+    let mut inputs: Vec<[u8; PATCH_BYTES]> = golden()
+        .patches
+        .iter()
+        .map(|p| {
+            let mut input = [0u8; PATCH_BYTES];
+            yamnet::quantise(
+                &frames[p.start_frame..p.start_frame + FRAMES_PER_PATCH],
+                &mut input,
+            );
+            input
+        })
+        .collect();
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..4 {
+        let mut input = [0u8; PATCH_BYTES];
+        for v in input.iter_mut() {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            *v = (seed >> 56) as u8;
+        }
+        inputs.push(input);
+    }
+    let (mut a, mut b) = ([0u8; NUM_CLASSES], [0u8; NUM_CLASSES]);
+    for (i, input) in inputs.iter().enumerate() {
+        folded.run_u8(input, &mut a).unwrap();
+        stored.run_u8(input, &mut b).unwrap();
+        assert_eq!(a, b, "patch {i}");
+    }
+}
+
 #[test]
 fn tract_matches_onnxruntime_on_the_reference_patches() {
     let g = golden();

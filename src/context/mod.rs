@@ -27,6 +27,7 @@
 
 pub mod features;
 pub mod file;
+pub mod fold;
 pub mod head;
 pub mod mapping;
 pub mod mel;
