@@ -1,9 +1,10 @@
 //! "Hey, player": the streaming wake-word detector (first stage).
 //!
-//! Features are openWakeWord's (Apache-2.0), run in tract-onnx:
-//! every 80 ms ([`WAKE_STEP`] samples) the mel model turns the latest
-//! [`MEL_INPUT`] samples (in int16 range) into 8 mel frames (`x/10 + 2`); the
-//! embedding model turns the latest 76 mel frames into one 96-d embedding; our
+//! Features are openWakeWord's (Apache-2.0):
+//! every 80 ms ([`WAKE_STEP`] samples) the mel front end turns the latest
+//! [`MEL_INPUT`] samples (in int16 range) into 8 mel frames (`x/10 + 2`),
+//! computing `melspectrogram.onnx` with an FFT and the model's own window and
+//! filter bank ([`mel`]); the embedding model (tract-onnx) turns the latest 76 mel frames into one 96-d embedding; our
 //! own head (`models/wake/hey_player.onnx`, trained by `models/wake/`) scores
 //! the latest 16 embeddings (1.28 s). The detector fires after `patience`
 //! consecutive steps at or above the threshold, then stays quiet for the
@@ -30,6 +31,9 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::plan::SimpleState;
 
 use crate::audio::{Frame, FRAME_SAMPLES};
+
+pub mod mel;
+use mel::{MelBank, MelScratch};
 
 /// Samples per detector step (80 ms).
 pub const WAKE_STEP: usize = 1280;
@@ -60,6 +64,7 @@ pub const WAKE_GATE_HOLD_MS: u64 = 1000;
 const STREAM_THROUGH_STEPS: u64 = 20;
 /// Samples kept: the mel model's input plus the replayed steps.
 const HISTORY: usize = MEL_INPUT + REPLAY_STEPS * WAKE_STEP;
+const _: () = assert!(HISTORY.is_multiple_of(FRAME_SAMPLES));
 
 /// Errors of the wake stage.
 #[derive(Debug, thiserror::Error)]
@@ -366,7 +371,7 @@ impl Frames {
 /// The three models, loaded once and shared between detectors.
 #[derive(Clone)]
 pub struct WakeModels {
-    mel: Plan,
+    mel: Arc<MelBank>,
     emb: EmbSegments,
     head: Plan,
 }
@@ -375,7 +380,7 @@ impl WakeModels {
     /// Loads the mel, embedding and head models.
     pub fn load(mel: &Path, emb: &Path, head: &Path) -> Result<Self, WakeError> {
         Ok(Self {
-            mel: load(mel, &[1, MEL_INPUT])?,
+            mel: Arc::new(MelBank::load(mel)?),
             emb: EmbSegments::load(emb)?,
             head: load(head, &[1, HEAD_WINDOW, EMB_DIM])?,
         })
@@ -395,10 +400,15 @@ impl WakeModels {
                 .collect()
         };
         let time = |plan: &Plan, shape: &[usize], v: Vec<f32>| time_plan(plan, shape, &v, steps);
-        let mut out = vec![(
-            "mel".to_string(),
-            time(&self.mel, &[1, MEL_INPUT], noise(MEL_INPUT, 6000.0))?,
-        )];
+        let samples = noise(MEL_INPUT, 6000.0);
+        let mut scratch = self.mel.scratch();
+        let mut mel = [0.0; MEL_PER_STEP * MEL_BINS];
+        self.mel.compute(&samples, &mut scratch, &mut mel)?;
+        let t = Instant::now();
+        for _ in 0..steps {
+            self.mel.compute(&samples, &mut scratch, &mut mel)?;
+        }
+        let mut out = vec![("mel (FFT)".to_string(), t.elapsed() / steps)];
         for (k, (spec, plan)) in SEGMENTS.iter().zip(&self.emb.seg).enumerate() {
             let shape = [1, spec.channels, spec.frames, spec.bins];
             let t = time(plan, &shape, noise(shape.iter().product(), 2.0))?;
@@ -446,7 +456,6 @@ fn time_plan(plan: &Plan, shape: &[usize], v: &[f32], steps: u32) -> Result<Dura
 
 /// A detector's tract sessions.
 struct Sessions {
-    mel: TypedSimpleState,
     warm: TypedSimpleState,
     seg: Vec<TypedSimpleState>,
     head: TypedSimpleState,
@@ -456,7 +465,6 @@ impl Sessions {
     fn new(m: &WakeModels) -> Result<Self, WakeError> {
         let new = |p: &Plan| SimpleState::new(p).map_err(run_err);
         Ok(Self {
-            mel: new(&m.mel)?,
             warm: new(&m.emb.warm)?,
             seg: m.emb.seg.iter().map(new).collect::<Result<_, _>>()?,
             head: new(&m.head)?,
@@ -471,8 +479,13 @@ pub struct WakeDetector {
     /// One tract session per model, kept from step to step (made at the
     /// first step: making one can fail, and `new` cannot).
     sessions: Option<Sessions>,
-    /// Latest [`HISTORY`] samples, int16 range; the new step fills the tail.
-    audio: Box<[f32; HISTORY]>,
+    /// A ring of the latest [`HISTORY`] samples (int16 range), each written
+    /// twice, at `i` and `i + HISTORY`, so that the latest [`HISTORY`] are
+    /// always `audio[head..head + HISTORY]`, oldest first, with nothing to
+    /// shift.
+    audio: Box<[f32; 2 * HISTORY]>,
+    /// Where the oldest of the latest [`HISTORY`] samples is.
+    head: usize,
     fill: usize,
     /// Steps completed since the start.
     steps: u64,
@@ -480,6 +493,9 @@ pub struct WakeDetector {
     open_until: u64,
     /// Steps the models have skipped since they last ran (or since the start).
     skipped: u64,
+    /// The mel front end's buffers, and its output for the latest step.
+    mel_scratch: MelScratch,
+    mel_out: Box<[f32; MEL_PER_STEP * MEL_BINS]>,
     /// The latest MEL_WINDOW mel frames, scaled (for the first window).
     mel: Box<[f32; MEL_WINDOW * MEL_BINS]>,
     /// The new mel frames of a step, scaled and zero-padded to [`MEL_PADDED`] bins.
@@ -509,9 +525,12 @@ impl WakeDetector {
     pub fn new(models: WakeModels, cfg: WakeConfig) -> Self {
         Self {
             sessions: None,
+            mel_scratch: models.mel.scratch(),
+            mel_out: Box::new([0.0; MEL_PER_STEP * MEL_BINS]),
             models,
             cfg,
-            audio: Box::new([0.0; HISTORY]),
+            audio: Box::new([0.0; 2 * HISTORY]),
+            head: 0,
             fill: 0,
             steps: 0,
             open_until: 0,
@@ -556,10 +575,14 @@ impl WakeDetector {
         frame: &Frame,
         speech: bool,
     ) -> Result<Option<Detection>, WakeError> {
-        let at = HISTORY - WAKE_STEP + self.fill;
+        // HISTORY is a whole number of frames: a frame never straddles the end.
+        let at = self.head;
         for (d, s) in self.audio[at..at + FRAME_SAMPLES].iter_mut().zip(frame) {
             *d = s * 32767.0;
         }
+        let (first, second) = self.audio.split_at_mut(HISTORY);
+        second[at..at + FRAME_SAMPLES].copy_from_slice(&first[at..at + FRAME_SAMPLES]);
+        self.head = (at + FRAME_SAMPLES) % HISTORY;
         self.fill += FRAME_SAMPLES;
         self.samples += FRAME_SAMPLES as u64;
         if speech {
@@ -579,7 +602,6 @@ impl WakeDetector {
         } else {
             self.step(0, true)?
         };
-        self.audio.copy_within(WAKE_STEP.., 0);
         self.last_score = score;
         let t_ms = self.samples * 1000 / crate::audio::SAMPLE_RATE as u64;
         if t_ms < self.quiet_until || score < self.cfg.threshold {
@@ -638,19 +660,13 @@ impl WakeDetector {
             Some(s) => s,
             None => self.sessions.insert(Sessions::new(&self.models)?),
         };
-        let end = HISTORY - back * WAKE_STEP;
-        let input = Tensor::from_shape(&[1, MEL_INPUT], &self.audio[end - MEL_INPUT..end])
-            .map_err(run_err)?;
-        let out = s.mel.run(tvec!(input.into_tvalue())).map_err(run_err)?;
-        let mel = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
-        let mel = mel.as_slice().ok_or_else(not_contiguous)?;
-        if mel.len() != MEL_PER_STEP * MEL_BINS {
-            return Err(WakeError::Run(format!(
-                "mel model gave {} values, expected {}",
-                mel.len(),
-                MEL_PER_STEP * MEL_BINS
-            )));
-        }
+        let end = self.head + HISTORY - back * WAKE_STEP;
+        self.models.mel.compute(
+            &self.audio[end - MEL_INPUT..end],
+            &mut self.mel_scratch,
+            &mut self.mel_out,
+        )?;
+        let mel = &self.mel_out[..];
         let shift = MEL_PER_STEP * MEL_BINS;
         self.mel.copy_within(shift.., 0);
         let tail = MEL_WINDOW * MEL_BINS - shift;
@@ -902,7 +918,7 @@ mod tests {
     }
 
     /// The mel, embedding and head model files.
-    fn model_paths() -> [std::path::PathBuf; 3] {
+    pub(super) fn model_paths() -> [std::path::PathBuf; 3] {
         let dir = crate::config::Config::default().models_dir;
         ["oww-melspectrogram", "oww-embedding", "hey-player"]
             .map(|name| crate::models::locate(name, &dir).unwrap().path)
@@ -915,7 +931,7 @@ mod tests {
 
     /// The bundled demo (real speech with "hey player" in it), then the same
     /// louder and clipped, then white noise: 16 kHz frames.
-    fn test_audio() -> Vec<Frame> {
+    pub(super) fn test_audio() -> Vec<Frame> {
         let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.wav");
         let mut r = hound::WavReader::open(demo).unwrap();
         let x: Vec<f32> = r
