@@ -100,11 +100,12 @@ pub fn fold_constant_quantisation(
     Ok(count)
 }
 
-/// For element `i` of a tensor of `shape`, the index of its quantisation
-/// parameter: 0 per tensor, else its coordinate along `axis`.
+/// How elements of a tensor of `shape` find their quantisation parameter:
+/// `(inner, n)`, element `i` takes parameter `(i / inner) % n` (one parameter
+/// per tensor, or one per coordinate along `axis`).
 fn param_index(shape: &[usize], params: usize, axis: i64) -> TractResult<(usize, usize)> {
     if params == 1 {
-        return Ok((1, 1));
+        return Ok((usize::MAX, 1));
     }
     let rank = shape.len() as i64;
     let axis = if axis < 0 { axis + rank } else { axis };
@@ -139,9 +140,16 @@ impl Params {
         })
     }
 
-    fn at(&self, i: usize) -> (f32, i32) {
-        let k = (i / self.inner) % self.n;
-        (self.scale[k], self.zero[k])
+    /// `f(x, scale, zero point)` for every element, in order: the
+    /// parameters change once per run of `inner` elements.
+    fn map<T: Copy, U>(&self, xs: &[T], f: impl Fn(T, f32, i32) -> U) -> Vec<U> {
+        let mut out = Vec::with_capacity(xs.len());
+        for (c, run) in xs.chunks(self.inner).enumerate() {
+            let k = c % self.n;
+            let (s, z) = (self.scale[k], self.zero[k]);
+            out.extend(run.iter().map(|&x| f(x, s, z)));
+        }
+        out
     }
 }
 
@@ -154,14 +162,9 @@ fn quantise_linear(x: &Tensor, scale: &Tensor, zero: &Tensor, axis: i64) -> Trac
         DatumType::I32 => (i32::MIN as f32, i32::MAX as f32),
         dt => bail!("QuantizeLinear to {dt:?} is not supported"),
     };
-    let q: Vec<i32> = values::<f32>(x)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let (s, z) = p.at(i);
-            ((v / s).round_ties_even() + z as f32).clamp(lo, hi) as i32
-        })
-        .collect();
+    let q = p.map(&values::<f32>(x)?, |v, s, z| {
+        ((v / s).round_ties_even() + z as f32).clamp(lo, hi) as i32
+    });
     let q = Tensor::from_shape(x.shape(), &q)?;
     Ok(match zero.datum_type() {
         DatumType::U8 => q.cast_to::<u8>()?.into_owned(),
@@ -182,14 +185,7 @@ fn dequantise_linear(x: &Tensor, scale: &Tensor, zero: &Tensor, axis: i64) -> Tr
             x.datum_type()
         );
     }
-    let y: Vec<f32> = values::<i32>(x)?
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let (s, z) = p.at(i);
-            (v - z) as f32 * s
-        })
-        .collect();
+    let y = p.map(&values::<i32>(x)?, |v, s, z| (v - z) as f32 * s);
     Tensor::from_shape(x.shape(), &y)
 }
 
