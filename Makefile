@@ -141,7 +141,7 @@ bench-asr: deps models build test-data
 # Add REALTIME=--realtime to pace at 1x and count drops (takes as long as the audio).
 soak: deps models build test-data
 	$(PY) benches/soak/soak.py --minutes $${SOAK_MINUTES:-120} $(REALTIME)
-	$(PY) benches/soak/soak.py --idle --minutes 10 $(REALTIME)
+	$(PY) benches/soak/soak.py --idle --minutes 10 --repeat 5 $(REALTIME)
 
 clean:
 	$(CARGO) clean
