@@ -27,10 +27,25 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One clear line: what is wrong and what to do.
-            eprintln!("heyplayer: error: {e:#}");
+            eprintln!("heyplayer: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause whose text the
+/// line already holds (many messages name their cause themselves: "cannot
+/// open x.wav: No such file or directory").
+fn one_line(e: &anyhow::Error) -> String {
+    let mut line = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !line.contains(&cause) {
+            line.push_str(": ");
+            line.push_str(&cause);
+        }
+    }
+    line
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -701,5 +716,22 @@ mod privacy {
             assert_eq!(ago(3_600_000), "60 min ago");
             assert_eq!(ago(-3 * 3_600_000), "in 3 h");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_cause_the_message_already_names_is_not_repeated() {
+        let os = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file");
+        let e = anyhow::Error::new(heyplayer::audio::AudioError::Open {
+            path: "x.wav".into(),
+            source: os,
+        });
+        assert_eq!(one_line(&e), "cannot open x.wav: No such file");
+        let e = anyhow::anyhow!("disk full").context("cannot write the store");
+        assert_eq!(one_line(&e), "cannot write the store: disk full");
     }
 }

@@ -267,10 +267,12 @@ def main() -> None:
                 mpv.kill()
     acc = account(r["events"])
     rss = r["rss"]
-    # RSS once the models are loaded (after 10 s, or the first sample) and at
-    # the end of the audio (the last sample before audio_stop: after it the
-    # daemon frees its models and shrinks).
-    start = next((kb for t, kb in rss if t >= 10), rss[0][1] if rss else 0)
+    # RSS once the models are loaded (the first sample after audio_start: the
+    # daemon loads them before it opens the input) and at the end of the audio
+    # (the last sample before audio_stop: after it the daemon frees its models
+    # and shrinks).
+    opened = next((e["_wall"] - r["t0"] for e in r["events"] if e["type"] == "audio_start"), 0)
+    start = next((kb for t, kb in rss if t >= opened), rss[-1][1] if rss else 0)
     stop = next((e["_wall"] - r["t0"] for e in r["events"] if e["type"] == "audio_stop"), None)
     running = [kb for t, kb in rss if stop is None or t <= stop]
     end = running[-1] if running else 0
