@@ -90,6 +90,14 @@ pub fn parse_class_map(text: &str) -> Result<Vec<String>, ContextError> {
     Ok(names)
 }
 
+/// A tract error while loading `model`, as the stage's error.
+fn load_error(model: &Path) -> impl Fn(TractError) -> ContextError + Copy + '_ {
+    move |e| ContextError::Load {
+        path: model.display().to_string(),
+        detail: format!("{e:#}"),
+    }
+}
+
 /// The model and its class names, loaded once; cheap to clone and share.
 #[derive(Clone)]
 pub struct YamNet {
@@ -103,10 +111,7 @@ impl YamNet {
     /// graph ([`super::fold::fold_constant_quantisation`]): same values, 1.4 s
     /// less at every start.
     pub fn load(model: &Path, class_map: &Path) -> Result<Self, ContextError> {
-        let err = |e: TractError| ContextError::Load {
-            path: model.display().to_string(),
-            detail: format!("{e:#}"),
-        };
+        let err = load_error(model);
         let dir = model.parent().and_then(Path::to_str).unwrap_or(".");
         let onnx = tract_onnx::onnx();
         let mut proto = onnx.proto_model_for_path(model).map_err(err)?;
@@ -124,10 +129,7 @@ impl YamNet {
     /// Loads the graph as stored, leaving the weights' quantisation to tract
     /// (slow; for checking [`Self::load`] against it).
     pub fn load_unfolded(model: &Path, class_map: &Path) -> Result<Self, ContextError> {
-        let err = |e: TractError| ContextError::Load {
-            path: model.display().to_string(),
-            detail: format!("{e:#}"),
-        };
+        let err = load_error(model);
         let model = tract_onnx::onnx().model_for_path(model).map_err(err)?;
         Self::with_plan(Self::plan(model).map_err(err)?, class_map)
     }
