@@ -4,9 +4,10 @@
 //! every 80 ms ([`WAKE_STEP`] samples) the mel front end turns the latest
 //! [`MEL_INPUT`] samples (in int16 range) into 8 mel frames (`x/10 + 2`),
 //! computing `melspectrogram.onnx` with an FFT and the model's own window and
-//! filter bank ([`mel`]); the embedding model (tract-onnx) turns the latest 76 mel frames into one 96-d embedding; our
-//! own head (`models/wake/hey_player.onnx`, trained by `models/wake/`) scores
-//! the latest 16 embeddings (1.28 s). The detector fires after `patience`
+//! filter bank ([`mel`]); the embedding model (tract-onnx) turns the latest
+//! 76 mel frames into one 96-d embedding; our own head
+//! (`models/wake/hey_player.onnx`, trained by `models/wake/`) scores the
+//! latest 16 embeddings (1.28 s). The detector fires after `patience`
 //! consecutive steps at or above the threshold, then stays quiet for the
 //! debounce time.
 //!
