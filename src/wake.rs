@@ -4,16 +4,17 @@
 //! every 80 ms ([`WAKE_STEP`] samples) the mel front end turns the latest
 //! [`MEL_INPUT`] samples (in int16 range) into 8 mel frames (`x/10 + 2`),
 //! computing `melspectrogram.onnx` with an FFT and the model's own window and
-//! filter bank ([`mel`]); the embedding model (tract-onnx) turns the latest
-//! 76 mel frames into one 96-d embedding; our own head
-//! (`models/wake/hey_player.onnx`, trained by `models/wake/`) scores the
+//! filter bank ([`mel`]); the embedding model turns the latest 76 mel frames
+//! into one 96-d embedding ([`embed`]: the model file's layers, run on plain
+//! matrix products); our own head (tract-onnx,
+//! `models/wake/hey_player.onnx`, trained by `models/wake/`) scores the
 //! latest 16 embeddings (1.28 s). The detector fires after `patience`
 //! consecutive steps at or above the threshold, then stays quiet for the
 //! debounce time.
 //!
-//! The embedding model runs streamed: cut into segments that compute only
-//! what the 8 new mel frames change (see [`EmbSegments`]), with the same
-//! numbers as the whole model on the whole window, about 8x less work per step.
+//! The embedding model runs streamed: each layer computes only what the 8 new
+//! mel frames change (see [`embed`]), with the numbers of the whole model on
+//! the whole window, about 8x less work per step.
 //!
 //! In the daemon the models run only around speech
 //! ([`WakeDetector::push_gated`]): the VAD opens a gate, and while it is shut
@@ -22,7 +23,8 @@
 //! score it gives is the one the always-on detector gives at that step.
 //!
 //! Every buffer is sized at construction; [`WakeDetector::push`] allocates
-//! nothing of its own (tract allocates its tensors, in each step's runs).
+//! nothing of its own (tract allocates the head's tensors, and the matrix
+//! product its packing buffers).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -33,7 +35,9 @@ use tract_onnx::tract_core::plan::SimpleState;
 
 use crate::audio::{Frame, FRAME_SAMPLES};
 
+pub mod embed;
 pub mod mel;
+use embed::{EmbNet, EmbState, MEL_PADDED};
 use mel::{MelBank, MelScratch};
 
 /// Samples per detector step (80 ms).
@@ -144,236 +148,11 @@ fn load(path: &Path, input: &[usize]) -> Result<Plan, WakeError> {
         .map_err(err)
 }
 
-/// One streaming segment of the embedding model: the part of its graph from
-/// the tensor named `from` (given the concrete `shape`) to the one named `to`.
-fn load_segment(path: &Path, from: &str, to: &str, shape: &[usize]) -> Result<Plan, WakeError> {
-    let err = |e: TractError| WakeError::Load {
-        path: path.display().to_string(),
-        detail: format!("{e:#}"),
-    };
-    let mut model = tract_onnx::onnx().model_for_path(path).map_err(err)?;
-    let cut = model
-        .find_outlet_label(from)
-        .ok_or_else(|| missing(path, from))?;
-    let output = model
-        .find_outlet_label(to)
-        .ok_or_else(|| missing(path, to))?;
-    // A new input in place of the tensor `from`: what fed it is left
-    // dangling, outside the plan.
-    let input = model
-        .add_source("segment_input", f32::fact(shape).into())
-        .map_err(err)?;
-    for inlet in model.outlet_successors(cut).to_vec() {
-        model.add_edge(input, inlet).map_err(err)?;
-    }
-    model.set_input_outlets(&[input]).map_err(err)?;
-    model.select_output_outlets(&[output]).map_err(err)?;
-    model
-        .into_optimized()
-        .map_err(err)?
-        .into_runnable()
-        .map_err(err)
-}
-
-/// The embedding model cut into streaming segments.
-///
-/// openWakeWord's embedding model is a convolutional net over 76 mel frames
-/// whose time axis only sees "valid" (unpadded) convolutions of height 3 and
-/// three max-pools of stride 2, then a last convolution over the 3 remaining
-/// frames. Windows advance by 8 mel frames, the product of the pool strides,
-/// so every activation of the window at step k is an activation of the window
-/// at step k-1 shifted by 8, 4, 2 or 1 frames (before the first, second and
-/// third pool, and after it), and the new frames of the first and second
-/// pools' inputs start at even positions. So the model is cut before each
-/// time convolution ([`SEGMENTS`]); each segment runs on the 2 frames of
-/// context its convolution needs plus the new frames, and gives only the new
-/// frames of the next segment's input; the detector keeps the older ones.
-/// The arithmetic of every frame is the one of the whole model on the whole
-/// window.
-///
-/// The first window is run whole (`warm`), which also gives every segment's
-/// input frames; from then on only the segments run.
-#[derive(Clone)]
-struct EmbSegments {
-    warm: Plan,
-    seg: Vec<Plan>,
-}
-
-/// One segment of the embedding model: its graph from the tensor `from`
-/// (NCHW with batch 1: `channels`, `frames` of time, `bins`) to the tensor
-/// `to` (the next segment's `from`).
-struct SegSpec {
-    from: &'static str,
-    to: &'static str,
-    channels: usize,
-    frames: usize,
-    bins: usize,
-}
-
-/// Mel bins after the model's zero padding (one bin each side).
-const MEL_PADDED: usize = MEL_BINS + 2;
-const fn max_out(k: u32) -> &'static str {
-    match k {
-        1 => "model/tf.math.maximum_1/Maximum:0",
-        3 => "model/tf.math.maximum_3/Maximum:0",
-        5 => "model/tf.math.maximum_5/Maximum:0",
-        7 => "model/tf.math.maximum_7/Maximum:0",
-        9 => "model/tf.math.maximum_9/Maximum:0",
-        11 => "model/tf.math.maximum_11/Maximum:0",
-        13 => "model/tf.math.maximum_13/Maximum:0",
-        15 => "model/tf.math.maximum_15/Maximum:0",
-        _ => "model/tf.math.maximum_17/Maximum:0",
-    }
-}
-/// The padded mel window reshaped to NCHW: where the first segment starts.
-const MEL_NCHW: &str = "model/conv2d/StatefulPartitionedCall/StatefulPartitionedCall/Conv2D__7:0";
-/// The third pool's output.
-const POOL_LAST: &str = "model/max_pooling2d_4/MaxPool:0";
-/// The embedding.
-const EMB_OUT: &str = "conv2d_19";
-const fn seg(from: &'static str, to: &'static str, c: usize, t: usize, f: usize) -> SegSpec {
-    SegSpec {
-        from,
-        to,
-        channels: c,
-        frames: t,
-        bins: f,
-    }
-}
-/// The segments. Per step (new frames in -> out): conv 0-1 (8 -> 8), conv 2-3
-/// with pool 1 (8 -> 4), conv 4-5, conv 6-7 with the bins-only pool, conv
-/// 8-9 (4 -> 4), conv 10-11 with pool 2 (4 -> 2), conv 12-13, conv 14-15,
-/// conv 16-17 (2 -> 2), conv 18 with pool 3 (2 -> 1), conv 19 on the last 3
-/// frames (1 -> the embedding).
-const SEGMENTS: [SegSpec; 11] = [
-    seg(MEL_NCHW, max_out(1), 1, 10, MEL_PADDED),
-    seg(max_out(1), max_out(3), 24, 10, 32),
-    seg(max_out(3), max_out(5), 48, 6, 16),
-    seg(max_out(5), max_out(7), 48, 6, 16),
-    seg(max_out(7), max_out(9), 72, 6, 8),
-    seg(max_out(9), max_out(11), 72, 6, 8),
-    seg(max_out(11), max_out(13), 96, 4, 4),
-    seg(max_out(13), max_out(15), 96, 4, 4),
-    seg(max_out(15), max_out(17), 96, 4, 2),
-    seg(max_out(17), POOL_LAST, 96, 4, 2),
-    seg(POOL_LAST, EMB_OUT, 96, 3, 1),
-];
-
-impl EmbSegments {
-    fn load(path: &Path) -> Result<Self, WakeError> {
-        let err = |e: TractError| WakeError::Load {
-            path: path.display().to_string(),
-            detail: format!("{e:#}"),
-        };
-        let mut whole = tract_onnx::onnx().model_for_path(path).map_err(err)?;
-        let mut outs = Vec::new();
-        for name in SEGMENTS[1..].iter().map(|s| s.from).chain([EMB_OUT]) {
-            outs.push(
-                whole
-                    .find_outlet_label(name)
-                    .ok_or_else(|| missing(path, name))?,
-            );
-        }
-        whole.select_output_outlets(&outs).map_err(err)?;
-        let warm = whole
-            .with_input_fact(0, f32::fact([1, MEL_WINDOW, MEL_BINS, 1]).into())
-            .map_err(err)?
-            .into_optimized()
-            .map_err(err)?
-            .into_runnable()
-            .map_err(err)?;
-        let seg = SEGMENTS
-            .iter()
-            .map(|s| load_segment(path, s.from, s.to, &[1, s.channels, s.frames, s.bins]))
-            .collect::<Result<_, _>>()?;
-        Ok(Self { warm, seg })
-    }
-}
-
-fn missing(path: &Path, name: &str) -> WakeError {
-    WakeError::Load {
-        path: path.display().to_string(),
-        detail: format!("no tensor named {name}: not openWakeWord's embedding model"),
-    }
-}
-
-/// The latest frames of one segment's input, `[channels, frames, bins]` (as
-/// the segment's NCHW input with batch 1).
-struct Frames {
-    shape: (usize, usize, usize),
-    data: Box<[f32]>,
-}
-
-impl Frames {
-    fn new(s: &SegSpec) -> Self {
-        Self {
-            shape: (s.channels, s.frames, s.bins),
-            data: vec![0.0; s.channels * s.frames * s.bins].into_boxed_slice(),
-        }
-    }
-
-    /// The number of whole frames in `values`, an error unless they are whole.
-    fn frames_in(&self, values: &[f32]) -> Result<usize, WakeError> {
-        let (c, _, f) = self.shape;
-        let n = values.len() / (c * f);
-        if n == 0 || values.len() != c * n * f {
-            return Err(WakeError::Run(format!(
-                "a segment gave {} values, not whole frames of {}",
-                values.len(),
-                c * f
-            )));
-        }
-        Ok(n)
-    }
-
-    /// Appends `n` frames given as `[channels, n, bins]`, dropping the oldest.
-    fn push(&mut self, new: &[f32]) -> Result<(), WakeError> {
-        let (c, t, f) = self.shape;
-        let n = self.frames_in(new)?;
-        if n > t {
-            return Err(WakeError::Run(format!("{n} new frames, room for {t}")));
-        }
-        for ch in 0..c {
-            let row = &mut self.data[ch * t * f..(ch + 1) * t * f];
-            row.copy_within(n * f.., 0);
-            row[(t - n) * f..].copy_from_slice(&new[ch * n * f..(ch + 1) * n * f]);
-        }
-        Ok(())
-    }
-
-    /// Takes the latest frames of a whole window `[channels, frames, bins]`.
-    fn fill(&mut self, window: &[f32]) -> Result<(), WakeError> {
-        let (c, t, f) = self.shape;
-        let n = self.frames_in(window)?;
-        if n < t {
-            return Err(WakeError::Run(format!("{n} frames in a window, need {t}")));
-        }
-        for ch in 0..c {
-            let from = &window[(ch * n + n - t) * f..(ch + 1) * n * f];
-            self.data[ch * t * f..(ch + 1) * t * f].copy_from_slice(from);
-        }
-        Ok(())
-    }
-
-    /// Runs a segment on these frames; hands its output to `out`.
-    fn run<R>(
-        &self,
-        state: &mut TypedSimpleState,
-        out: impl FnOnce(&[f32]) -> Result<R, WakeError>,
-    ) -> Result<R, WakeError> {
-        let (c, t, f) = self.shape;
-        let input = Tensor::from_shape(&[1, c, t, f], &self.data).map_err(run_err)?;
-        let res = state.run(tvec!(input.into_tvalue())).map_err(run_err)?;
-        let view = res[0].to_plain_array_view::<f32>().map_err(run_err)?;
-        out(view.as_slice().ok_or_else(not_contiguous)?)
-    }
-}
-
 /// The three models, loaded once and shared between detectors.
 #[derive(Clone)]
 pub struct WakeModels {
     mel: Arc<MelBank>,
-    emb: EmbSegments,
+    emb: Arc<EmbNet>,
     head: Plan,
 }
 
@@ -382,12 +161,12 @@ impl WakeModels {
     pub fn load(mel: &Path, emb: &Path, head: &Path) -> Result<Self, WakeError> {
         Ok(Self {
             mel: Arc::new(MelBank::load(mel)?),
-            emb: EmbSegments::load(emb)?,
+            emb: Arc::new(EmbNet::load(emb)?),
             head: load(head, &[1, HEAD_WINDOW, EMB_DIM])?,
         })
     }
 
-    /// Time per 80 ms step of each model (or embedding segment) alone,
+    /// Time per 80 ms step of each model alone,
     /// averaged over `steps` runs on speech-range noise (for the benchmark:
     /// `cargo bench --bench wake`).
     pub fn profile(&self, steps: u32) -> Result<Vec<(String, Duration)>, WakeError> {
@@ -410,11 +189,15 @@ impl WakeModels {
             self.mel.compute(&samples, &mut scratch, &mut mel)?;
         }
         let mut out = vec![("mel (FFT)".to_string(), t.elapsed() / steps)];
-        for (k, (spec, plan)) in SEGMENTS.iter().zip(&self.emb.seg).enumerate() {
-            let shape = [1, spec.channels, spec.frames, spec.bins];
-            let t = time(plan, &shape, noise(shape.iter().product(), 2.0))?;
-            out.push((format!("embedding segment {k} ({})", spec.to), t));
+        let mut state = EmbState::new(&self.emb);
+        let window = noise(MEL_WINDOW * MEL_PADDED, 2.0);
+        state.window(&self.emb, &window)?;
+        let new = &window[(MEL_WINDOW - MEL_PER_STEP) * MEL_PADDED..];
+        let t = Instant::now();
+        for _ in 0..steps {
+            state.step(&self.emb, new)?;
         }
+        out.push(("embedding (streamed)".to_string(), t.elapsed() / steps));
         out.push((
             "head".to_string(),
             time(
@@ -455,31 +238,15 @@ fn time_plan(plan: &Plan, shape: &[usize], v: &[f32], steps: u32) -> Result<Dura
     Ok(t.elapsed() / steps)
 }
 
-/// A detector's tract sessions.
-struct Sessions {
-    warm: TypedSimpleState,
-    seg: Vec<TypedSimpleState>,
-    head: TypedSimpleState,
-}
-
-impl Sessions {
-    fn new(m: &WakeModels) -> Result<Self, WakeError> {
-        let new = |p: &Plan| SimpleState::new(p).map_err(run_err);
-        Ok(Self {
-            warm: new(&m.emb.warm)?,
-            seg: m.emb.seg.iter().map(new).collect::<Result<_, _>>()?,
-            head: new(&m.head)?,
-        })
-    }
-}
-
 /// The streaming detector.
 pub struct WakeDetector {
     models: WakeModels,
     cfg: WakeConfig,
-    /// One tract session per model, kept from step to step (made at the
-    /// first step: making one can fail, and `new` cannot).
-    sessions: Option<Sessions>,
+    /// The head's tract session, kept from step to step (made at the first
+    /// step: making one can fail, and `new` cannot).
+    head_state: Option<TypedSimpleState>,
+    /// The embedding's contexts and buffers.
+    emb_state: EmbState,
     /// A ring of the latest [`HISTORY`] samples (int16 range), each written
     /// twice, at `i` and `i + HISTORY`, so that the latest [`HISTORY`] are
     /// always `audio[head..head + HISTORY]`, oldest first, with nothing to
@@ -497,13 +264,10 @@ pub struct WakeDetector {
     /// The mel front end's buffers, and its output for the latest step.
     mel_scratch: MelScratch,
     mel_out: Box<[f32; MEL_PER_STEP * MEL_BINS]>,
-    /// The latest MEL_WINDOW mel frames, scaled (for the first window).
-    mel: Box<[f32; MEL_WINDOW * MEL_BINS]>,
-    /// The new mel frames of a step, scaled and zero-padded to [`MEL_PADDED`] bins.
-    new_mel: Box<[f32; MEL_PER_STEP * MEL_PADDED]>,
+    /// The latest MEL_WINDOW mel frames, scaled and zero-padded to
+    /// [`MEL_PADDED`] bins, as the embedding model takes them.
+    mel: Box<[f32; MEL_WINDOW * MEL_PADDED]>,
     mel_frames: usize,
-    /// The inputs of the embedding model's segments.
-    seg: Box<[Frames]>,
     emb: Box<[f32; HEAD_WINDOW * EMB_DIM]>,
     emb_count: usize,
     samples: u64,
@@ -511,10 +275,6 @@ pub struct WakeDetector {
     run_max: f32,
     quiet_until: u64,
     last_score: f32,
-}
-
-fn not_contiguous() -> WakeError {
-    WakeError::Run("a model's output is not contiguous".into())
 }
 
 fn run_err(e: TractError) -> WakeError {
@@ -525,7 +285,8 @@ impl WakeDetector {
     /// A detector on shared models.
     pub fn new(models: WakeModels, cfg: WakeConfig) -> Self {
         Self {
-            sessions: None,
+            head_state: None,
+            emb_state: EmbState::new(&models.emb),
             mel_scratch: models.mel.scratch(),
             mel_out: Box::new([0.0; MEL_PER_STEP * MEL_BINS]),
             models,
@@ -536,10 +297,8 @@ impl WakeDetector {
             steps: 0,
             open_until: 0,
             skipped: 0,
-            mel: Box::new([0.0; MEL_WINDOW * MEL_BINS]),
-            new_mel: Box::new([0.0; MEL_PER_STEP * MEL_PADDED]),
+            mel: Box::new([0.0; MEL_WINDOW * MEL_PADDED]),
             mel_frames: 0,
-            seg: SEGMENTS.iter().map(Frames::new).collect(),
             emb: Box::new([0.0; HEAD_WINDOW * EMB_DIM]),
             emb_count: 0,
             samples: 0,
@@ -628,7 +387,7 @@ impl WakeDetector {
     /// The models did not run on the latest step: the gate was shut, or they
     /// have never run.
     fn asleep(&self) -> bool {
-        self.skipped > 0 || self.sessions.is_none()
+        self.skipped > 0 || self.head_state.is_none()
     }
 
     /// The gate opened: catch up on the skipped steps, then score the latest.
@@ -638,7 +397,7 @@ impl WakeDetector {
     /// which is all a score depends on. Either way the state is the always-on
     /// detector's.
     fn wake_up(&mut self) -> Result<f32, WakeError> {
-        let ran_before = self.sessions.is_some();
+        let ran_before = self.head_state.is_some();
         let back = if ran_before && self.skipped <= STREAM_THROUGH_STEPS {
             self.skipped
         } else {
@@ -657,9 +416,11 @@ impl WakeDetector {
     /// and the head if `score`. Returns the head's score (0 until the windows
     /// are full, or without `score`).
     fn step(&mut self, back: usize, score: bool) -> Result<f32, WakeError> {
-        let s = match &mut self.sessions {
+        let head = match &mut self.head_state {
             Some(s) => s,
-            None => self.sessions.insert(Sessions::new(&self.models)?),
+            None => self
+                .head_state
+                .insert(SimpleState::new(&self.models.head).map_err(run_err)?),
         };
         let end = self.head + HISTORY - back * WAKE_STEP;
         self.models.mel.compute(
@@ -667,68 +428,41 @@ impl WakeDetector {
             &mut self.mel_scratch,
             &mut self.mel_out,
         )?;
-        let mel = &self.mel_out[..];
-        let shift = MEL_PER_STEP * MEL_BINS;
+        let shift = MEL_PER_STEP * MEL_PADDED;
         self.mel.copy_within(shift.., 0);
-        let tail = MEL_WINDOW * MEL_BINS - shift;
-        for (d, s) in self.mel[tail..].iter_mut().zip(mel) {
-            *d = s / 10.0 + 2.0;
-        }
-        // The embedding model pads the bins with one zero each side.
-        for (d, s) in self
-            .new_mel
+        let tail = MEL_WINDOW * MEL_PADDED - shift;
+        // The pad bins (first and last of each frame) stay 0.
+        for (d, s) in self.mel[tail..]
             .chunks_exact_mut(MEL_PADDED)
-            .zip(self.mel[tail..].chunks_exact(MEL_BINS))
+            .zip(self.mel_out.chunks_exact(MEL_BINS))
         {
-            d[1..=MEL_BINS].copy_from_slice(s);
+            for (d, s) in d[1..=MEL_BINS].iter_mut().zip(s) {
+                *d = s / 10.0 + 2.0;
+            }
         }
-        self.seg[0].push(&self.new_mel[..])?;
         self.mel_frames += MEL_PER_STEP;
         if self.mel_frames < MEL_WINDOW {
             return Ok(0.0);
         }
-        let emb = &mut self.emb;
-        let mut take = |e: &[f32]| {
-            if e.len() != EMB_DIM {
-                return Err(WakeError::Run(format!("embedding has {} values", e.len())));
-            }
-            emb.copy_within(EMB_DIM.., 0);
-            emb[(HEAD_WINDOW - 1) * EMB_DIM..].copy_from_slice(e);
-            Ok(())
-        };
-        if self.emb_count == 0 {
-            // The first window, whole: it also fills every segment's input.
-            let input = Tensor::from_shape(&[1, MEL_WINDOW, MEL_BINS, 1], &self.mel[..])
-                .map_err(run_err)?;
-            let out = s.warm.run(tvec!(input.into_tvalue())).map_err(run_err)?;
-            let (last, inputs) = out
-                .split_last()
-                .ok_or_else(|| WakeError::Run("the embedding model gave nothing".into()))?;
-            for (frames, t) in self.seg[1..].iter_mut().zip(inputs) {
-                let v = t.to_plain_array_view::<f32>().map_err(run_err)?;
-                frames.fill(v.as_slice().ok_or_else(not_contiguous)?)?;
-            }
-            let v = last.to_plain_array_view::<f32>().map_err(run_err)?;
-            take(v.as_slice().ok_or_else(not_contiguous)?)?;
+        let net = &self.models.emb;
+        let e = if self.emb_count == 0 {
+            // The first window runs whole, and primes the streamed steps.
+            self.emb_state.window(net, &self.mel[..])?
         } else {
-            // Each segment gives the next one's new frames.
-            let n = self.seg.len();
-            for (k, state) in s.seg.iter_mut().enumerate() {
-                let (here, rest) = self.seg[k..].split_at_mut(1);
-                if k + 1 < n {
-                    here[0].run(state, |out| rest[0].push(out))?;
-                } else {
-                    here[0].run(state, &mut take)?;
-                }
-            }
+            self.emb_state.step(net, &self.mel[tail..])?
+        };
+        if e.len() != EMB_DIM {
+            return Err(WakeError::Run(format!("embedding has {} values", e.len())));
         }
+        self.emb.copy_within(EMB_DIM.., 0);
+        self.emb[(HEAD_WINDOW - 1) * EMB_DIM..].copy_from_slice(e);
         self.emb_count += 1;
         if self.emb_count < HEAD_WINDOW || !score {
             return Ok(0.0);
         }
         let input =
             Tensor::from_shape(&[1, HEAD_WINDOW, EMB_DIM], &self.emb[..]).map_err(run_err)?;
-        let out = s.head.run(tvec!(input.into_tvalue())).map_err(run_err)?;
+        let out = head.run(tvec!(input.into_tvalue())).map_err(run_err)?;
         let p = out[0].to_plain_array_view::<f32>().map_err(run_err)?;
         p.iter()
             .next()
@@ -1063,7 +797,7 @@ mod tests {
             assert!(d.push_gated(f, false).unwrap().is_none());
         }
         assert!(d.steps > 400);
-        assert!(d.asleep() && d.sessions.is_none(), "the models ran");
+        assert!(d.asleep() && d.head_state.is_none(), "the models ran");
     }
 
     #[test]
