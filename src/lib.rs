@@ -12,6 +12,7 @@ pub mod audio;
 pub mod cli;
 pub mod config;
 pub mod context;
+pub mod dense;
 pub mod error;
 pub mod eval;
 pub mod events;

@@ -7,7 +7,8 @@
 //! 2. **An adaptive noise floor**: the frame must stand [`VadConfig::floor_margin_db`]
 //!    above a floor that follows the quietest recent frames down at once and
 //!    creeps up slowly, and above an absolute [`VadConfig::min_level_dbfs`].
-//! 3. **Silero VAD** (`silero_vad_openvino_16k.onnx`, run with tract). It runs on
+//! 3. **Silero VAD** (`silero_vad_openvino_16k.onnx`, its network restated in
+//!    [`silero::net`]). It runs on
 //!    32 ms windows; a frame takes the probability of the latest window. With
 //!    hysteresis: a frame counts as voiced from [`VadConfig::silero_low_threshold`],
 //!    but a segment is only confirmed once some frame of it reaches

@@ -567,7 +567,7 @@ fn char_distance(a: &str, b: &str) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// The detector's scoring as it was before the embedding model streamed:
@@ -653,7 +653,7 @@ mod tests {
     }
 
     /// The mel, embedding and head model files.
-    pub(super) fn model_paths() -> [std::path::PathBuf; 3] {
+    pub(crate) fn model_paths() -> [std::path::PathBuf; 3] {
         let dir = crate::config::Config::default().models_dir;
         ["oww-melspectrogram", "oww-embedding", "hey-player"]
             .map(|name| crate::models::locate(name, &dir).unwrap().path)

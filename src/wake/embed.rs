@@ -96,6 +96,8 @@ pub struct EmbNet {
     layers: Vec<Layer>,
     /// The input dims of each layer, then the output's.
     dims: Vec<Dims>,
+    /// The SIMD level found at run time, for the few-row products.
+    arch: pulp::Arch,
 }
 
 /// A detector's working state: each time convolution's context, and buffers.
@@ -356,7 +358,11 @@ impl EmbNet {
                 _ => return Err(bad(format!("{what}: an op this detector does not restate"))),
             }
         }
-        let net = Self { layers, dims };
+        let net = Self {
+            layers,
+            dims,
+            arch: pulp::Arch::new(),
+        };
         // One window gives one embedding, and so does a step of new frames.
         let out =
             |whole: bool| net.frames_out(if whole { MEL_WINDOW } else { MEL_PER_STEP }, whole);
@@ -481,6 +487,7 @@ impl EmbState {
             let (i, o) = (net.dims[k], net.dims[k + 1]);
             t = match layer {
                 Layer::Conv(c) => conv(
+                    net.arch,
                     c,
                     i,
                     o,
@@ -513,6 +520,7 @@ impl EmbState {
 /// packing copies fastest.
 #[allow(clippy::too_many_arguments)]
 fn conv(
+    arch: pulp::Arch,
     c: &Conv,
     i: Dims,
     o: Dims,
@@ -588,7 +596,7 @@ fn conv(
         }
     }
     let y = &mut out[..m * c.cout];
-    product(&cols[..m * k], m, k, &c.w, c.cout, y, acc)?;
+    product(arch, &cols[..m * k], m, &c.w, c.cout, y, acc)?;
     if let Some(bias) = &c.bias {
         for (plane, b) in y.chunks_exact_mut(m).zip(bias.iter()) {
             plane.iter_mut().for_each(|v| *v += b);
@@ -629,35 +637,33 @@ fn max(a: f32, b: f32) -> f32 {
     }
 }
 
-/// Products with at most this many rows (output positions) are computed
-/// directly: for them, matrixmultiply's copies of the weights (it packs both
-/// operands on every call) cost more than the arithmetic. (Measured per
-/// layer: the last layer, 1 row, takes half the time; at 4 rows both ways
-/// cost the same, at 16 the direct loop takes twice as long.)
-const SMALL_ROWS: usize = 2;
+/// Products with at most this many rows (output positions) go to
+/// [`crate::dense::product`], which reads the weights once and packs nothing:
+/// for them, matrixmultiply's copies of the weights (it packs both operands
+/// on every call) cost more than the arithmetic. The layers have 256, 64, 32,
+/// 16, 4 or 1 rows a step. The streamed step (`cargo bench --bench wake`,
+/// four runs each) took 0.32-0.36 ms with the 4- and 1-row layers here,
+/// 0.36-0.42 ms with only the 1-row one, 0.36-0.41 ms with the 16-row ones
+/// too, 0.45-0.49 ms with the 32-row ones as well.
+const SMALL_ROWS: usize = 4;
 
 /// `y = a w`: `a` is `m x k` column-major (`[k][m]`, the im2col columns), `w`
 /// is `k x n` row-major, `y` is `m x n` column-major (`[n][m]`, channel-major
 /// activations).
 fn product(
+    arch: pulp::Arch,
     a: &[f32],
     m: usize,
-    k: usize,
     w: &[f32],
     n: usize,
     y: &mut [f32],
     acc: &mut [f32],
 ) -> Result<(), WakeError> {
+    let k = w.len() / n;
     if m <= SMALL_ROWS && acc.len() >= m * n {
-        // One pass over the weights: each row of w, scaled by each row's
-        // value, added to that row's outputs.
+        // Weights read once, nothing packed; then to channel-major.
         let acc = &mut acc[..m * n];
-        acc.fill(0.0);
-        for (wk, ak) in w.chunks_exact(n).zip(a.chunks_exact(m)) {
-            for (row, &v) in acc.chunks_exact_mut(n).zip(ak) {
-                row.iter_mut().zip(wk).for_each(|(r, w)| *r += v * w);
-            }
-        }
+        crate::dense::product(arch, a, m, w, None, acc);
         for (r, row) in acc.chunks_exact(n).enumerate() {
             for (j, v) in row.iter().enumerate() {
                 y[j * m + r] = *v;
