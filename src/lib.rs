@@ -18,6 +18,7 @@ pub mod eval;
 pub mod events;
 pub mod intent;
 pub mod keep;
+pub mod modelfile;
 pub mod models;
 pub mod pipeline;
 pub mod playback;

@@ -32,12 +32,10 @@
 //! Working buffers are sized at construction ([`EmbState::new`]); the
 //! matrix product allocates its own packing buffers.
 
-use std::collections::HashMap;
 use std::path::Path;
 
-use tract_onnx::pb::{NodeProto, TensorProto};
+use tract_onnx::pb::NodeProto;
 use tract_onnx::prelude::tract_ndarray::{linalg::general_mat_mul, ArrayView2, ArrayViewMut2};
-use tract_onnx::prelude::*;
 
 use super::{WakeError, EMB_DIM, MEL_BINS, MEL_PER_STEP, MEL_WINDOW};
 
@@ -133,36 +131,11 @@ impl EmbNet {
                 "{detail}: not openWakeWord's embedding model as this detector knows it"
             ),
         };
-        let onnx = tract_onnx::onnx();
-        let proto = onnx
-            .proto_model_for_path(path)
-            .map_err(|e| bad(format!("{e:#}")))?;
-        let graph = proto.graph.as_ref().ok_or_else(|| bad("no graph".into()))?;
-        let dir = path.parent().and_then(Path::to_str);
-        let inits: HashMap<&str, &TensorProto> = graph
-            .initializer
-            .iter()
-            .map(|t| (t.name.as_str(), t))
-            .collect();
-        let tensor = |name: &str| -> Result<Tensor, WakeError> {
-            let t = inits
-                .get(name)
-                .ok_or_else(|| bad(format!("{name} is not a constant")))?;
-            tract_onnx::tensor::load_tensor(&*onnx.provider, t, dir)
-                .map_err(|e| bad(format!("{name}: {e:#}")))
-        };
+        let file = crate::modelfile::OnnxFile::open(path).map_err(bad)?;
+        let graph = file.graph();
+        let tensor = |name: &str| file.tensor(name).map_err(bad);
         let floats = |name: &str, dims: &[usize]| -> Result<Vec<f32>, WakeError> {
-            let t = tensor(name)?;
-            if t.shape() != dims {
-                return Err(bad(format!(
-                    "{name} has shape {:?}, not {dims:?}",
-                    t.shape()
-                )));
-            }
-            let v = t
-                .to_plain_array_view::<f32>()
-                .map_err(|e| bad(format!("{name}: {e:#}")))?;
-            Ok(v.iter().copied().collect())
+            crate::modelfile::floats(name, &tensor(name)?, dims).map_err(bad)
         };
         let longs = |name: &str| -> Result<Vec<i64>, WakeError> {
             let t = tensor(name)?;
@@ -720,6 +693,7 @@ fn pool(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tract_onnx::prelude::*;
 
     /// A smooth, varied mel-like sequence `[frame][MEL_BINS]` (values in the
     /// detector's range, `x/10 + 2` of dB).

@@ -21,7 +21,6 @@ use std::sync::Arc;
 
 use realfft::num_complex::Complex;
 use realfft::{RealFftPlanner, RealToComplex};
-use tract_onnx::prelude::*;
 
 use super::{WakeError, MEL_BINS, MEL_INPUT, MEL_PER_STEP};
 
@@ -73,30 +72,13 @@ impl MelBank {
             path: path.display().to_string(),
             detail,
         };
-        let onnx = tract_onnx::onnx();
-        let proto = onnx
-            .proto_model_for_path(path)
-            .map_err(|e| bad(format!("{e:#}")))?;
-        let graph = proto.graph.as_ref().ok_or_else(|| bad("no graph".into()))?;
-        let dir = path.parent().and_then(Path::to_str);
+        let file = crate::modelfile::OnnxFile::open(path).map_err(bad)?;
+        let graph = file.graph();
         let values = |name: &str, dims: &[usize]| -> Result<Vec<f32>, WakeError> {
-            let t = graph
-                .initializer
-                .iter()
-                .find(|t| t.name == name)
-                .ok_or_else(|| bad(format!("no {name}: not openWakeWord's mel model")))?;
-            let t = tract_onnx::tensor::load_tensor(&*onnx.provider, t, dir)
-                .map_err(|e| bad(format!("{name}: {e:#}")))?;
-            if t.shape() != dims {
-                return Err(bad(format!(
-                    "{name} has shape {:?}, not {dims:?}",
-                    t.shape()
-                )));
-            }
-            let v = t
-                .to_plain_array_view::<f32>()
-                .map_err(|e| bad(format!("{name}: {e:#}")))?;
-            Ok(v.iter().copied().collect())
+            let t = file
+                .tensor(name)
+                .map_err(|e| bad(format!("{e}: not openWakeWord's mel model")))?;
+            crate::modelfile::floats(name, &t, dims).map_err(bad)
         };
         let real = values(REAL, &[N_BINS, 1, N_FFT])?;
         let imag = values(IMAG, &[N_BINS, 1, N_FFT])?;
@@ -109,17 +91,7 @@ impl MelBank {
         }
         // Filter k is window[n] * (cos, -sin)(2 pi k n / N_FFT): check it.
         let window = real[..N_FFT].to_vec();
-        let mut worst = 0.0f64;
-        for k in 0..N_BINS {
-            for (n, w) in window.iter().enumerate() {
-                let a = 2.0 * std::f64::consts::PI * ((k * n) % N_FFT) as f64 / N_FFT as f64;
-                let w = f64::from(*w);
-                let i = k * N_FFT + n;
-                worst = worst
-                    .max((f64::from(real[i]) - w * a.cos()).abs())
-                    .max((f64::from(imag[i]).abs() - (w * a.sin()).abs()).abs());
-            }
-        }
+        let worst = crate::modelfile::dft_mismatch(&real, &imag, N_FFT);
         if worst > 1e-5 {
             return Err(bad(format!(
                 "its STFT filters are not a windowed DFT (off by {worst:e})"
@@ -188,6 +160,7 @@ impl MelBank {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tract_onnx::prelude::*;
 
     /// The FFT front end gives the model's values (tract running
     /// melspectrogram.onnx) on speech, loud clipped speech, noise and
