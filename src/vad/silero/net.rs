@@ -113,12 +113,9 @@ impl SileroNet {
             path: path.display().to_string(),
             detail: format!("{detail}: not the Silero v6 OpenVINO export"),
         };
-        let onnx = tract_onnx::onnx();
-        let proto = onnx
-            .proto_model_for_path(path)
-            .map_err(|e| bad(format!("{e:#}")))?;
-        let graph = proto.graph.as_ref().ok_or_else(|| bad("no graph".into()))?;
-        let nodes: Vec<_> = graph
+        let file = crate::modelfile::OnnxFile::open(path).map_err(bad)?;
+        let nodes: Vec<_> = file
+            .graph()
             .node
             .iter()
             .filter(|n| n.op_type != "Constant")
@@ -132,6 +129,9 @@ impl SileroNet {
             )));
         }
         let convs: Vec<_> = nodes.iter().filter(|n| n.op_type == "Conv").collect();
+        if convs.len() != 6 {
+            return Err(bad(format!("{} convolutions", convs.len())));
+        }
         let lstm = nodes
             .iter()
             .find(|n| n.op_type == "LSTM")
@@ -168,11 +168,7 @@ impl SileroNet {
             .iter()
             .enumerate()
             .all(|(k, &(_, _, s))| conv_is(k + 1, 3, 1, s as i64));
-        if convs.len() != 6
-            || !conv_is(0, N_FFT as i64, 0, HOP as i64)
-            || !strides_ok
-            || !conv_is(5, 1, 0, 1)
-        {
+        if !conv_is(0, N_FFT as i64, 0, HOP as i64) || !strides_ok || !conv_is(5, 1, 0, 1) {
             return Err(bad("unexpected convolution attributes".into()));
         }
 
