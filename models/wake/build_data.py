@@ -30,7 +30,7 @@ from scipy.signal import resample_poly, lfilter, butter
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import wakefeat as wf  # noqa: E402
 
-DATA_VERSION = "v2"
+DATA_VERSION = "v3"
 SR = wf.SR
 
 # ----------------------------------------------------------------------------- text
@@ -71,6 +71,9 @@ PIPER_TRAIN_LS = [0.75, 0.85, 1.0, 1.3]
 PIPER_TRAIN_NS = [0.4, 0.9]
 PIPER_TRAIN_NW = [0.5, 1.1]
 PIPER_HELDOUT = [(1.15, 0.667, 0.8), (0.92, 0.667, 0.8), (1.15, 0.667, 0.3)]  # (length, noise, noise_w)
+# Speed perturbation of training voices (never of held-out ones): share of speakers, factor.
+SPEED_P = 0.7
+SPEED_RANGE = (0.86, 1.16)
 
 
 def espeak_variants() -> list[str]:
@@ -153,6 +156,15 @@ def telephone(a: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         b, c = butter(2, [300 / 4000, 3400 / 4000], btype="band")
         b8 = lfilter(b, c, b8)
     return resample_poly(b8, 2, 1).astype(np.float32)[: len(a)]
+
+
+def speed(a: np.ndarray, f: float) -> np.ndarray:
+    """Play `a` f times faster: pitch and formants up by f, length down by f (the classic
+    speed perturbation; it moves a synthetic voice's vocal-tract length, so a handful of
+    TTS voices stand in for many more speakers)."""
+    if abs(f - 1.0) < 1e-3:
+        return a
+    return resample_poly(a, 100, int(round(100 * f))).astype(np.float32)
 
 
 def augment_utt(a: np.ndarray, rng: np.random.Generator, heavy: bool = True) -> np.ndarray:
@@ -240,6 +252,10 @@ def ls_files(d: str, exts=(".wav",)) -> list[str]:
 
 AST = "/usr/share/asterisk/sounds"
 SPEECH_TRAIN_DIRS = [f"{AST}/en_US_f_Allison", f"{AST}/es_MX_f_Allison", f"{AST}/fr_CA_f_June"]
+REAL_PER_SPEAKER = 10_000  # prompts of each training speaker used as negatives (all of them)
+POS_ESPEAK_SHARDS = 16      # espeak positive shards of 80 phrases (pos_esp_9 is validation)
+POS_PIPER_SHARDS = 4        # Piper positive shards of 60 phrases (pos_pip_3 is validation)
+NEG_ESPEAK_SHARDS = 7       # espeak near-miss/other-speech shards of 90 (neg_esp_6 is validation)
 SPEECH_HELDOUT_DIRS = [f"{AST}/it_IT_m_Carlo", f"{AST}/ru_RU_f_IvrvoiceRU"]
 MOH_DIR = "/usr/share/asterisk/moh"
 MOH_HELDOUT = "reno_project-system.wav"
@@ -265,10 +281,50 @@ def ambient_pool() -> list[np.ndarray]:
 
 
 _AMB = None
+_BABBLE = None
+
+
+def babble_source() -> np.ndarray:
+    """Every training-speaker Asterisk prompt (en_US/es_MX Allison, fr_CA June), trimmed,
+    levelled and laid end to end: the talkers of babble. The held-out corpus's babble is
+    made of other speakers (it, ru, es-CO, fr Armelle), never these."""
+    parts = []
+    for d in SPEECH_TRAIN_DIRS:
+        for f in ls_files(d):
+            try:
+                a = trim(load_audio(f), -50)
+            except Exception:
+                continue
+            if len(a) > SR // 4:
+                parts.append(a / rms(a))
+    return np.concatenate(parts) if parts else np.zeros(0, np.float32)
+
+
+def babble(n: int, rng: np.random.Generator) -> np.ndarray | None:
+    """BABBLE_TALKERS random stretches of training speech summed: a room of people talking."""
+    global _BABBLE
+    if _BABBLE is None:
+        _BABBLE = babble_source()
+    if len(_BABBLE) < n + SR:
+        return None
+    k = int(rng.integers(BABBLE_TALKERS[0], BABBLE_TALKERS[1] + 1))
+    x = np.zeros(n, np.float32)
+    for _ in range(k):
+        o = int(rng.integers(0, len(_BABBLE) - n))
+        x += _BABBLE[o:o + n] * rng.uniform(0.5, 1.0)
+    return x / (rms(x) + 1e-9)
+
+
+BABBLE_P = 0.25          # share of noise segments that are babble
+BABBLE_TALKERS = (2, 7)  # talkers summed, inclusive
 
 
 def noise_segment(n: int, rng: np.random.Generator) -> np.ndarray:
     global _AMB
+    if rng.random() < BABBLE_P:
+        b = babble(n, rng)
+        if b is not None:
+            return b
     r = rng.random()
     if r < 0.45:
         return colored_noise(n, rng.choice(["white", "pink", "brown"]), rng)
@@ -340,16 +396,22 @@ def pick_snr(rng: np.random.Generator, clean_p: float = 0.15) -> float:
 
 # ----------------------------------------------------------------------------- shard builders
 def tts_say(engine: str, voices, rng: np.random.Generator):
-    """Returns a function text->audio using one random voice/setting (same for all parts)."""
+    """Returns a function text->audio using one random voice/setting (same for all parts).
+    Training voices (`perturb` set) are also sped up or slowed down by one factor per
+    speaker (SPEED_P of them, factor in SPEED_RANGE), the same for every part."""
+    f = 1.0
+    if voices.get("perturb") and rng.random() < SPEED_P:
+        f = float(rng.uniform(*SPEED_RANGE))
     if engine == "espeak":
         voice = voices["voices"][int(rng.integers(len(voices["voices"])))]
         variant = None if rng.random() < 0.2 else voices["variants"][int(rng.integers(len(voices["variants"])))]
         prm = espeak_params(rng)
-        return (lambda t: trim(espeak_synth_p(t, voice, variant, prm))), f"espeak:{voice}+{variant}"
+        return (lambda t: speed(trim(espeak_synth_p(t, voice, variant, prm)), f)), \
+            f"espeak:{voice}+{variant}x{f:.2f}"
     ls, ns, nw = voices["settings"][int(rng.integers(len(voices["settings"])))]
     ls = ls * rng.uniform(0.97, 1.03) if voices.get("jitter") else ls
     p = piper()
-    return (lambda t: trim(p.synth(t, ls, ns, nw))), f"piper:{ls:.2f}/{ns}/{nw}"
+    return (lambda t: speed(trim(p.synth(t, ls, ns, nw)), f)), f"piper:{ls:.2f}/{ns}/{nw}x{f:.2f}"
 
 
 def build_pos(n: int, engine: str, voices, rng, heavy=True):
@@ -450,19 +512,19 @@ def build_noise(seconds: float, rng, files: list[str] | None = None):
 def plan(scale: float):
     """List of shard specs. split: train (train+val by shard), heldout."""
     vtrain, vheld = split_variants()
-    esp_tr = {"voices": ESPEAK_TRAIN_VOICES, "variants": vtrain}
+    esp_tr = {"voices": ESPEAK_TRAIN_VOICES, "variants": vtrain, "perturb": True}
     esp_ho = {"voices": ESPEAK_HELDOUT_VOICES, "variants": vheld}
     settings_tr = [(l, n, w) for l in PIPER_TRAIN_LS for n in PIPER_TRAIN_NS for w in PIPER_TRAIN_NW]
-    pip_tr = {"settings": settings_tr, "jitter": True}
+    pip_tr = {"settings": settings_tr, "jitter": True, "perturb": True}
     pip_ho = {"settings": PIPER_HELDOUT}
     S = lambda k: max(1, int(round(k * scale)))  # noqa: E731
     specs = []
     # positives: 10 espeak shards + 4 piper shards (train pool; train.py splits val by shard)
-    for i in range(10):
+    for i in range(POS_ESPEAK_SHARDS):
         specs.append(dict(name=f"pos_esp_{i}", kind="pos", engine="espeak", voices=esp_tr, n=S(80), split="train"))
-    for i in range(4):
+    for i in range(POS_PIPER_SHARDS):
         specs.append(dict(name=f"pos_pip_{i}", kind="pos", engine="piper", voices=pip_tr, n=S(60), split="train"))
-    for i in range(7):
+    for i in range(NEG_ESPEAK_SHARDS):
         specs.append(dict(name=f"neg_esp_{i}", kind="tts_neg", engine="espeak", voices=esp_tr, n=S(90), split="train"))
     for i in range(2):
         specs.append(dict(name=f"neg_pip_{i}", kind="tts_neg", engine="piper", voices=pip_tr, n=S(70), split="train"))
@@ -476,7 +538,7 @@ def plan(scale: float):
     for d in SPEECH_TRAIN_DIRS:
         fs = ls_files(d)
         rs.shuffle(fs)
-        k = S(170)
+        k = min(len(fs), S(REAL_PER_SPEAKER))
         lang = Path(d).name[:2]
         for j in range(2):
             specs.append(dict(name=f"real_{lang}_{j}", kind="real", files=fs[j * k // 2:(j + 1) * k // 2], split="train"))

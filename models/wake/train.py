@@ -21,6 +21,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import wakefeat as wf  # noqa: E402
+from build_data import DATA_VERSION  # noqa: E402
 
 SEED = 20240611
 HOP_S = 0.08
@@ -286,7 +287,7 @@ def main():
     CFG.update(dropout=args.dropout, feat_noise=args.feat_noise, wd=args.wd)
     T0 = time.time()
     rng = np.random.default_rng(SEED)
-    feat_dir = wf.cache_dir() / f"features_v2_s{args.scale:g}"
+    feat_dir = wf.cache_dir() / f"features_{DATA_VERSION}_s{args.scale:g}"
     shards = load_shards(feat_dir)
     print(f"[train] {len(shards)} shards from {feat_dir}", flush=True)
 
