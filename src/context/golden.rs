@@ -228,7 +228,12 @@ fn yamnet_matches_onnxruntime_on_the_reference_patches() {
             .collect();
         let identical = sha == p.input_sha256;
         same_inputs += usize::from(identical);
-        net.run_u8(&input, &mut scratch, &mut out).unwrap();
+        net.run_u8(
+            std::slice::from_ref(&input),
+            &mut scratch,
+            std::slice::from_mut(&mut out),
+        )
+        .unwrap();
         let literal = decode(&p.output_u8_b64);
         let fused = decode(&p.output_u8_b64_ort_fused);
         let (dl, df) = (diff(&out, &literal), diff(&out, &fused));

@@ -266,7 +266,6 @@ pub struct ContextStage {
     selected: Vec<MelFrame>,
     patch: Vec<MelFrame>,
     yamnet: yamnet::Scratch,
-    scores: Box<[f32; NUM_CLASSES]>,
     nonspeech: Box<[f32; NUM_CLASSES]>,
     speech: Box<[f32; NUM_CLASSES]>,
     whole: Box<[f32; NUM_CLASSES]>,
@@ -291,7 +290,6 @@ impl ContextStage {
             selected: Vec::with_capacity(frames),
             patch: Vec::with_capacity(FRAMES_PER_PATCH),
             yamnet,
-            scores: Box::new([0.0; NUM_CLASSES]),
             nonspeech: Box::new([0.0; NUM_CLASSES]),
             speech: Box::new([0.0; NUM_CLASSES]),
             whole: Box::new([0.0; NUM_CLASSES]),
@@ -557,16 +555,14 @@ impl ContextStage {
             }
             self.model
                 .yamnet
-                .scores(&self.patch, &mut self.yamnet, &mut self.scores)?;
-            for (a, s) in acc.iter_mut().zip(self.scores.iter()) {
-                *a += s;
-            }
+                .push_patch(&self.patch, &mut self.yamnet, acc)?;
             count += 1;
             if start + FRAMES_PER_PATCH >= n {
                 break;
             }
             next += PATCH_HOP_FRAMES;
         }
+        self.model.yamnet.flush(&mut self.yamnet, acc)?;
         for a in acc.iter_mut() {
             *a /= count as f32;
         }

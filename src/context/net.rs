@@ -173,6 +173,9 @@ pub struct MobileNet {
     convs: Vec<Conv>,
     /// The input's shape, then each convolution's output's.
     dims: Vec<Dims>,
+    /// The first convolution run on a batch of patches at once (the ones
+    /// before it run patch by patch).
+    split: usize,
     pool: Quant,
     flat: Quant,
     /// `[1024][NUM_CLASSES]`.
@@ -183,11 +186,27 @@ pub struct MobileNet {
     arch: pulp::Arch,
 }
 
+/// Patches a [`Scratch`] runs at once.
+pub const BATCH: usize = 8;
+
+/// Layers whose input has at most this many positions run on a batch of
+/// patches: their products then have `BATCH` times as many rows for the same
+/// weights, which matrixmultiply packs once per product. These are the
+/// layers with most weights (256 x 512 to 1024 x 1024) and fewest positions
+/// (24 or 6): per patch, copying their weights cost as much as multiplying.
+const BATCHED_POSITIONS: usize = 24;
+
 /// A caller's working buffers, allocated once ([`MobileNet::scratch`]).
 pub struct Scratch {
+    /// One patch's activations, in the layers before the split.
     a: Box<[f32]>,
     b: Box<[f32]>,
+    /// A batch's activations, patch after patch, from the split on.
+    c: Box<[f32]>,
+    d: Box<[f32]>,
+    /// `[channel][patch]`.
     pooled: Box<[f32]>,
+    /// `[patch][class]`.
     logits: Box<[f32]>,
 }
 
@@ -471,10 +490,15 @@ impl MobileNet {
         if output != Quant::new(yamnet::OUTPUT_SCALE, yamnet::OUTPUT_ZERO_POINT as u8) {
             return Err(bad(format!("output quantisation {output:?}")));
         }
+        let split = dims[..CONVS]
+            .iter()
+            .position(|d| d.h * d.w <= BATCHED_POSITIONS)
+            .unwrap_or(CONVS);
         Ok(Self {
             input,
             convs,
             dims,
+            split,
             pool,
             flat,
             fc_w: fc_w.into_boxed_slice(),
@@ -484,37 +508,66 @@ impl MobileNet {
         })
     }
 
+    /// The sizes of the scratch buffers: one patch's largest activation
+    /// before the split, a batch's after it, the most channels.
+    fn sizes(&self) -> (usize, usize, usize) {
+        let largest = |d: &[Dims]| d.iter().map(|d| d.len()).max().unwrap_or(0);
+        let widest = self.dims.iter().map(|d| d.c).max().unwrap_or(0);
+        (
+            largest(&self.dims[..=self.split]),
+            BATCH * largest(&self.dims[self.split..]),
+            widest,
+        )
+    }
+
     /// Buffers for one caller.
     pub fn scratch(&self) -> Scratch {
-        let act = self.dims.iter().map(|d| d.len()).max().unwrap_or(0);
-        let widest = self.dims.iter().map(|d| d.c).max().unwrap_or(0);
+        let (one, batch, widest) = self.sizes();
         Scratch {
-            a: vec![0.0; act].into_boxed_slice(),
-            b: vec![0.0; act].into_boxed_slice(),
-            pooled: vec![0.0; widest].into_boxed_slice(),
-            logits: vec![0.0; NUM_CLASSES].into_boxed_slice(),
+            a: vec![0.0; one].into_boxed_slice(),
+            b: vec![0.0; one].into_boxed_slice(),
+            c: vec![0.0; batch].into_boxed_slice(),
+            d: vec![0.0; batch].into_boxed_slice(),
+            pooled: vec![0.0; widest * BATCH].into_boxed_slice(),
+            logits: vec![0.0; NUM_CLASSES * BATCH].into_boxed_slice(),
         }
     }
 
-    /// Runs one quantised patch (`[frame][bin]`); writes the uint8 class
-    /// scores.
+    /// Runs quantised patches (`[frame][bin]` each), [`BATCH`] at a time;
+    /// writes each one's uint8 class scores. A patch's scores do not depend
+    /// on the others run with it.
     pub fn run(
         &self,
-        input: &[u8; PATCH_BYTES],
+        inputs: &[[u8; PATCH_BYTES]],
         s: &mut Scratch,
-        out: &mut [u8; NUM_CLASSES],
+        outs: &mut [[u8; NUM_CLASSES]],
     ) -> Result<(), ContextError> {
-        let act = self.dims.iter().map(|d| d.len()).max().unwrap_or(0);
-        let widest = self.dims.iter().map(|d| d.c).max().unwrap_or(0);
-        if s.a.len() < act || s.b.len() < act || s.pooled.len() < widest {
+        let (one, batch, widest) = self.sizes();
+        if s.a.len() < one
+            || s.b.len() < one
+            || s.c.len() < batch
+            || s.d.len() < batch
+            || s.pooled.len() < widest * BATCH
+            || s.logits.len() < NUM_CLASSES * BATCH
+        {
             return Err(ContextError::Run("scratch made for another network".into()));
         }
-        self.arch.dispatch(Forward {
-            net: self,
-            input,
-            s,
-            out,
-        })
+        if inputs.len() != outs.len() {
+            return Err(ContextError::Run(format!(
+                "{} patches but room for {} outputs",
+                inputs.len(),
+                outs.len()
+            )));
+        }
+        for (inputs, outs) in inputs.chunks(BATCH).zip(outs.chunks_mut(BATCH)) {
+            self.arch.dispatch(Forward {
+                net: self,
+                inputs,
+                s: &mut *s,
+                outs,
+            })?;
+        }
+        Ok(())
     }
 }
 
@@ -626,12 +679,13 @@ fn conv(
     }
 }
 
-/// One forward pass, compiled for the SIMD level found at run time.
+/// One forward pass of up to [`BATCH`] patches, compiled for the SIMD level
+/// found at run time.
 struct Forward<'a> {
     net: &'a MobileNet,
-    input: &'a [u8; PATCH_BYTES],
+    inputs: &'a [[u8; PATCH_BYTES]],
     s: &'a mut Scratch,
-    out: &'a mut [u8; NUM_CLASSES],
+    outs: &'a mut [[u8; NUM_CLASSES]],
 }
 
 impl pulp::WithSimd for Forward<'_> {
@@ -639,51 +693,100 @@ impl pulp::WithSimd for Forward<'_> {
 
     #[inline(always)]
     fn with_simd<S: pulp::Simd>(self, _simd: S) -> Self::Output {
-        let Self { net, input, s, out } = self;
+        let Self {
+            net,
+            inputs,
+            s,
+            outs,
+        } = self;
         let Scratch {
             a,
             b,
+            c,
+            d,
             pooled,
             logits,
         } = s;
-        let q = net.input;
-        for (x, v) in a.iter_mut().zip(input.iter()) {
-            *x = (f32::from(*v) - q.zero) * q.scale;
-        }
-        let (mut src, mut dst) = (a, b);
-        for (k, c) in net.convs.iter().enumerate() {
-            let (i, o) = (net.dims[k], net.dims[k + 1]);
-            let x = &src[..i.len()];
-            let y = &mut dst[..o.len()];
-            match c.kind {
-                Kind::Spatial {
-                    depthwise,
-                    stride,
-                    pad,
-                } => spatial(c, depthwise, stride, pad, i, o, x, y),
-                Kind::Pointwise => pointwise(c, i, o, x, y)?,
+        let patches = inputs.len();
+        // The layers before the split, patch by patch, each patch's output
+        // into its place in the batch.
+        let at_split = net.dims[net.split].len();
+        for (input, slot) in inputs.iter().zip(c.chunks_exact_mut(at_split)) {
+            let q = net.input;
+            for (x, v) in a.iter_mut().zip(input.iter()) {
+                *x = (f32::from(*v) - q.zero) * q.scale;
             }
+            let (mut src, mut dst) = (&mut *a, &mut *b);
+            for k in 0..net.split {
+                layer(net, k, 1, src, dst)?;
+                std::mem::swap(&mut src, &mut dst);
+            }
+            slot.copy_from_slice(&src[..at_split]);
+        }
+        // The rest on the whole batch.
+        let (mut src, mut dst) = (c, d);
+        for k in net.split..net.convs.len() {
+            layer(net, k, patches, src, dst)?;
             std::mem::swap(&mut src, &mut dst);
         }
-        // Global average pool, then its two quantisations.
+        // Global average pool, then its two quantisations; `[channel][patch]`.
         let last = net.dims[net.convs.len()];
-        let pooled = &mut pooled[..last.c];
+        let n = (last.h * last.w) as f32;
+        let pooled = &mut pooled[..last.c * patches];
         pooled.fill(0.0);
-        for row in src[..last.len()].chunks_exact(last.c) {
-            for (p, v) in pooled.iter_mut().zip(row) {
-                *p += v;
+        for (p, act) in src.chunks_exact(last.len()).take(patches).enumerate() {
+            for row in act.chunks_exact(last.c) {
+                for (sum, v) in pooled[p..].iter_mut().step_by(patches).zip(row) {
+                    *sum += v;
+                }
             }
         }
-        let n = (last.h * last.w) as f32;
-        for p in pooled.iter_mut() {
-            *p = net.flat.round_trip(net.pool.round_trip(*p / n));
+        for v in pooled.iter_mut() {
+            *v = net.flat.round_trip(net.pool.round_trip(*v / n));
         }
-        crate::dense::product(net.arch, pooled, 1, &net.fc_w, Some(&net.fc_b), logits);
-        for (o, v) in out.iter_mut().zip(logits.iter()) {
-            *o = net.output.to_u8(*v);
+        let logits = &mut logits[..NUM_CLASSES * patches];
+        crate::dense::product(
+            net.arch,
+            pooled,
+            patches,
+            &net.fc_w,
+            Some(&net.fc_b),
+            logits,
+        );
+        for (out, row) in outs.iter_mut().zip(logits.chunks_exact(NUM_CLASSES)) {
+            for (o, v) in out.iter_mut().zip(row) {
+                *o = net.output.to_u8(*v);
+            }
         }
         Ok(())
     }
+}
+
+/// Convolution `k` on `patches` patches of `x` (one after the other) into `y`.
+#[inline(always)]
+fn layer(
+    net: &MobileNet,
+    k: usize,
+    patches: usize,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), ContextError> {
+    let (c, i, o) = (&net.convs[k], net.dims[k], net.dims[k + 1]);
+    let x = &x[..i.len() * patches];
+    let y = &mut y[..o.len() * patches];
+    match c.kind {
+        Kind::Spatial {
+            depthwise,
+            stride,
+            pad,
+        } => {
+            for (x, y) in x.chunks_exact(i.len()).zip(y.chunks_exact_mut(o.len())) {
+                spatial(c, depthwise, stride, pad, i, o, x, y);
+            }
+        }
+        Kind::Pointwise => pointwise(c, i.h * i.w * patches, i.c, o.c, x, y)?,
+    }
+    Ok(())
 }
 
 /// A 3x3 convolution (`x` of shape `i`, `[row][column][channel]`) into `y`
@@ -741,17 +844,23 @@ fn finish(acc: &mut [f32], bias: &[f32], q: Quant) {
     }
 }
 
-/// A 1x1 convolution: `y = x w` (positions x input channels times input x
-/// output channels), then bias, ReLU and quantisation.
+/// A 1x1 convolution on `rows` positions: `y = x w` (positions x `cin`
+/// times `cin` x `cout`), then bias, ReLU and quantisation.
 #[inline(always)]
-fn pointwise(c: &Conv, i: Dims, o: Dims, x: &[f32], y: &mut [f32]) -> Result<(), ContextError> {
-    let rows = i.h * i.w;
+fn pointwise(
+    c: &Conv,
+    rows: usize,
+    cin: usize,
+    cout: usize,
+    x: &[f32],
+    y: &mut [f32],
+) -> Result<(), ContextError> {
     let err = |e: tract_onnx::prelude::tract_ndarray::ShapeError| ContextError::Run(e.to_string());
-    let xv = ArrayView2::from_shape((rows, i.c), x).map_err(err)?;
-    let wv = ArrayView2::from_shape((i.c, o.c), &c.w[..]).map_err(err)?;
-    let mut yv = ArrayViewMut2::from_shape((rows, o.c), &mut *y).map_err(err)?;
+    let xv = ArrayView2::from_shape((rows, cin), x).map_err(err)?;
+    let wv = ArrayView2::from_shape((cin, cout), &c.w[..]).map_err(err)?;
+    let mut yv = ArrayViewMut2::from_shape((rows, cout), &mut *y).map_err(err)?;
     general_mat_mul(1.0, &xv, &wv, 0.0, &mut yv);
-    for acc in y.chunks_exact_mut(o.c) {
+    for acc in y.chunks_exact_mut(cout) {
         finish(acc, &c.b, c.quant);
     }
     Ok(())
@@ -837,7 +946,12 @@ mod tests {
         for (set, patches) in &sets {
             assert!(!patches.is_empty(), "{set}");
             for (i, input) in patches.iter().enumerate() {
-                net.run(input, &mut scratch, &mut a).unwrap();
+                net.run(
+                    std::slice::from_ref(input),
+                    &mut scratch,
+                    std::slice::from_mut(&mut a),
+                )
+                .unwrap();
                 tract.run_u8(input, &mut b).unwrap();
                 let mut d = 0;
                 for (x, y) in a.iter().zip(&b) {
@@ -875,6 +989,23 @@ mod tests {
         );
     }
 
+    /// Patches run together give each the scores it gets alone.
+    #[test]
+    fn a_batch_gives_each_patch_its_own_scores() {
+        let net = MobileNet::load(&path(yamnet::MODEL_NAME)).unwrap();
+        let mut scratch = net.scratch();
+        let mut inputs = demo_patches();
+        inputs.truncate(2 * BATCH + 3);
+        let mut together = vec![[0u8; NUM_CLASSES]; inputs.len()];
+        net.run(&inputs, &mut scratch, &mut together).unwrap();
+        for (k, (input, want)) in inputs.iter().zip(&together).enumerate() {
+            let mut alone = [[0u8; NUM_CLASSES]];
+            net.run(std::slice::from_ref(input), &mut scratch, &mut alone)
+                .unwrap();
+            assert_eq!(&alone[0], want, "patch {k}");
+        }
+    }
+
     /// A scratch is sized for its network; one too small is an error, not a
     /// panic.
     #[test]
@@ -882,8 +1013,12 @@ mod tests {
         let net = MobileNet::load(&path(yamnet::MODEL_NAME)).unwrap();
         let mut scratch = net.scratch();
         scratch.a = vec![0.0; 10].into_boxed_slice();
-        let mut out = [0u8; NUM_CLASSES];
-        assert!(net.run(&[0; PATCH_BYTES], &mut scratch, &mut out).is_err());
+        let out = [0u8; NUM_CLASSES];
+        let input = [[0; PATCH_BYTES]];
+        assert!(net.run(&input, &mut scratch, &mut [out]).is_err());
+        let mut scratch = net.scratch();
+        assert!(net.run(&input, &mut scratch, &mut [out, out]).is_err());
+        assert!(net.run(&input, &mut scratch, &mut [out]).is_ok());
     }
 
     /// Any other graph is refused with the node it stumbled on.

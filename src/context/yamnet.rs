@@ -20,7 +20,7 @@ use std::sync::Arc;
 use tract_onnx::prelude::*;
 
 use super::mel::{MelFrame, FRAMES_PER_PATCH, N_MELS};
-use super::net::MobileNet;
+use super::net::{MobileNet, BATCH};
 use super::ContextError;
 
 /// Scale of the uint8 input (`audio_scale`).
@@ -101,11 +101,13 @@ pub struct YamNet {
 }
 
 /// A caller's working buffers for [`YamNet`], allocated once
-/// ([`YamNet::scratch`]).
+/// ([`YamNet::scratch`]): a batch of quantised patches and the network's.
 pub struct Scratch {
-    input: Box<[u8; PATCH_BYTES]>,
+    inputs: Box<[[u8; PATCH_BYTES]]>,
+    /// Patches pushed and not yet run.
+    pending: usize,
     net: super::net::Scratch,
-    out: Box<[u8; NUM_CLASSES]>,
+    outs: Box<[[u8; NUM_CLASSES]]>,
 }
 
 impl YamNet {
@@ -137,38 +139,63 @@ impl YamNet {
         &self.classes
     }
 
-    /// Working buffers for [`Self::run_u8`] and [`Self::scores`].
+    /// Working buffers for [`Self::run_u8`] and [`Self::push_patch`].
     pub fn scratch(&self) -> Scratch {
         Scratch {
-            input: Box::new([0; PATCH_BYTES]),
+            inputs: vec![[0; PATCH_BYTES]; BATCH].into_boxed_slice(),
+            pending: 0,
             net: self.net.scratch(),
-            out: Box::new([0; NUM_CLASSES]),
+            outs: vec![[0; NUM_CLASSES]; BATCH].into_boxed_slice(),
         }
     }
 
-    /// Runs one quantised patch; writes the uint8 outputs.
+    /// Runs quantised patches; writes each one's uint8 outputs.
     pub fn run_u8(
         &self,
-        input: &[u8; PATCH_BYTES],
+        inputs: &[[u8; PATCH_BYTES]],
         scratch: &mut Scratch,
-        out: &mut [u8; NUM_CLASSES],
+        outs: &mut [[u8; NUM_CLASSES]],
     ) -> Result<(), ContextError> {
-        self.net.run(input, &mut scratch.net, out)
+        self.net.run(inputs, &mut scratch.net, outs)
     }
 
-    /// Runs one log-mel patch; writes the 521 class probabilities (sigmoid of
-    /// the dequantised logits).
-    pub fn scores(
+    /// Quantises a log-mel patch into the scratch's batch; once [`BATCH`]
+    /// are there, runs them ([`Self::flush`]). The network runs its later
+    /// layers on a batch at once (see [`super::net`]); a patch's scores do not
+    /// depend on the others'.
+    pub fn push_patch(
         &self,
         patch: &[MelFrame],
         scratch: &mut Scratch,
-        out: &mut [f32; NUM_CLASSES],
+        acc: &mut [f32; NUM_CLASSES],
     ) -> Result<(), ContextError> {
-        let Scratch { input, net, out: q } = scratch;
-        quantise(patch, input);
-        self.net.run(input, net, q)?;
-        for (o, v) in out.iter_mut().zip(q.iter()) {
-            *o = sigmoid(dequantise(*v));
+        let slot = scratch
+            .inputs
+            .get_mut(scratch.pending)
+            .ok_or_else(|| ContextError::Run("a full batch of patches".into()))?;
+        quantise(patch, slot);
+        scratch.pending += 1;
+        if scratch.pending == scratch.inputs.len() {
+            self.flush(scratch, acc)?;
+        }
+        Ok(())
+    }
+
+    /// Runs the patches pushed and not yet run; adds each one's 521 class
+    /// probabilities (sigmoid of the dequantised logits) to `acc`, in the
+    /// order they were pushed. The batch is empty afterwards, even on error.
+    pub fn flush(
+        &self,
+        scratch: &mut Scratch,
+        acc: &mut [f32; NUM_CLASSES],
+    ) -> Result<(), ContextError> {
+        let n = std::mem::take(&mut scratch.pending);
+        let (inputs, outs) = (&scratch.inputs[..n], &mut scratch.outs[..n]);
+        self.net.run(inputs, &mut scratch.net, outs)?;
+        for out in outs.iter() {
+            for (a, v) in acc.iter_mut().zip(out) {
+                *a += sigmoid(dequantise(*v));
+            }
         }
         Ok(())
     }
