@@ -41,19 +41,23 @@
 //! Patches run in batches of up to [`BATCH`]: the layers before the first
 //! with at most [`BATCHED_POSITIONS`] positions run patch by patch (their
 //! products through `matrixmultiply`; their activations stay in L2), the
-//! rest on the whole batch. Those later pointwise layers hold 94% of the
-//! weights (256 x 512 to 1024 x 1024) and have 24 or 6 positions a patch;
-//! matrixmultiply packs both operands on every call, and copying their
-//! weights cost as much as multiplying. Their weights are packed once, at
-//! load, in panels of 16 columns, and a small product ([`panel_product`])
-//! multiplies them by 6 positions at a time with 12 vector sums held in
-//! registers. A patch's scores do not depend on the batch.
+//! rest on the whole batch. Those later pointwise layers hold 93% of the
+//! convolutions' weights (256 x 512 to 1024 x 1024) and have 24 or 6
+//! positions a patch; matrixmultiply packs both operands on every call, and
+//! copying their weights cost as much as multiplying. Their weights are
+//! packed once, at load, in panels of 16 columns, and a small product
+//! ([`panel_product`]) multiplies them by 6 positions at a time with 12
+//! vector sums held in registers. A patch's scores do not depend on the
+//! batch.
 //!
-//! `cargo bench --bench context` (`ContextStage::classify` on a 4 s clip, one
-//! core of a shared 2-core Xeon under load): tract 57.2 ms; this module
-//! patch by patch through matrixmultiply 43.8 ms, batched 38.4 ms, with the
-//! packed panels 30.8 ms. Of what remains, prosody's pitch tracker (not
-//! YAMNet) takes about a fifth.
+//! `cargo bench --bench context` (`ContextStage::classify` on a 4 s clip,
+//! pinned to one core of a 2-vCPU machine shared with other work, so the
+//! figures move by a quarter from run to run): tract 57 ms, this module patch
+//! by patch through matrixmultiply 44 ms, batched 38 ms, with the packed
+//! panels 31 ms. Alternating the two builds later, under heavier load: tract
+//! 75, 76 and 78 ms, restated 32, 34 and 41 ms. The goal of 30 ms is not
+//! reliably met here; prosody's pitch tracker (not YAMNet) takes about a fifth
+//! of what remains.
 //!
 //! The numbers equal tract running the model file up to float summation
 //! order: a sum that lands within a rounding of a quantisation tie can round
