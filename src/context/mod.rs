@@ -31,6 +31,7 @@ pub mod fold;
 pub mod head;
 pub mod mapping;
 pub mod mel;
+pub mod net;
 pub mod prosody;
 pub mod yamnet;
 
@@ -48,7 +49,7 @@ use head::{ContextHead, HeadOutput, PHYSICAL_LABELS, SOCIAL_LABELS};
 use mapping::{Cue, LabelRule, Mapping};
 use mel::{LogMel, MelFrame, FRAMES_PER_PATCH, PATCH_HOP_FRAMES};
 use prosody::{Prosody, ProsodyAnalyser};
-use yamnet::{YamNet, NUM_CLASSES, PATCH_BYTES};
+use yamnet::{YamNet, NUM_CLASSES};
 
 /// Errors of the context stage.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +57,7 @@ pub enum ContextError {
     /// A model file is missing or damaged.
     #[error(transparent)]
     Model(#[from] ModelError),
-    /// tract could not load a file.
+    /// A model file cannot be read, or is not the network the stage restates.
     #[error("cannot load the context model {path}: {detail}")]
     Load {
         /// The file.
@@ -264,8 +265,7 @@ pub struct ContextStage {
     frames: Vec<MelFrame>,
     selected: Vec<MelFrame>,
     patch: Vec<MelFrame>,
-    quantised: Box<[u8; PATCH_BYTES]>,
-    scores: Box<[f32; NUM_CLASSES]>,
+    yamnet: yamnet::Scratch,
     nonspeech: Box<[f32; NUM_CLASSES]>,
     speech: Box<[f32; NUM_CLASSES]>,
     whole: Box<[f32; NUM_CLASSES]>,
@@ -281,6 +281,7 @@ pub const EXPECTED_CLIP_MS: u64 = 8000;
 impl ContextStage {
     /// A stage on a shared model.
     pub fn new(model: ContextModel) -> Self {
+        let yamnet = model.yamnet.scratch();
         let frames = (EXPECTED_CLIP_MS / crate::audio::FRAME_MS) as usize;
         Self {
             model,
@@ -288,8 +289,7 @@ impl ContextStage {
             frames: Vec::with_capacity(frames),
             selected: Vec::with_capacity(frames),
             patch: Vec::with_capacity(FRAMES_PER_PATCH),
-            quantised: Box::new([0; PATCH_BYTES]),
-            scores: Box::new([0.0; NUM_CLASSES]),
+            yamnet,
             nonspeech: Box::new([0.0; NUM_CLASSES]),
             speech: Box::new([0.0; NUM_CLASSES]),
             whole: Box::new([0.0; NUM_CLASSES]),
@@ -555,16 +555,14 @@ impl ContextStage {
             }
             self.model
                 .yamnet
-                .scores(&self.patch, &mut self.quantised, &mut self.scores)?;
-            for (a, s) in acc.iter_mut().zip(self.scores.iter()) {
-                *a += s;
-            }
+                .push_patch(&self.patch, &mut self.yamnet, acc)?;
             count += 1;
             if start + FRAMES_PER_PATCH >= n {
                 break;
             }
             next += PATCH_HOP_FRAMES;
         }
+        self.model.yamnet.flush(&mut self.yamnet, acc)?;
         for a in acc.iter_mut() {
             *a /= count as f32;
         }

