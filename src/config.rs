@@ -312,10 +312,13 @@ pub struct WakeSettings {
 /// The phrase our own model is trained on.
 pub const DEFAULT_WAKE_PHRASE: &str = "hey player";
 /// Default minimum mean token log-probability of the wake phrase forced at the
-/// start of the transcript. Measured with whisper-base-q8 on the 40 held-out
-/// wake positives (forced: -0.14 to -3.33) and 36 near-misses said by held-out
-/// espeak-ng voices ("hey layer", "okay player", "hey planner", ...: -1.18 to
-/// -7.5, one above -1.5).
+/// start of the transcript. Checked on the wake model's training voices only
+/// (`models/wake/verify_tune.py`, whisper-base-q8, 120 positives and 120
+/// near-misses such as "hey layer, play some jazz"): it is the knee. From -0.5
+/// to -1.5, 46.7% to 50.8% of positives pass and 6.7% of near-misses. Below it,
+/// near-misses rise faster than positives: 9.2% / 60.0% at -2.0, 18.3% / 70.0%
+/// at -2.5. Whisper base hears espeak's voices badly (32 of 90 positives pass
+/// at -1.5) and the Piper voice well (29 of 30).
 pub const DEFAULT_VERIFY_MIN_FORCED_LOGPROB: f32 = -1.5;
 /// Default pre-roll before a detection, ms.
 pub const DEFAULT_WAKE_PREROLL_MS: u64 = 2000;

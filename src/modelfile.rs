@@ -8,6 +8,30 @@ use std::path::Path;
 use tract_onnx::pb::GraphProto;
 use tract_onnx::prelude::*;
 
+/// What is wrong with a model file, in words; each stage wraps it in its own
+/// load error, with the file's path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Malformed(pub String);
+
+impl From<String> for Malformed {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl From<&str> for Malformed {
+    fn from(s: &str) -> Self {
+        Self(s.to_string())
+    }
+}
+
+impl From<Malformed> for String {
+    fn from(m: Malformed) -> Self {
+        m.0
+    }
+}
+
 /// An ONNX file's graph, with what it takes to read its tensors.
 pub struct OnnxFile {
     onnx: tract_onnx::Onnx,
@@ -17,12 +41,12 @@ pub struct OnnxFile {
 
 impl OnnxFile {
     /// Parses the file.
-    pub fn open(path: &Path) -> Result<Self, String> {
+    pub fn open(path: &Path) -> Result<Self, Malformed> {
         let onnx = tract_onnx::onnx();
         let proto = onnx
             .proto_model_for_path(path)
-            .map_err(|e| format!("{e:#}"))?;
-        let graph = proto.graph.ok_or("no graph")?;
+            .map_err(|e| Malformed(format!("{e:#}")))?;
+        let graph = proto.graph.ok_or(Malformed::from("no graph"))?;
         let dir = path.parent().and_then(Path::to_str).map(str::to_string);
         Ok(Self { onnx, graph, dir })
     }
@@ -33,27 +57,30 @@ impl OnnxFile {
     }
 
     /// The value of the initialiser `name`.
-    pub fn tensor(&self, name: &str) -> Result<Tensor, String> {
+    pub fn tensor(&self, name: &str) -> Result<Tensor, Malformed> {
         let t = self
             .graph
             .initializer
             .iter()
             .find(|t| t.name == name)
-            .ok_or_else(|| format!("{name} is not a constant"))?;
+            .ok_or_else(|| Malformed(format!("{name} is not a constant")))?;
         tract_onnx::tensor::load_tensor(&*self.onnx.provider, t, self.dir.as_deref())
-            .map_err(|e| format!("{name}: {e:#}"))
+            .map_err(|e| Malformed(format!("{name}: {e:#}")))
     }
 }
 
 /// The values of `t` (the tensor `name`) if its shape is `dims`; else what is
 /// wrong with it.
-pub fn floats(name: &str, t: &Tensor, dims: &[usize]) -> Result<Vec<f32>, String> {
+pub fn floats(name: &str, t: &Tensor, dims: &[usize]) -> Result<Vec<f32>, Malformed> {
     if t.shape() != dims {
-        return Err(format!("{name} has shape {:?}, not {dims:?}", t.shape()));
+        return Err(Malformed(format!(
+            "{name} has shape {:?}, not {dims:?}",
+            t.shape()
+        )));
     }
     let v = t
         .to_plain_array_view::<f32>()
-        .map_err(|e| format!("{name}: {e:#}"))?;
+        .map_err(|e| Malformed(format!("{name}: {e:#}")))?;
     Ok(v.iter().copied().collect())
 }
 

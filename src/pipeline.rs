@@ -1284,7 +1284,7 @@ pub fn verify_wake(
 
 /// The wake phrase as Whisper writes it before a command ("Hey player,"),
 /// forced before the phrasings in guided decoding.
-fn wake_lead(phrase: &str) -> String {
+pub fn wake_lead(phrase: &str) -> String {
     match phrase.trim() {
         "" => String::new(),
         p => format!("{},", crate::asr::capitalise(p)),

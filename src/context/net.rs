@@ -75,7 +75,7 @@ use tract_onnx::prelude::{DatumType, Tensor};
 use super::mel::{FRAMES_PER_PATCH, N_MELS};
 use super::yamnet::{self, NUM_CLASSES, PATCH_BYTES};
 use super::ContextError;
-use crate::modelfile::OnnxFile;
+use crate::modelfile::{Malformed, OnnxFile};
 
 /// Convolutions: the first, then 13 blocks of two.
 const CONVS: usize = 27;
@@ -262,12 +262,15 @@ fn resolve(
     file: &OnnxFile,
     producer: &HashMap<&str, &NodeProto>,
     name: &str,
-) -> Result<Tensor, String> {
+) -> Result<Tensor, Malformed> {
     let Some(node) = producer.get(name) else {
         return file.tensor(name);
     };
     if !only_attributes(node, &["axis"]) {
-        return Err(format!("{} has attributes other than axis", node.name));
+        return Err(Malformed(format!(
+            "{} has attributes other than axis",
+            node.name
+        )));
     }
     let ins = node
         .input
@@ -275,7 +278,7 @@ fn resolve(
         .map(|i| resolve(file, producer, i))
         .collect::<Result<Vec<_>, _>>()?;
     let [x, scale, zero] = ins.as_slice() else {
-        return Err(format!("{} has {} inputs", node.name, ins.len()));
+        return Err(Malformed(format!("{} has {} inputs", node.name, ins.len())));
     };
     let axis = ints(node, "axis")
         .and_then(|v| v.first().copied())
@@ -285,17 +288,20 @@ fn resolve(
     } else {
         super::fold::dequantise_linear(x, scale, zero, axis)
     };
-    out.map_err(|e| format!("{}: {e:#}", node.name))
+    out.map_err(|e| Malformed(format!("{}: {e:#}", node.name)))
 }
 
 /// The one value of a scalar tensor of type `D`.
-fn scalar<D: tract_onnx::prelude::Datum + Copy>(name: &str, t: &Tensor) -> Result<D, String> {
+fn scalar<D: tract_onnx::prelude::Datum + Copy>(name: &str, t: &Tensor) -> Result<D, Malformed> {
     let v = t
         .to_plain_array_view::<D>()
-        .map_err(|e| format!("{name}: {e:#}"))?;
+        .map_err(|e| Malformed(format!("{name}: {e:#}")))?;
     match (v.len(), v.iter().next()) {
         (1, Some(x)) => Ok(*x),
-        _ => Err(format!("{name} has shape {:?}, not a scalar", t.shape())),
+        _ => Err(Malformed(format!(
+            "{name} has shape {:?}, not a scalar",
+            t.shape()
+        ))),
     }
 }
 
@@ -306,7 +312,7 @@ impl MobileNet {
             path: path.display().to_string(),
             detail: format!("{detail}: not the YAMNet w8a8 export this stage restates"),
         };
-        let file = OnnxFile::open(path).map_err(bad)?;
+        let file = OnnxFile::open(path).map_err(|e| bad(e.into()))?;
         let graph = file.graph();
 
         // The weights' QuantizeLinear / DequantizeLinear: every input a
@@ -393,9 +399,9 @@ impl MobileNet {
             return Err(bad("the chain does not end at the only output".into()));
         }
 
-        let value = |name: &str| resolve(&file, &producer, name).map_err(bad);
+        let value = |name: &str| resolve(&file, &producer, name).map_err(|e| bad(e.into()));
         let floats = |name: &str, dims: &[usize]| -> Result<Vec<f32>, ContextError> {
-            crate::modelfile::floats(name, &value(name)?, dims).map_err(bad)
+            crate::modelfile::floats(name, &value(name)?, dims).map_err(|e| bad(e.into()))
         };
         // A QuantizeLinear to uint8 or a DequantizeLinear from it, per tensor.
         let quant_of = |k: usize, node: &NodeProto| -> Result<Quant, ContextError> {
@@ -413,8 +419,8 @@ impl MobileNet {
                     zt.datum_type()
                 )));
             }
-            let scale = scalar::<f32>(s, &value(s)?).map_err(bad)?;
-            let zero = scalar::<u8>(z, &zt).map_err(bad)?;
+            let scale = scalar::<f32>(s, &value(s)?).map_err(|e| bad(e.into()))?;
+            let zero = scalar::<u8>(z, &zt).map_err(|e| bad(e.into()))?;
             if !(scale.is_finite() && scale > 0.0) {
                 return Err(bad(format!("{here} has scale {scale}")));
             }
@@ -609,8 +615,8 @@ impl MobileNet {
 fn conv(
     node: &NodeProto,
     i: Dims,
-    value: &dyn Fn(&str) -> Result<Tensor, String>,
-) -> Result<(Conv, Dims), String> {
+    value: &dyn Fn(&str) -> Result<Tensor, Malformed>,
+) -> Result<(Conv, Dims), Malformed> {
     let known = [
         "auto_pad",
         "dilations",
@@ -629,12 +635,12 @@ fn conv(
         return Err("unexpected attributes".into());
     }
     let [_, wname, bname] = node.input.as_slice() else {
-        return Err(format!("{} inputs, not weights and bias", node.input.len()));
+        return Err(format!("{} inputs, not weights and bias", node.input.len()).into());
     };
     // How many outputs: the bias's length.
     let bias = value(bname)?;
     let &[cout] = bias.shape() else {
-        return Err(format!("a bias of shape {:?}", bias.shape()));
+        return Err(format!("a bias of shape {:?}", bias.shape()).into());
     };
     let b = crate::modelfile::floats(bname, &bias, &[cout])?.into_boxed_slice();
     let group = ints(node, "group").map_or(1, |g| g.first().copied().unwrap_or(1));
@@ -644,9 +650,9 @@ fn conv(
     match kernel.as_deref() {
         Some([1, 1]) => {
             if group != 1 || strides != [1, 1] || pads != [0, 0, 0, 0] {
-                return Err(format!(
-                    "1x1 with group {group}, strides {strides:?}, pads {pads:?}"
-                ));
+                return Err(
+                    format!("1x1 with group {group}, strides {strides:?}, pads {pads:?}").into(),
+                );
             }
             // Stored [cout][cin]; the product takes [cin][cout].
             let src = crate::modelfile::floats(wname, &value(wname)?, &[cout, i.c, 1, 1])?;
@@ -667,25 +673,24 @@ fn conv(
         Some([3, 3]) => {
             let depthwise = group == i.c as i64 && cout == i.c;
             if !(depthwise || (group == 1 && i.c == 1)) {
-                return Err(format!(
-                    "3x3 with group {group} from {} to {cout} channels",
-                    i.c
-                ));
+                return Err(
+                    format!("3x3 with group {group} from {} to {cout} channels", i.c).into(),
+                );
             }
             let (&[sh, sw], &[pt, pl, pb, pr]) = (strides.as_slice(), pads.as_slice()) else {
-                return Err(format!("strides {strides:?}, pads {pads:?}"));
+                return Err(format!("strides {strides:?}, pads {pads:?}").into());
             };
             let stride_ok = |s: i64| (1..=2).contains(&s);
             let pad_ok = |p: i64| (0..=2).contains(&p);
             if ![sh, sw].into_iter().all(stride_ok) || ![pt, pl, pb, pr].into_iter().all(pad_ok) {
-                return Err(format!("strides {strides:?}, pads {pads:?}"));
+                return Err(format!("strides {strides:?}, pads {pads:?}").into());
             }
             let [sh, sw, pt, pl, pb, pr] = [sh, sw, pt, pl, pb, pr].map(|v| v as usize);
             let size = |n: usize, s: usize, before: usize, after: usize| {
                 (n + before + after).checked_sub(3).map(|span| span / s + 1)
             };
             let (Some(h), Some(w)) = (size(i.h, sh, pt, pb), size(i.w, sw, pl, pr)) else {
-                return Err(format!("a 3x3 kernel on {i:?}"));
+                return Err(format!("a 3x3 kernel on {i:?}").into());
             };
             // Stored [cout][1][3][3]; the loop takes [tap][cout].
             let src = crate::modelfile::floats(wname, &value(wname)?, &[cout, 1, 3, 3])?;
@@ -707,7 +712,7 @@ fn conv(
             };
             Ok((conv, Dims { h, w, c: cout }))
         }
-        _ => Err(format!("kernel {kernel:?}")),
+        _ => Err(format!("kernel {kernel:?}").into()),
     }
 }
 

@@ -131,11 +131,11 @@ impl EmbNet {
                 "{detail}: not openWakeWord's embedding model as this detector knows it"
             ),
         };
-        let file = crate::modelfile::OnnxFile::open(path).map_err(bad)?;
+        let file = crate::modelfile::OnnxFile::open(path).map_err(|e| bad(e.into()))?;
         let graph = file.graph();
-        let tensor = |name: &str| file.tensor(name).map_err(bad);
+        let tensor = |name: &str| file.tensor(name).map_err(|e| bad(e.into()));
         let floats = |name: &str, dims: &[usize]| -> Result<Vec<f32>, WakeError> {
-            crate::modelfile::floats(name, &tensor(name)?, dims).map_err(bad)
+            crate::modelfile::floats(name, &tensor(name)?, dims).map_err(|e| bad(e.into()))
         };
         let longs = |name: &str| -> Result<Vec<i64>, WakeError> {
             let t = tensor(name)?;

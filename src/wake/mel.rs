@@ -72,13 +72,13 @@ impl MelBank {
             path: path.display().to_string(),
             detail,
         };
-        let file = crate::modelfile::OnnxFile::open(path).map_err(bad)?;
+        let file = crate::modelfile::OnnxFile::open(path).map_err(|e| bad(e.into()))?;
         let graph = file.graph();
         let values = |name: &str, dims: &[usize]| -> Result<Vec<f32>, WakeError> {
             let t = file
                 .tensor(name)
                 .map_err(|e| bad(format!("{e}: not openWakeWord's mel model")))?;
-            crate::modelfile::floats(name, &t, dims).map_err(bad)
+            crate::modelfile::floats(name, &t, dims).map_err(|e| bad(e.into()))
         };
         let real = values(REAL, &[N_BINS, 1, N_FFT])?;
         let imag = values(IMAG, &[N_BINS, 1, N_FFT])?;

@@ -237,8 +237,9 @@ fn demo_recording_wakes_once_and_plays_jazz() {
 /// The second stage alone (Whisper: the transcript starts with the phrase, or
 /// the phrase forced at its start is likely enough) on near-misses said by
 /// espeak-ng voices held out of the wake model's training, and on the held-out
-/// positives. The forced threshold was chosen on these clips, so this guards
-/// against regressions; it is not a held-out measurement.
+/// positives. The forced threshold was first chosen on these clips, and since
+/// checked on the training voices (`models/wake/verify_tune.py`); this guards
+/// against regressions, it is not a held-out measurement.
 #[test]
 fn second_stage_rejects_near_misses_and_accepts_most_positives() {
     let _turn = crate::common::whisper_turn();

@@ -113,7 +113,7 @@ impl SileroNet {
             path: path.display().to_string(),
             detail: format!("{detail}: not the Silero v6 OpenVINO export"),
         };
-        let file = crate::modelfile::OnnxFile::open(path).map_err(bad)?;
+        let file = crate::modelfile::OnnxFile::open(path).map_err(|e| bad(e.into()))?;
         let nodes: Vec<_> = file
             .graph()
             .node
@@ -186,7 +186,7 @@ impl SileroNet {
         names.extend(lstm.input[1..4].iter().map(String::as_str));
         let values = evaluate(model, &names).map_err(|e| bad(format!("{e:#}")))?;
         let get = |k: usize, shape: &[usize]| -> Result<Vec<f32>, SileroError> {
-            crate::modelfile::floats(names[k], &values[k], shape).map_err(bad)
+            crate::modelfile::floats(names[k], &values[k], shape).map_err(|e| bad(e.into()))
         };
 
         // The STFT filters must be a windowed DFT: filter k is window[n] *

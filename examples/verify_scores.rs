@@ -1,0 +1,46 @@
+//! The wake word's second stage on each clip it is given: what Whisper hears,
+//! whether the transcript starts with the phrase, and the mean log-probability
+//! of the phrase forced at its start (the score `wake.verify_min_forced_logprob`
+//! is compared with). One JSON line per clip. Used to choose that threshold on
+//! clips of the training voices (`models/wake/verify_tune.py`).
+//!
+//!     cargo run --release --example verify_scores -- [--phrase "hey player"] CLIP.wav...
+
+use anyhow::Context;
+use heyplayer::audio::wav::WavSource;
+use heyplayer::config::Config;
+use heyplayer::pipeline::{asr_worker, read_all, wake_lead};
+use heyplayer::wake::match_phrase;
+
+fn main() -> anyhow::Result<()> {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let mut phrase = heyplayer::config::DEFAULT_WAKE_PHRASE.to_string();
+    if let Some(i) = args.iter().position(|a| a == "--phrase") {
+        phrase = args.get(i + 1).context("--phrase needs a value")?.clone();
+        args.drain(i..i + 2);
+    }
+    anyhow::ensure!(
+        !args.is_empty(),
+        "usage: verify_scores [--phrase P] CLIP.wav..."
+    );
+    let cfg = Config::default();
+    let mut asr = asr_worker(&cfg)?;
+    let lead = wake_lead(&phrase);
+    for path in &args {
+        let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
+            .with_context(|| path.clone())?;
+        let t = asr.transcribe(&clip).with_context(|| path.clone())?;
+        let matched = match_phrase(&t.text, &phrase).is_some();
+        let forced = asr.force(&lead)?;
+        println!(
+            "{}",
+            serde_json::json!({
+                "clip": path,
+                "heard": t.text,
+                "matched": matched,
+                "forced_logprob": forced.lead_avg_logprob,
+            })
+        );
+    }
+    Ok(())
+}
