@@ -7,6 +7,11 @@
 //! values are computed in a plain loop, exactly as the ONNX operators define
 //! them, and the pairs are replaced by initialisers holding the result. The
 //! activations' pairs (which depend on the input) are left alone.
+//!
+//! Since YAMNet runs restated in Rust ([`super::net`]), the daemon no longer
+//! builds a tract plan: its loader uses `quantise_linear` and
+//! `dequantise_linear` for the weights, and [`fold_constant_quantisation`]
+//! serves only the tests' tract reference.
 
 use std::collections::{HashMap, HashSet};
 
