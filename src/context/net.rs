@@ -40,24 +40,28 @@
 //!
 //! Patches run in batches of up to [`BATCH`]: the layers before the first
 //! with at most [`BATCHED_POSITIONS`] positions run patch by patch (their
-//! products through `matrixmultiply`; their activations stay in L2), the
-//! rest on the whole batch. Those later pointwise layers hold 93% of the
-//! convolutions' weights (256 x 512 to 1024 x 1024) and have 24 or 6
-//! positions a patch; matrixmultiply packs both operands on every call, and
-//! copying their weights cost as much as multiplying. Their weights are
-//! packed once, at load, in panels of 16 columns, and a small product
-//! ([`panel_product`]) multiplies them by 6 positions at a time with 12
-//! vector sums held in registers. A patch's scores do not depend on the
-//! batch.
+//! activations stay in L2), the rest on the whole batch. The later pointwise
+//! layers hold 93% of the convolutions' weights (256 x 512 to 1024 x 1024)
+//! and have 24 or 6 positions a patch; matrixmultiply packs both operands on
+//! every call, and copying their weights cost as much as multiplying. So
+//! every pointwise layer's weights are packed once, at load, in panels of 16
+//! columns, and a small product ([`panel_product`]) multiplies them by 6
+//! positions at a time with 12 vector sums held in registers (every layer of
+//! YAMNet has a multiple of 6 positions and of 16 outputs; a layer that had
+//! not would go through matrixmultiply). A patch's scores do not depend on
+//! the batch.
 //!
 //! `cargo bench --bench context` (`ContextStage::classify` on a 4 s clip,
 //! pinned to one core of a 2-vCPU machine shared with other work, so the
 //! figures move by a quarter from run to run): tract 57 ms, this module patch
 //! by patch through matrixmultiply 44 ms, batched 38 ms, with the packed
-//! panels 31 ms. Alternating the two builds later, under heavier load: tract
-//! 75, 76 and 78 ms, restated 32, 34 and 41 ms. The goal of 30 ms is not
-//! reliably met here; prosody's pitch tracker (not YAMNet) takes about a fifth
-//! of what remains.
+//! panels in the batched layers 31 ms. Alternating the two builds later,
+//! under heavier load: tract 75, 76 and 78 ms, restated 32, 34 and 41 ms.
+//! With the early layers on packed panels too and prosody's pitch tracker
+//! summing one product per lag instead of three: 23.5 ms (criterion, 21.9 to
+//! 25.0); over 80 runs of `classify`, alternating the builds, the median
+//! went from 22.3 and 21.8 ms (early layers through matrixmultiply) to 20.5
+//! and 20.9 ms.
 //!
 //! The numbers equal tract running the model file up to float summation
 //! order: a sum that lands within a rounding of a quantisation tie can round
@@ -213,9 +217,9 @@ pub const BATCH: usize = 8;
 
 /// Layers whose input has at most this many positions run on a batch of
 /// patches: their products then have `BATCH` times as many rows for the same
-/// weights, which matrixmultiply packs once per product. These are the
-/// layers with most weights (256 x 512 to 1024 x 1024) and fewest positions
-/// (24 or 6): per patch, copying their weights cost as much as multiplying.
+/// weights, read from memory once per batch instead of once per patch.
+/// These are the layers with most weights (256 x 512 to 1024 x 1024) and
+/// fewest positions (24 or 6).
 const BATCHED_POSITIONS: usize = 24;
 
 /// A caller's working buffers, allocated once ([`MobileNet::scratch`]).
@@ -522,7 +526,7 @@ impl MobileNet {
             .iter()
             .position(|d| d.h * d.w <= BATCHED_POSITIONS)
             .unwrap_or(CONVS);
-        for (k, c) in convs.iter_mut().enumerate().skip(split) {
+        for (k, c) in convs.iter_mut().enumerate() {
             let (i, o) = (dims[k], dims[k + 1]);
             if matches!(c.kind, Kind::Pointwise)
                 && (i.h * i.w).is_multiple_of(MR)
