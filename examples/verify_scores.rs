@@ -5,6 +5,10 @@
 //! clips of the training voices (`models/wake/verify_tune.py`).
 //!
 //!     cargo run --release --example verify_scores -- [--phrase "hey player"] CLIP.wav...
+//!
+//! `VERIFY_THREADS=N` sets Whisper's threads (1 lets two runs share two
+//! cores without spinning on each other); `VERIFY_PROMPT=TEXT` replaces the
+//! initial prompt, to see what another prompt would do to the scores.
 
 use anyhow::Context;
 use heyplayer::audio::wav::WavSource;
@@ -23,7 +27,14 @@ fn main() -> anyhow::Result<()> {
         !args.is_empty(),
         "usage: verify_scores [--phrase P] CLIP.wav..."
     );
-    let cfg = Config::default();
+    let mut cfg = Config::default();
+    if let Ok(p) = std::env::var("VERIFY_PROMPT") {
+        cfg.asr.initial_prompt = p;
+    }
+    if let Ok(n) = std::env::var("VERIFY_THREADS") {
+        cfg.asr.threads = n.parse().context("VERIFY_THREADS")?;
+        anyhow::ensure!(cfg.asr.threads >= 1, "VERIFY_THREADS must be at least 1");
+    }
     let mut asr = asr_worker(&cfg)?;
     let lead = wake_lead(&phrase);
     for path in &args {
