@@ -309,7 +309,7 @@ impl AsrWorker {
             .force(&mut self.state, lead, guided::MAX_OPEN_TOKENS * 2)
     }
 
-    /// Guided decoding over the command phrasings (see [`guided`]) on the
+    /// Guided decoding over the command phrasings (see the `guided` module) on the
     /// clip last given to [`Self::transcribe`], reusing its encoding. `lead` is
     /// text forced before the command (the wake phrase), or empty.
     pub fn guess(&mut self, lead: &str) -> Result<Option<Guess>, AsrError> {
@@ -424,7 +424,7 @@ impl AsrWorker {
     }
 }
 
-/// Trims Whisper's output, drops its non-speech markers ("[BLANK_AUDIO]",
+/// Trims Whisper's output, drops its non-speech markers ("\[BLANK_AUDIO\]",
 /// "(music)") and collapses a sentence repeated back to back (a Whisper loop).
 pub fn clean(text: &str) -> String {
     let text = strip_markers(text);

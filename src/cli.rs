@@ -24,7 +24,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Privacy store directory (default: [store] dir from the config, else
+    /// Privacy store directory (default: store.dir from the config, else
     /// $HEYPLAYER_DATA_DIR, else ~/.local/share/heyplayer/store).
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -392,7 +392,7 @@ pub struct ListenArgs {
     /// Implies --player mpv.
     #[arg(long, value_name = "PATH")]
     pub mpv_socket: Option<PathBuf>,
-    /// Folder that "play <something>" searches (file and folder names).
+    /// Folder that "play SOMETHING" searches (file and folder names).
     #[arg(long, value_name = "DIR")]
     pub music_dir: Option<PathBuf>,
     /// Publish each `context` (labels with confidence and evidence; never

@@ -10,7 +10,7 @@
 //! - **privacy store** (`listen` only): the listening thread writes what the
 //!   retention rules allow of each wake event ([`Keeper`]); a sweeper thread,
 //!   with its own connection, deletes expired data every
-//!   [`SWEEP_EVERY`](heyplayer_privacy::store::SWEEP_EVERY) and reports back
+//!   [`heyplayer_privacy::store::SWEEP_EVERY`] and reports back
 //!   over a channel.
 
 use std::io::BufRead;

@@ -533,7 +533,7 @@ const HEY_HEARD_AS: &[&str] = &["a", "eh", "hi"];
 
 /// Whether `heard` (a transcript) starts with the wake `phrase`. The first
 /// word may be one letter off ("hay player") or, for "hey", one of
-/// [`HEY_HEARD_AS`] ("a player"); the others must be exact, or
+/// `HEY_HEARD_AS` ("a player"); the others must be exact, or
 /// plural ("hey players"), so near-misses ("hey layer", "hey prayer", "okay
 /// player") do not pass. Whisper may put up to two words before the phrase.
 /// Returns the rest of the transcript (the command) when it matches.

@@ -4,7 +4,7 @@
 //! [`FRAME_SAMPLES`] samples. Internally it feeds rubato's synchronous FFT
 //! resampler with chunks of a fixed size, so the output does not depend on how
 //! the input was chunked. Every buffer is allocated in [`FrameResampler::new`];
-//! [`FrameResampler::push`] and [`FrameResampler::pop_frame`] never allocate.
+//! [`FrameResampler::push`] and [`FrameResampler::finish`] never allocate.
 //!
 //! The resampler's own delay is removed, so sample `n` of the output lines up
 //! with time `n / 16000` s of the input, and [`FrameResampler::finish`] flushes

@@ -10,14 +10,18 @@
 //!
 //! Since YAMNet runs restated in Rust ([`super::net`]), the daemon no longer
 //! builds a tract plan: its loader uses `quantise_linear` and
-//! `dequantise_linear` for the weights, and [`fold_constant_quantisation`]
-//! serves only the tests' tract reference.
+//! `dequantise_linear` for the weights, and `fold_constant_quantisation`
+//! (compiled for tests only) serves the tests' tract reference.
 
+#[cfg(test)]
 use std::collections::{HashMap, HashSet};
 
+#[cfg(test)]
 use tract_onnx::pb::{tensor_proto::DataType, ModelProto, TensorProto};
 use tract_onnx::prelude::*;
-use tract_onnx::tract_core::internal::{bail, format_err, TractErrorContext};
+use tract_onnx::tract_core::internal::bail;
+#[cfg(test)]
+use tract_onnx::tract_core::internal::{format_err, TractErrorContext};
 
 /// Replaces every QuantizeLinear / DequantizeLinear node whose inputs are all
 /// constants by an initialiser holding its output:
@@ -26,6 +30,7 @@ use tract_onnx::tract_core::internal::{bail, format_err, TractErrorContext};
 /// uses any more are dropped, so the float weights are not loaded twice.
 /// `dir` is the model's folder, where external data is found. Returns how
 /// many nodes were folded.
+#[cfg(test)]
 pub fn fold_constant_quantisation(
     onnx: &tract_onnx::Onnx,
     proto: &mut ModelProto,
@@ -205,6 +210,7 @@ pub(super) fn dequantise_linear(
 }
 
 /// An initialiser holding `t` (raw little-endian data).
+#[cfg(test)]
 fn to_proto(name: &str, t: &Tensor) -> TractResult<TensorProto> {
     let (data_type, raw_data) = match t.datum_type() {
         DatumType::F32 => (
@@ -237,6 +243,7 @@ fn values<D: Datum + Copy>(t: &Tensor) -> TractResult<Vec<D>> {
         .collect())
 }
 
+#[cfg(test)]
 fn le_bytes<T: Copy, const N: usize>(v: &[T], f: fn(T) -> [u8; N]) -> Vec<u8> {
     v.iter().flat_map(|x| f(*x)).collect()
 }

@@ -2,7 +2,7 @@
 //! loops and matrix products.
 //!
 //! The graph, its weights' QuantizeLinear / DequantizeLinear pairs left
-//! aside, is this chain (checked at load, op by op, against [`expected_ops`]):
+//! aside, is this chain (checked at load, op by op, against `expected_ops`):
 //!
 //! 1. `DequantizeLinear` of the uint8 input `[1, 1, 96, 64]` (frames x mel
 //!    bins): `(q - 144) * 0.047937885`;
@@ -39,13 +39,13 @@
 //! and the bias, ReLU and quantisation follow in one pass over its output.
 //!
 //! Patches run in batches of up to [`BATCH`]: the layers before the first
-//! with at most [`BATCHED_POSITIONS`] positions run patch by patch (their
+//! with at most `BATCHED_POSITIONS` positions run patch by patch (their
 //! activations stay in L2), the rest on the whole batch. The later pointwise
 //! layers hold 93% of the convolutions' weights (256 x 512 to 1024 x 1024)
 //! and have 24 or 6 positions a patch; matrixmultiply packs both operands on
 //! every call, and copying their weights cost as much as multiplying. So
 //! every pointwise layer's weights are packed once, at load, in panels of 16
-//! columns, and a small product ([`panel_product`]) multiplies them by 6
+//! columns, and a small product (`panel_product`) multiplies them by 6
 //! positions at a time with 12 vector sums held in registers (every layer of
 //! YAMNet has a multiple of 6 positions and of 16 outputs; a layer that had
 //! not would go through matrixmultiply). A patch's scores do not depend on

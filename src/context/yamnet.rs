@@ -43,7 +43,7 @@ pub const DATA_NAME: &str = "yamnet-w8a8-data";
 /// The class map.
 pub const CLASS_MAP_NAME: &str = "yamnet-class-map";
 
-/// Quantises a 96-frame patch into `out` (row-major [96][64]).
+/// Quantises a 96-frame patch into `out` (row-major, 96 x 64).
 pub fn quantise(patch: &[MelFrame], out: &mut [u8; PATCH_BYTES]) {
     debug_assert_eq!(patch.len(), FRAMES_PER_PATCH);
     for (o, x) in out.iter_mut().zip(patch.iter().flatten()) {

@@ -416,8 +416,10 @@ impl EmbState {
         }
     }
 
-    /// Forgets the contexts: the next run must be [`Self::window`].
-    pub fn reset(&mut self) {
+    /// Forgets the contexts: the next run must be [`Self::window`] (the
+    /// detector never needs to: it starts each stream with a new state).
+    #[cfg(test)]
+    pub(crate) fn reset(&mut self) {
         self.primed = false;
     }
 
