@@ -4,7 +4,10 @@ ambient audio, from Debian packages only, labelled by file-name rules.
 
 Ambient audio (physical and crowd labels): lincity-ng-data and
 openttd-opensfx, labelled by the rules of `eval_ambient.py` (imported: one
-source of truth; see its docstring for the rules and licences). Files no rule
+source of truth; see its docstring for the rules and licences); with
+`--more-ambient` (how the committed head was trained) also 0ad-data and
+redeclipse-data, by the rules of `zero_ad_label` and `redeclipse_label`
+below. Files no rule
 names are not used. Recordings of one series (file name without its trailing
 number, e.g. lincity `Trafic1..3`) count as one source recording.
 
@@ -48,7 +51,7 @@ Writes `OUT/{train,test}/*.wav` and `OUT/{train,test}.jsonl` (one line per
 clip: audio, physical, social, kind, ambient, speaker, talkers, snr_db).
 Generated audio stays out of git (tests/out/ is ignored).
 
-    .venv/bin/python models/context/build_data.py [--out tests/out/context/scenes] [--train N] [--test N]
+    .venv/bin/python models/context/build_data.py [--more-ambient] [--out tests/out/context/scenes] [--train N] [--test N]
 """
 import argparse
 import hashlib
@@ -102,9 +105,73 @@ def stable_hash(s: str) -> int:
     return int(hashlib.sha256(s.encode()).hexdigest()[:8], 16)
 
 
-def ambient_items() -> list[dict]:
+ZERO_AD = Path("/usr/share/games/0ad/mods/public/public.zip")
+REDECLIPSE = Path("/usr/share/games/redeclipse/data/sounds/ambience")
+
+
+def zero_ad_label(name: str) -> tuple[str | None, str | None]:
+    """0ad-data `audio/ambient/{building,dayscape,water,weather}/*.ogg` (0 A.D.'s
+    art and audio: CC BY-SA 3.0, Wildfire Games), by file name: dayscapes,
+    water and weather are nature; the farm is nature (as opensfx's farm
+    animals); the market (`amb_trade`) is a crowd; the port (ships and
+    people) is left out."""
+    if name.startswith(("day_", "river_", "waterfall", "wave", "rain", "snowstorm", "thunder", "wind",
+                        "amb_farm")):
+        return "nature", "alone"
+    if name.startswith("amb_trade"):
+        return None, "crowd"
+    return None, None
+
+
+def redeclipse_label(name: str) -> tuple[str | None, str | None]:
+    """redeclipse-data `data/sounds/ambience/` (CC BY-SA 3.0; `morph/` CC BY
+    3.0), by file name: creeks, rivers, waterfalls (not `waterfall_indoor`),
+    forests, crickets, cicadas, wind, rain and storms are nature;
+    `distant_cars` is street. Sci-fi ambiences (alien, dizzy, hollow and
+    waste winds, lava, machines, teleports, hums) are left out."""
+    base = name.split("/")[-1]
+    if base == "distant_cars":
+        return "street", "alone"
+    if base.startswith(("creek", "cycadas", "forest", "nightcrickets", "river", "water", "wind", "blowwind",
+                        "rain", "stormrain", "stormwind", "stormbolts")) and base != "waterfall_indoor":
+        return "nature", "alone"
+    return None, None
+
+
+def more_ambient() -> list[tuple[Path, str, str | None, str | None, str]]:
+    """The ambient recordings of 0ad-data and redeclipse-data, labelled by the
+    rules above (0ad's are extracted from its zip to OUT/0ad/)."""
+    import zipfile
+
+    for p, pkg in ((ZERO_AD, "0ad-data"), (REDECLIPSE, "redeclipse-data")):
+        if not p.exists():
+            sys.exit(f"{p} is missing: apt-get install --no-install-recommends {pkg}")
+    items = []
+    out_dir = ea.OUT / "0ad"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(ZERO_AD) as z:
+        for n in sorted(z.namelist()):
+            if not (n.startswith("audio/ambient/") and n.endswith(".ogg")):
+                continue
+            stem = Path(n).stem
+            phys, social = zero_ad_label(stem)
+            if phys is None and social is None:
+                continue
+            path = out_dir / Path(n).name
+            if not path.exists():
+                path.write_bytes(z.read(n))
+            items.append((path, stem, phys, social, "0ad"))
+    for p in sorted(REDECLIPSE.rglob("*.ogg")):
+        name = str(p.relative_to(REDECLIPSE).with_suffix(""))
+        items.append((p, name, *redeclipse_label(name), "redeclipse"))
+    return items
+
+
+def ambient_items(more: bool = False) -> list[dict]:
     items = [(p, p.stem, *ea.lincity_label(p.stem), "lincity") for p in sorted(ea.LINCITY.glob("*.wav"))]
     items += [(p, t, ph, so, "opensfx") for p, t, ph, so in ea.extract_opensfx()]
+    if more:
+        items += more_ambient()
     out = []
     for p, title, phys, social, pkg in items:
         if phys is None and social is None:
@@ -114,14 +181,17 @@ def ambient_items() -> list[dict]:
             continue
         group = "crowd" if social == "crowd" else phys
         out.append({"path": p, "title": title, "physical": phys, "crowd": social == "crowd",
-                    "group": group, "series": f"{pkg}:{series(title)}"})
-    # Split by series within each group.
-    for g in sorted({it["group"] for it in out}):
-        names = sorted({it["series"] for it in out if it["group"] == g}, key=lambda s: (stable_hash(s), s))
+                    "group": group, "series": f"{pkg}:{series(title)}",
+                    "set": "more" if pkg in ("0ad", "redeclipse") else "base"})
+    # Split by series within each group, and within the packages of the first
+    # recipe and those added later, so that adding packages leaves the first
+    # recipe's split as it was.
+    for g, st in sorted({(it["group"], it["set"]) for it in out}):
+        mine = [it for it in out if it["group"] == g and it["set"] == st]
+        names = sorted({it["series"] for it in mine}, key=lambda s: (stable_hash(s), s))
         test = set(names[0::3])
-        for it in out:
-            if it["group"] == g:
-                it["split"] = "test" if it["series"] in test else "train"
+        for it in mine:
+            it["split"] = "test" if it["series"] in test else "train"
     return out
 
 
@@ -305,11 +375,13 @@ def main() -> None:
     ap.add_argument("--test", type=int, default=300, help="held-out scenes")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--emotion", action="store_true", help="build the Hedgewars emotion set only")
+    ap.add_argument("--more-ambient", action="store_true",
+                    help="add the ambient recordings of 0ad-data and redeclipse-data")
     args = ap.parse_args()
     if args.emotion:
         build_emotion(args.out, args.seed)
         return
-    ambients = ambient_items()
+    ambients = ambient_items(args.more_ambient)
     speakers = speech_items()
     args.out.mkdir(parents=True, exist_ok=True)
     splits = {}
