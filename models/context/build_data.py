@@ -5,9 +5,9 @@ ambient audio, from Debian packages only, labelled by file-name rules.
 Ambient audio (physical and crowd labels): lincity-ng-data and
 openttd-opensfx, labelled by the rules of `eval_ambient.py` (imported: one
 source of truth; see its docstring for the rules and licences); with
-`--more-ambient` (how the committed head was trained) also 0ad-data and
-redeclipse-data, by the rules of `zero_ad_label` and `redeclipse_label`
-below. Files no rule
+`--more-ambient` (how the committed head was trained) also 0ad-data,
+redeclipse-data and flightgear-data-base, by the rules of `zero_ad_label`,
+`redeclipse_label`, `FLIGHTGEAR_VEHICLE` and `FLIGHTGEAR_NATURE` below. Files no rule
 names are not used. Recordings of one series (file name without its trailing
 number, e.g. lincity `Trafic1..3`) count as one source recording.
 
@@ -138,12 +138,37 @@ def redeclipse_label(name: str) -> tuple[str | None, str | None]:
     return None, None
 
 
+FLIGHTGEAR = Path("/usr/share/games/flightgear")
+# flightgear-data-base (GPL-2+): engine and cockpit loops are vehicle (the
+# listener is in the aircraft, as with opensfx's planes), rain, thunder and
+# wind are nature; one-shots (clicks, doors, crashes, warnings) are left out,
+# and so are `wind-8khz` (likely `wind` resampled: it could land in the other
+# split), the seaplane's water and the unidentified `whine` and `wasp`.
+# Recordings of one engine count as one series (the value).
+FLIGHTGEAR_VEHICLE = {
+    "Aircraft/c172p/Sounds/engine": "c172p-engine", "Aircraft/c172p/Sounds/engine-idle": "c172p-engine",
+    "Aircraft/c172p/Sounds/tires-rolling-asphalt": "c172p-tires",
+    "Aircraft/c172p/Sounds/tires-rolling-gravel": "c172p-tires",
+    "Sounds/R-1535Slow": "r1535", "Sounds/engine-prop": "prop", "Sounds/prop": "prop",
+    "Sounds/exhaust_loop": "exhaust", "Sounds/helicopter": "helicopter", "Sounds/rotor": "rotor",
+    "Sounds/rotor-2blade": "rotor", "Sounds/jet": "jet", "Sounds/p51d_rpm1": "p51d",
+    "Sounds/rumble": "rumble", "Sounds/rumble-rough": "rumble", "Sounds/turbine_loop": "turbine",
+    "Sounds/turbojet_fan": "turbojet", "Sounds/turboprop1": "turboprop",
+    "Sounds/rain-windshield": "rain-windshield",
+}
+FLIGHTGEAR_NATURE = {
+    "Sounds/rain": "rain", "Sounds/thunder": "thunder", "Sounds/thunder1": "thunder",
+    "Sounds/thunder2": "thunder", "Sounds/thunder3": "thunder", "Sounds/wind": "wind", "Sounds/wind1": "wind",
+}
+
+
 def more_ambient() -> list[tuple[Path, str, str | None, str | None, str]]:
-    """The ambient recordings of 0ad-data and redeclipse-data, labelled by the
-    rules above (0ad's are extracted from its zip to OUT/0ad/)."""
+    """The ambient recordings of 0ad-data, redeclipse-data and
+    flightgear-data-base, labelled by the rules above (0ad's are extracted
+    from its zip to OUT/0ad/). A flightgear item's title is its series."""
     import zipfile
 
-    for p, pkg in ((ZERO_AD, "0ad-data"), (REDECLIPSE, "redeclipse-data")):
+    for p, pkg in ((ZERO_AD, "0ad-data"), (REDECLIPSE, "redeclipse-data"), (FLIGHTGEAR, "flightgear-data-base")):
         if not p.exists():
             sys.exit(f"{p} is missing: apt-get install --no-install-recommends {pkg}")
     items = []
@@ -164,6 +189,9 @@ def more_ambient() -> list[tuple[Path, str, str | None, str | None, str]]:
     for p in sorted(REDECLIPSE.rglob("*.ogg")):
         name = str(p.relative_to(REDECLIPSE).with_suffix(""))
         items.append((p, name, *redeclipse_label(name), "redeclipse"))
+    for rules, phys in ((FLIGHTGEAR_VEHICLE, "vehicle"), (FLIGHTGEAR_NATURE, "nature")):
+        for name, group in sorted(rules.items()):
+            items.append((FLIGHTGEAR / f"{name}.wav", group, phys, "alone", "flightgear"))
     return items
 
 
@@ -182,10 +210,10 @@ def ambient_items(more: bool = False) -> list[dict]:
         group = "crowd" if social == "crowd" else phys
         out.append({"path": p, "title": title, "physical": phys, "crowd": social == "crowd",
                     "group": group, "series": f"{pkg}:{series(title)}",
-                    "set": "more" if pkg in ("0ad", "redeclipse") else "base"})
-    # Split by series within each group, and within the packages of the first
-    # recipe and those added later, so that adding packages leaves the first
-    # recipe's split as it was.
+                    "set": {"0ad": "more", "redeclipse": "more", "flightgear": "flightgear"}.get(pkg, "base")})
+    # Split by series within each group, and within each set of packages
+    # (the first recipe's; 0ad-data and redeclipse-data; flightgear-data-base),
+    # so that adding a set leaves the earlier sets' splits as they were.
     for g, st in sorted({(it["group"], it["set"]) for it in out}):
         mine = [it for it in out if it["group"] == g and it["set"] == st]
         names = sorted({it["series"] for it in mine}, key=lambda s: (stable_hash(s), s))
@@ -376,7 +404,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--emotion", action="store_true", help="build the Hedgewars emotion set only")
     ap.add_argument("--more-ambient", action="store_true",
-                    help="add the ambient recordings of 0ad-data and redeclipse-data")
+                    help="add the ambient recordings of 0ad-data, redeclipse-data and flightgear-data-base")
     args = ap.parse_args()
     if args.emotion:
         build_emotion(args.out, args.seed)

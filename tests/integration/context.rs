@@ -126,9 +126,9 @@ fn a_missing_model_says_how_to_fetch_it() {
 
 /// Minimum accuracy of the committed head on the small held-out set of
 /// `make test-data` (test speakers over test recordings; see
-/// models/context/MODEL_CARD.md: measured 40/65 = 61.5% physical and 56/73 =
-/// 76.7% social there, the head before it 40/65 and 51/73; the zero-shot
-/// mapping gets 15% and 35% on held-out scenes, chance is about 33%).
+/// models/context/MODEL_CARD.md: measured 41/65 = 63.1% physical and 55/73 =
+/// 75.3% social there, the first head 40/65 and 51/73; the zero-shot mapping
+/// gets 17% and 37% on held-out scenes, chance is about 33%).
 const MIN_HELD_OUT_PHYSICAL: f64 = 0.50;
 const MIN_HELD_OUT_SOCIAL: f64 = 0.65;
 
