@@ -19,7 +19,7 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/cafe.wav
 
-.PHONY: help deps venv models build run demo test test-data wake-model wake-corpus lint bench bench-wake bench-asr soak clean
+.PHONY: help deps venv models build run demo test test-data wake-model context-head wake-corpus lint bench bench-wake bench-asr soak clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
@@ -30,6 +30,8 @@ help:
 	@echo "make bench-wake - wake word on the held-out corpus: FRR, false accepts/h, speed vs openWakeWord"
 	@echo "make demo   - run on the bundled demo recording"
 	@echo "make soak   - the daemon's 2 h soak and idle-cost benchmark"
+	@echo "make wake-model   - retrain the wake-word head from scratch (about 12 min)"
+	@echo "make context-head - retrain the context head (downloads 3.6 GB of game data the first time)"
 
 # Installs only the Debian packages that are missing.
 deps:
@@ -88,6 +90,22 @@ test-data: deps $(TOOLS_READY)
 wake-model: $(TOOLS_READY)
 	$(PY) models/wake/train_all.py --apt
 	sha256sum models/wake/hey_player.onnx
+
+# Retrains the context head (issue 7; about 3 min on 2 cores after 3.6 GB of
+# game-data packages; see models/context/MODEL_CARD.md), then prints the new
+# sha256 for models/manifest.toml. Not part of make test.
+CONTEXT_DATA := tests/out/context/scenes_fg
+CONTEXT_APT := 0ad-data redeclipse-data flightgear-data-base hedgewars-data
+context-head: deps build $(TOOLS_READY)
+	@missing=$$(for p in $(CONTEXT_APT); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		$(SUDO) apt-get update -q; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+	$(PY) models/context/build_data.py --more-ambient --out $(CONTEXT_DATA)
+	$(PY) models/context/build_data.py --emotion --out $(CONTEXT_DATA)
+	$(PY) models/context/train_head.py --data $(CONTEXT_DATA) --emotion
+	sha256sum models/context/context_head.onnx
 
 # The held-out wake-word benchmark corpus (not part of make test): voices, recordings
 # and noises the wake model never saw; >= 300 positives, >= 2 h negatives (>= 1 h real speech).
