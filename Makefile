@@ -33,6 +33,16 @@ help:
 	@echo "make wake-model   - retrain the wake-word head from scratch (about 12 min)"
 	@echo "make context-head - retrain the context head (downloads 3.6 GB of game data the first time)"
 
+# A recipe line installing whichever of the Debian packages $(1) are missing
+# (for the optional targets; deps does the same with its own messages).
+define apt_install_missing
+@missing=$$(for p in $(1); do \
+	dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+if [ -n "$$missing" ]; then \
+	$(SUDO) apt-get update -q; \
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+endef
+
 # Installs only the Debian packages that are missing.
 deps:
 	@missing=$$(for p in $(APT_PACKAGES); do \
@@ -97,11 +107,7 @@ wake-model: $(TOOLS_READY)
 CONTEXT_DATA := tests/out/context/scenes_fg
 CONTEXT_APT := 0ad-data redeclipse-data flightgear-data-base hedgewars-data
 context-head: deps build $(TOOLS_READY)
-	@missing=$$(for p in $(CONTEXT_APT); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		$(SUDO) apt-get update -q; \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+	$(call apt_install_missing,$(CONTEXT_APT))
 	$(PY) models/context/build_data.py --more-ambient --out $(CONTEXT_DATA)
 	$(PY) models/context/build_data.py --emotion --out $(CONTEXT_DATA)
 	$(PY) models/context/train_head.py --data $(CONTEXT_DATA) --emotion
@@ -113,11 +119,7 @@ WAKE_CORPUS := tests/out/wake_corpus
 WAKE_CORPUS_APT := flite asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav \
 	asterisk-prompt-it-menardi-wav asterisk-prompt-es-co asterisk-prompt-fr-armelle asterisk-moh-opsound-wav
 wake-corpus: deps $(TOOLS_READY)
-	@missing=$$(for p in $(WAKE_CORPUS_APT); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		$(SUDO) apt-get update -q; \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+	$(call apt_install_missing,$(WAKE_CORPUS_APT))
 	nice $(PY) tests/gen/wake_corpus.py $(WAKE_CORPUS)
 
 BENCH_WAKE_READY := $(VENV)/.bench-wake-ready
