@@ -105,7 +105,7 @@ wake-model: $(TOOLS_READY)
 # game-data packages; see models/context/MODEL_CARD.md), then prints the new
 # sha256 for models/manifest.toml. Not part of make test.
 CONTEXT_DATA := tests/out/context/scenes_fg
-CONTEXT_APT := 0ad-data redeclipse-data flightgear-data-base hedgewars-data
+CONTEXT_APT := 0ad-data redeclipse-data flightgear-data-base hedgewars-data asterisk-prompt-it-menardi-wav
 context-head: deps build $(TOOLS_READY)
 	$(call apt_install_missing,$(CONTEXT_APT))
 	$(PY) models/context/build_data.py --more-ambient --out $(CONTEXT_DATA)

@@ -81,6 +81,15 @@ SPEAKERS = {
     "ivrvoice": ["ru_RU_f_IvrvoiceRU"],
 }
 TEST_SPEAKERS = {"carlo", "ivrvoice"}
+# The Debian package that installs each speaker's prompts (Menardi's are not in
+# asterisk-core-sounds-it-wav).
+SPEAKER_PACKAGE = {
+    "allison": "asterisk-core-sounds-en-wav asterisk-core-sounds-es-wav",
+    "menardi": "asterisk-prompt-it-menardi-wav",
+    "june": "asterisk-core-sounds-fr-wav",
+    "carlo": "asterisk-core-sounds-it-wav",
+    "ivrvoice": "asterisk-core-sounds-ru-wav",
+}
 MIN_PROMPT_S, MAX_PROMPT_S = 0.6, 3.0
 
 
@@ -223,16 +232,19 @@ def ambient_items(more: bool = False) -> list[dict]:
     return out
 
 
-def speech_items() -> dict[str, list[Path]]:
+def speech_items(splits: set[str]) -> dict[str, list[Path]]:
+    """The prompts of the speakers the given splits use (a held-out-only build
+    needs only the test speakers, whose packages `make deps` installs)."""
     by = {}
     for spk, dirs in SPEAKERS.items():
+        if not any((spk in TEST_SPEAKERS) == (split == "test") for split in splits):
+            continue
         files = []
         for d in dirs:
             files += sorted((ASTERISK / d).rglob("*.wav"))
         if not files:
-            sys.exit(f"no prompts for {spk} in {ASTERISK}: apt-get install --no-install-recommends "
-                     "asterisk-core-sounds-en-wav asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav "
-                     "asterisk-core-sounds-fr-wav asterisk-core-sounds-es-wav")
+            sys.exit(f"no prompts for {spk} in {ASTERISK}: "
+                     f"apt-get install --no-install-recommends {SPEAKER_PACKAGE[spk]}")
         by[spk] = files
     return by
 
@@ -410,7 +422,7 @@ def main() -> None:
         build_emotion(args.out, args.seed)
         return
     ambients = ambient_items(args.more_ambient)
-    speakers = speech_items()
+    speakers = speech_items({s for s, n in (("train", args.train), ("test", args.test)) if n})
     args.out.mkdir(parents=True, exist_ok=True)
     splits = {}
     for a in ambients:
