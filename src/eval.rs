@@ -113,6 +113,57 @@ pub struct WakeScore {
     pub false_accepts_first_stage: usize,
     /// Per hour.
     pub false_accepts_per_hour_first_stage: Option<f64>,
+    /// Each missed positive: which stage lost it and what Whisper heard.
+    pub misses: Vec<WakeMiss>,
+    /// Each wake accepted on a negative, and what was transcribed after it.
+    pub false_accept_list: Vec<FalseAccept>,
+}
+
+/// A positive file with no accepted wake.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WakeMiss {
+    /// The manifest id.
+    pub id: String,
+    /// `first_stage` when the detector never fired, `verification` when
+    /// Whisper rejected every detection.
+    pub stage: &'static str,
+    /// What Whisper heard at each rejected detection.
+    pub heard: Vec<String>,
+}
+
+/// A wake accepted on a negative file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FalseAccept {
+    /// The manifest id.
+    pub id: String,
+    /// Audio clock of the first-stage detection, ms.
+    pub t_ms: u64,
+    /// The transcript after it, if there was one.
+    pub transcript: Option<String>,
+}
+
+/// The wake outcome of one file's events: the first-stage detections, and
+/// for each whether Whisper rejected it (what it heard) and the transcript
+/// that followed an accepted one.
+fn wake_outcomes(events: &[Event]) -> Vec<(u64, Result<Option<String>, String>)> {
+    let mut out: Vec<(u64, Result<Option<String>, String>)> = Vec::new();
+    for ev in events {
+        match ev {
+            Event::Wake { t_ms, .. } => out.push((*t_ms, Ok(None))),
+            Event::WakeRejected { heard, .. } => {
+                if let Some(last) = out.last_mut() {
+                    last.1 = Err(heard.clone());
+                }
+            }
+            Event::Transcript { text, .. } => {
+                if let Some((_, Ok(t @ None))) = out.last_mut() {
+                    *t = Some(text.clone());
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Command figures.
@@ -310,11 +361,24 @@ pub fn evaluate(
                 latencies.push(t_cmd - end + assistant.last_asr_ms());
             }
         }
+        let outcomes = wake_outcomes(&events);
         match e.labels.wake {
             Some(true) => {
                 r.wake.positives += 1;
                 if accepted == 0 {
                     r.wake.missed += 1;
+                    r.wake.misses.push(WakeMiss {
+                        id: e.id.clone(),
+                        stage: if first == 0 {
+                            "first_stage"
+                        } else {
+                            "verification"
+                        },
+                        heard: outcomes
+                            .iter()
+                            .filter_map(|(_, o)| o.as_ref().err().cloned())
+                            .collect(),
+                    });
                 }
                 if first == 0 {
                     r.wake.missed_first_stage += 1;
@@ -324,6 +388,15 @@ pub fn evaluate(
                 r.wake.negative_hours += audio_s / 3600.0;
                 r.wake.false_accepts += accepted;
                 r.wake.false_accepts_first_stage += first;
+                for (t_ms, o) in &outcomes {
+                    if let Ok(transcript) = o {
+                        r.wake.false_accept_list.push(FalseAccept {
+                            id: e.id.clone(),
+                            t_ms: *t_ms,
+                            transcript: transcript.clone(),
+                        });
+                    }
+                }
             }
             None => {}
         }
@@ -400,6 +473,9 @@ pub fn evaluate(
     Ok(r)
 }
 
+/// Misses and false accepts shown by name in the text summary.
+const SHOWN: usize = 5;
+
 impl Report {
     /// A human-readable summary.
     pub fn to_text(&self) -> String {
@@ -438,6 +514,32 @@ impl Report {
             ms(p.latency_p50_ms),
             ms(p.latency_p95_ms),
         );
+        let by_stage = |stage: &str| w.misses.iter().filter(|m| m.stage == stage).count();
+        if !w.misses.is_empty() {
+            s.push_str(&format!(
+                "wake misses: {} by the first stage, {} rejected by verification\n",
+                by_stage("first_stage"),
+                by_stage("verification")
+            ));
+            for m in w.misses.iter().filter(|m| !m.heard.is_empty()).take(SHOWN) {
+                s.push_str(&format!(
+                    "  {}: Whisper heard {:?}\n",
+                    m.id,
+                    m.heard.join(" | ")
+                ));
+            }
+        }
+        for fa in w.false_accept_list.iter().take(SHOWN) {
+            s.push_str(&format!(
+                "false accept: {} at {} ms, then {:?}\n",
+                fa.id,
+                fa.t_ms,
+                fa.transcript.as_deref().unwrap_or("")
+            ));
+        }
+        if w.misses.len() > SHOWN || w.false_accept_list.len() > SHOWN {
+            s.push_str("(--json lists every miss and false accept)\n");
+        }
         for (name, a) in [
             ("physical", &self.context.physical),
             ("social", &self.context.social),
@@ -496,6 +598,37 @@ mod tests {
         std::fs::write(&m, "{\"id\":1}\n").unwrap();
         let err = read_manifest(&m).unwrap_err().to_string();
         assert!(err.contains("m.jsonl:1"), "{err}");
+    }
+
+    #[test]
+    fn wake_outcomes_pair_each_detection_with_its_verdict() {
+        let wake = |t_ms| Event::Wake {
+            t_ms,
+            phrase: "hey player".into(),
+            score: 0.9,
+        };
+        let events = [
+            wake(1000),
+            Event::WakeRejected {
+                t_ms: 1500,
+                heard: "Hey, layer.".into(),
+            },
+            wake(4000),
+            Event::Transcript {
+                t_ms: 5000,
+                text: "play some jazz".into(),
+            },
+            wake(9000),
+        ];
+        assert_eq!(
+            wake_outcomes(&events),
+            vec![
+                (1000, Err("Hey, layer.".to_string())),
+                (4000, Ok(Some("play some jazz".to_string()))),
+                (9000, Ok(None)),
+            ]
+        );
+        assert!(wake_outcomes(&[]).is_empty());
     }
 
     #[test]
