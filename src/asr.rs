@@ -321,8 +321,26 @@ impl AsrWorker {
         self.guide.search(&mut self.state, lead)
     }
 
-    /// Transcribes 16 kHz mono samples in [-1, 1].
+    /// Whether transcriptions are primed with an initial prompt.
+    pub fn has_prompt(&self) -> bool {
+        !self.cfg.initial_prompt.is_empty()
+    }
+
+    /// Transcribes 16 kHz mono samples in [-1, 1], primed with the initial
+    /// prompt (the command vocabulary).
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, AsrError> {
+        self.transcribe_with(samples, true)
+    }
+
+    /// Transcribes without the initial prompt; the forced and guided decoding
+    /// that follow run without it too. The wake word's second stage retries
+    /// with this: primed with commands, Whisper tends to write "hey player"
+    /// as "Play."
+    pub fn transcribe_plain(&mut self, samples: &[f32]) -> Result<Transcript, AsrError> {
+        self.transcribe_with(samples, false)
+    }
+
+    fn transcribe_with(&mut self, samples: &[f32], prompt: bool) -> Result<Transcript, AsrError> {
         let audio_ms = samples.len() as u64 * 1000 / SAMPLE_RATE as u64;
         if samples.len() < MIN_CLIP_SAMPLES {
             return Err(AsrError::TooShort { ms: audio_ms });
@@ -363,9 +381,10 @@ impl AsrWorker {
         if self.cfg.trim_audio_ctx {
             p.set_audio_ctx(audio_ctx_for(input.len()) as i32);
         }
-        if !self.cfg.initial_prompt.is_empty() {
+        if prompt && !self.cfg.initial_prompt.is_empty() {
             p.set_initial_prompt(&self.cfg.initial_prompt);
         }
+        self.guide.set_plain(!prompt);
         self.encoded = false;
         self.state
             .full(p, input)

@@ -137,6 +137,10 @@ pub struct Guide {
     after: Trie,
     /// [prev] + prompt + [sot, (lang, transcribe), no-timestamps].
     prefix: Vec<i32>,
+    /// Where the part without the prompt starts in `prefix` (at sot).
+    plain_from: usize,
+    /// Whether the free pass ran without the prompt (then so do the searches).
+    plain: bool,
     /// End-of-text and the sentence-ending punctuation tokens.
     ends: Vec<i32>,
     eot: i32,
@@ -167,6 +171,7 @@ impl Guide {
             prefix.push(ctx.token_prev());
             prefix.extend(ctx.tokenize(prompt, 1024).map_err(werr)?);
         }
+        let plain_from = prefix.len();
         prefix.push(ctx.token_sot());
         if ctx.is_multilingual() {
             let id = whisper_rs::get_lang_id(language)
@@ -198,6 +203,8 @@ impl Guide {
             first,
             after,
             prefix,
+            plain_from,
+            plain: false,
             ends,
             path: Vec::with_capacity(depth),
             best: Vec::with_capacity(depth),
@@ -208,16 +215,31 @@ impl Guide {
         })
     }
 
+    /// Whether the free pass these searches follow ran without the prompt.
+    pub fn set_plain(&mut self, plain: bool) {
+        self.plain = plain;
+    }
+
+    /// The decoder prefix matching the free pass: with or without the prompt.
+    fn active_prefix(&self) -> &[i32] {
+        if self.plain {
+            &self.prefix[self.plain_from..]
+        } else {
+            &self.prefix
+        }
+    }
+
     /// Whisper's no-speech probability for the audio `state` last encoded: the
     /// probability of the no-speech token right after start-of-transcript, as
     /// in OpenAI's reference decoder. (whisper.cpp reports 0 for it when
     /// timestamps are off, as heyplayer runs it.)
     pub fn no_speech_prob(&mut self, state: &mut WhisperState) -> Result<f32, AsrError> {
         let sot = self.ctx.token_sot();
-        let Some(at) = self.prefix.iter().position(|&t| t == sot) else {
+        let active = self.active_prefix();
+        let Some(at) = active.iter().position(|&t| t == sot) else {
             return Ok(0.0);
         };
-        let prefix = self.prefix[..=at].to_vec();
+        let prefix = active[..=at].to_vec();
         self.feed(state, &prefix)?;
         let nosp = self.ctx.token_nosp();
         Ok(self.rows[0].get(nosp as usize).map_or(0.0, |lp| lp.exp()))
@@ -237,7 +259,7 @@ impl Guide {
             .ctx
             .tokenize(&format!(" {}", lead.trim()), 64)
             .map_err(werr)?;
-        let prefix = self.prefix.clone();
+        let prefix = self.active_prefix().to_vec();
         let mut pos = self.feed(state, &prefix)?;
         let mut lead_lp = 0.0f32;
         for &t in &lead_tokens {
@@ -285,7 +307,7 @@ impl Guide {
         state: &mut WhisperState,
         lead: &str,
     ) -> Result<Option<Guess>, AsrError> {
-        let mut prefix = self.prefix.clone();
+        let mut prefix = self.active_prefix().to_vec();
         let lead = lead.trim();
         if !lead.is_empty() {
             prefix.extend(self.ctx.tokenize(&format!(" {lead}"), 64).map_err(werr)?);

@@ -234,9 +234,30 @@ fn demo_recording_wakes_once_and_plays_jazz() {
     );
 }
 
-/// The second stage alone (Whisper: the transcript starts with the phrase, or
-/// the phrase forced at its start is likely enough) on near-misses said by
-/// espeak-ng voices held out of the wake model's training, and on the held-out
+/// The second stage as the daemon runs it on a clip: the prompted transcript
+/// checked, then (issue 4) a plain one. What was heard, and the command text
+/// when the phrase stood.
+fn second_stage(
+    w: &mut heyplayer::asr::AsrWorker,
+    clip: &[f32],
+    min: f32,
+) -> (String, Option<String>) {
+    let t = w.transcribe(clip).unwrap();
+    if let Some(rest) = heyplayer::pipeline::verify_wake(w, &t, "hey player", min).unwrap() {
+        return (t.text, Some(rest));
+    }
+    let (rest, plain) = heyplayer::pipeline::verify_wake_plain(w, clip, "hey player", min).unwrap();
+    let heard = match plain {
+        Some(p) => format!("{} / plain: {}", t.text, p.text),
+        None => t.text,
+    };
+    (heard, rest)
+}
+
+/// The second stage (Whisper: the transcript starts with the phrase, or the
+/// phrase forced at its start is likely enough; again without the prompt if
+/// not) on near-misses said by espeak-ng voices held out of the wake model's
+/// training, and on the held-out
 /// positives. The forced threshold was first chosen on these clips, and since
 /// checked on the training voices (`models/wake/verify_tune.py`); this guards
 /// against regressions, it is not a held-out measurement.
@@ -245,8 +266,12 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
     let _turn = crate::common::whisper_turn();
     /// Near-misses the second stage may let through (measured: 2 of 36).
     const MAX_NEAR_MISSES: usize = 2;
-    /// Share of held-out positives it must accept (measured: 72.5%).
-    const MIN_POSITIVES: f64 = 0.65;
+    /// Share of held-out positives it must accept (measured: 77.5%; 72.5%
+    /// before the plain retry).
+    const MIN_POSITIVES: f64 = 0.70;
+    /// Positives the prompted pass rejects and the plain retry accepts
+    /// (measured: 2).
+    const MIN_RECOVERED: usize = 1;
     const NEAR_MISSES: &[&str] = &[
         "hey layer, play some jazz",
         "hey prayer, skip this song",
@@ -277,11 +302,9 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
                 .unwrap_or_else(|e| panic!("espeak-ng: {e} (make test installs it)"));
             assert!(ok.success());
             let s = read_all(WavSource::open(&wav, false).unwrap()).unwrap();
-            let t = w.transcribe(&s).unwrap();
-            if let Some(rest) =
-                heyplayer::pipeline::verify_wake(&mut w, &t, "hey player", min).unwrap()
-            {
-                passed.push(format!("{voice}: {said:?} heard {:?} -> {rest:?}", t.text));
+            let (heard, rest) = second_stage(&mut w, &s, min);
+            if let Some(rest) = rest {
+                passed.push(format!("{voice}: {said:?} heard {heard:?} -> {rest:?}"));
             }
         }
     }
@@ -289,19 +312,18 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
         .into_iter()
         .filter(|l| l.labels["wake"] == true)
         .collect();
-    let mut accepted = 0;
+    let (mut accepted, mut recovered) = (0, 0);
     for l in &positives {
-        let t = w.transcribe(&samples(l)).unwrap();
-        if heyplayer::pipeline::verify_wake(&mut w, &t, "hey player", min)
-            .unwrap()
-            .is_some()
-        {
+        let (heard, rest) = second_stage(&mut w, &samples(l), min);
+        if rest.is_some() {
             accepted += 1;
+            recovered += usize::from(heard.contains(" / plain: "));
         }
     }
     let share = accepted as f64 / positives.len() as f64;
     eprintln!(
-        "second stage: {}/{} near-misses passed, {accepted}/{} positives accepted ({:.1}%)\n{}",
+        "second stage: {}/{} near-misses passed, {accepted}/{} positives accepted ({:.1}%), \
+         {recovered} of them by the plain retry\n{}",
         passed.len(),
         NEAR_MISSES.len() * 3,
         positives.len(),
@@ -310,4 +332,8 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
     );
     assert!(passed.len() <= MAX_NEAR_MISSES, "{}", passed.join("\n"));
     assert!(share >= MIN_POSITIVES, "{:.1}%", share * 100.0);
+    assert!(
+        recovered >= MIN_RECOVERED,
+        "the plain retry recovered {recovered} positives"
+    );
 }
