@@ -7,8 +7,10 @@
    data as `{split}.features.jsonl`.
 2. Head: one softmax regression per axis (physical: 5 labels, social: 3), on
    standardised features, L2-regularised, fitted with scipy's L-BFGS. The L2
-   strength is chosen by grouped 3-fold cross-validation on the training split
-   (folds by source recording series), never on the test split.
+   strength and the feature set (all 1,064 values, the 22 compact ones, or
+   those and the background's class scores) are chosen together by grouped
+   3-fold cross-validation on the training split (folds by source recording
+   series), never on the test split; dropped values get zero weights.
    Labels with no training data (indoor_quiet, indoor_busy: no recording in
    these packages is clearly one) get zero weights and a bias of -30, so the
    head never says them.
@@ -42,6 +44,14 @@ HEAD = ROOT / "models/context/context_head.onnx"
 GOLDEN = ROOT / "tests/golden/context_head.json"
 FIGURES = ROOT / "models/context/figures.md"
 L2_GRID = [1e-3, 1e-2, 1e-1, 1.0]
+# The feature vector's layout (src/context/features.rs): 12 mapped scores, 4 flags and
+# fractions, 6 prosody values (COMPACT in all), then 521 YAMNet scores on the background
+# and 521 on the speech. Each axis uses the set that cross-validates best: with 900
+# training clips, the 1,064 values let the social head fit the training scenes
+# perfectly and generalise worse than the 22 compact ones.
+NUM_CLASSES = 521
+COMPACT = 12 + 4 + 6
+FEATURE_SETS = ["all", "compact", "compact+background"]
 NO_DATA_BIAS = -30.0
 
 
@@ -123,30 +133,65 @@ def standardiser(x):
     return mu, sd
 
 
+def feature_columns(name: str, n_features: int) -> np.ndarray:
+    """The columns of a named feature set (see FEATURE_SETS)."""
+    n = {"all": n_features, "compact": COMPACT, "compact+background": COMPACT + NUM_CLASSES}[name]
+    return np.arange(min(n, n_features))
+
+
+def train_axis_select(rows, axis, labels):
+    """Chooses the feature set and the L2 strength of one axis together, by the same
+    grouped cross-validation on the training split; the dropped columns get zero
+    weights, so the exported head still reads the whole vector."""
+    n_features = len(rows[0]["features"])
+    best = None
+    for name in FEATURE_SETS:
+        cols = feature_columns(name, n_features)
+        sub = [dict(r, features=[r["features"][c] for c in cols]) for r in rows]
+        score, lam = cv_select(sub, axis, labels, f"{axis} [{name}]")
+        if best is None or score > best[0]:
+            best = (score, lam, name, cols, sub)
+    score, lam, name, cols, sub = best
+    w, b, _ = train_axis(sub, axis, labels, l2=lam)
+    full = np.zeros((n_features, w.shape[1]), np.float32)
+    full[cols] = w
+    print(f"  {axis}: feature set {name} ({len(cols)} values), l2 {lam:g}, grouped CV {score:.3f}",
+          file=sys.stderr)
+    return full, b, lam, name
+
+
+def cv_select(rows, axis, labels, tag):
+    """(best grouped-CV balanced accuracy, its L2) over L2_GRID."""
+    rows = [r for r in rows if r[axis] is not None]
+    x = np.array([r["features"] for r in rows], np.float64)
+    y = np.array([labels.index(r[axis]) for r in rows])
+    groups = np.array([int(hashlib.sha256(r["series"].encode()).hexdigest()[:8], 16) % 3 for r in rows])
+    best = None
+    for lam in L2_GRID:
+        acc = []
+        for k in range(3):
+            tr, va = groups != k, groups == k
+            if not va.any() or len(set(y[tr])) < 2:
+                continue
+            mu, sd = standardiser(x[tr])
+            w, b = fit((x[tr] - mu) / sd, y[tr], len(labels), lam, sorted(set(y[tr].tolist())))
+            pred = ((x[va] - mu) / sd @ w + b).argmax(1)
+            # Balanced accuracy: mean per-class recall.
+            acc.append(np.mean([np.mean(pred[y[va] == c] == c) for c in set(y[va].tolist())]))
+        score = float(np.mean(acc))
+        print(f"  {tag} l2={lam:g}: grouped CV balanced accuracy {score:.3f}", file=sys.stderr)
+        if best is None or score > best[0]:
+            best = (score, lam)
+    return best
+
+
 def train_axis(rows, axis, labels, l2=None):
+    if l2 is None:
+        l2 = cv_select(rows, axis, labels, axis)[1]
     rows = [r for r in rows if r[axis] is not None]
     x = np.array([r["features"] for r in rows], np.float64)
     y = np.array([labels.index(r[axis]) for r in rows])
     present = sorted(set(y.tolist()))
-    groups = np.array([int(hashlib.sha256(r["series"].encode()).hexdigest()[:8], 16) % 3 for r in rows])
-    if l2 is None:
-        best = None
-        for lam in L2_GRID:
-            acc = []
-            for k in range(3):
-                tr, va = groups != k, groups == k
-                if not va.any() or len(set(y[tr])) < 2:
-                    continue
-                mu, sd = standardiser(x[tr])
-                w, b = fit((x[tr] - mu) / sd, y[tr], len(labels), lam, sorted(set(y[tr].tolist())))
-                pred = ((x[va] - mu) / sd @ w + b).argmax(1)
-                # Balanced accuracy: mean per-class recall.
-                acc.append(np.mean([np.mean(pred[y[va] == c] == c) for c in set(y[va].tolist())]))
-            score = float(np.mean(acc))
-            print(f"  {axis} l2={lam:g}: grouped CV balanced accuracy {score:.3f}", file=sys.stderr)
-            if best is None or score > best[0]:
-                best = (score, lam)
-        l2 = best[1]
     mu, sd = standardiser(x)
     w, b = fit((x - mu) / sd, y, len(labels), l2, present)
     # Fold the standardisation in: z = ((x - mu) / sd) W + b = x (W / sd) + (b - (mu / sd) W).
@@ -280,9 +325,9 @@ def main() -> None:
     train = extract(args.data, "train", args.bin, args.jobs)
     test = extract(args.data, "test", args.bin, args.jobs)
     n_features = len(train[0]["features"])
-    heads, l2s = {}, {}
+    heads, l2s, sets = {}, {}, {}
     for axis, labels in AXES.items():
-        w, b, l2s[axis] = train_axis(train, axis, labels)
+        w, b, l2s[axis], sets[axis] = train_axis_select(train, axis, labels)
         heads[axis] = (w, b)
     export(heads, n_features)
 
@@ -311,8 +356,10 @@ def main() -> None:
     scenes = [r for r in test if r["kind"] == "scene"]
     bare = [r for r in test if r["kind"] == "ambient"]
     md = ["# Context head: held-out figures", "",
-          f"Generated by `models/context/train_head.py` (L2: physical {l2s['physical']:g}, social {l2s['social']:g}; "
-          f"{n_features} features; {len(train)} training clips, {len(test)} held-out clips).", ""]
+          f"Generated by `models/context/train_head.py` (feature set and L2 chosen by grouped "
+          f"cross-validation on the training clips: physical {sets['physical']}, {l2s['physical']:g}; "
+          f"social {sets['social']}, {l2s['social']:g}; the vector has {n_features} values; "
+          f"{len(train)} training clips, {len(test)} held-out clips).", ""]
     md += table(scenes, "physical", PHYSICAL, f"Held-out scenes ({len(scenes)}: test speakers over test recordings)")
     md += table(scenes, "social", SOCIAL, f"Held-out scenes ({len(scenes)})")
     md += table(bare, "physical", PHYSICAL, f"Held-out real ambient recordings alone ({len(bare)} files, no speech)")
@@ -327,7 +374,7 @@ def main() -> None:
                 summary[f"{name}.{axis}.{key.rstrip('_')}"] = {"accuracy": round(a, 4), "n": n}
     train_acc = {axis: accuracy(train, axis, "head_" + axis)[0] for axis in AXES}
     (args.data / "report.json").write_text(json.dumps({"summary": summary, "train_accuracy": train_acc,
-                                                       "l2": l2s}, indent=1))
+                                                       "l2": l2s, "feature_sets": sets}, indent=1))
     print(json.dumps(summary, indent=1))
     print("train accuracy (head):", train_acc)
     print(f"wrote {HEAD} ({HEAD.stat().st_size} bytes), {GOLDEN}, {FIGURES}")
