@@ -332,15 +332,9 @@ pub fn evaluate(
         let events = collect_all_events_with(src, config, &mut assistant)?;
         let audio_s = events.last().map(|ev| ev.t_ms()).unwrap_or(0) as f64 / 1000.0;
         r.perf.audio_seconds += audio_s;
-        let first = events
-            .iter()
-            .filter(|ev| matches!(ev, Event::Wake { .. }))
-            .count();
-        let rejected = events
-            .iter()
-            .filter(|ev| matches!(ev, Event::WakeRejected { .. }))
-            .count();
-        let accepted = first.saturating_sub(rejected);
+        let outcomes = wake_outcomes(&events);
+        let first = outcomes.len();
+        let accepted = outcomes.iter().filter(|(_, o)| o.is_ok()).count();
         let transcript = events.iter().find_map(|ev| match ev {
             Event::Transcript { text, .. } => Some(text.clone()),
             _ => None,
@@ -361,7 +355,6 @@ pub fn evaluate(
                 latencies.push(t_cmd - end + assistant.last_asr_ms());
             }
         }
-        let outcomes = wake_outcomes(&events);
         match e.labels.wake {
             Some(true) => {
                 r.wake.positives += 1;

@@ -232,12 +232,17 @@ def ambient_items(more: bool = False) -> list[dict]:
     return out
 
 
+def speaker_split(spk: str) -> str:
+    """The split a speaker talks in."""
+    return "test" if spk in TEST_SPEAKERS else "train"
+
+
 def speech_items(splits: set[str]) -> dict[str, list[Path]]:
     """The prompts of the speakers the given splits use (a held-out-only build
     needs only the test speakers, whose packages `make deps` installs)."""
     by = {}
     for spk, dirs in SPEAKERS.items():
-        if not any((spk in TEST_SPEAKERS) == (split == "test") for split in splits):
+        if speaker_split(spk) not in splits:
             continue
         files = []
         for d in dirs:
@@ -333,7 +338,7 @@ def build_split(split: str, n: int, ambients: list[dict], speakers: dict[str, li
     d.mkdir(parents=True, exist_ok=True)
     amb = [a for a in ambients if a["split"] == split]
     audio = {id(a): load16k(a["path"]) for a in amb}
-    spk = [s for s in speakers if (s in TEST_SPEAKERS) == (split == "test")]
+    spk = [s for s in speakers if speaker_split(s) == split]
     prompts = {s: Prompts(speakers[s]) for s in spk}
     plain = [a for a in amb if not a["crowd"]]
     crowd = [a for a in amb if a["crowd"]]

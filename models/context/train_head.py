@@ -152,7 +152,7 @@ def train_axis_select(rows, axis, labels):
         if best is None or score > best[0]:
             best = (score, lam, name, cols, sub)
     score, lam, name, cols, sub = best
-    w, b, _ = train_axis(sub, axis, labels, l2=lam)
+    w, b = train_axis(sub, axis, labels, lam)
     full = np.zeros((n_features, w.shape[1]), np.float32)
     full[cols] = w
     print(f"  {axis}: feature set {name} ({len(cols)} values), l2 {lam:g}, grouped CV {score:.3f}",
@@ -185,9 +185,8 @@ def cv_select(rows, axis, labels, tag):
     return best
 
 
-def train_axis(rows, axis, labels, l2=None):
-    if l2 is None:
-        l2 = cv_select(rows, axis, labels, axis)[1]
+def train_axis(rows, axis, labels, l2):
+    """The head of one axis at L2 strength `l2`, standardisation folded in."""
     rows = [r for r in rows if r[axis] is not None]
     x = np.array([r["features"] for r in rows], np.float64)
     y = np.array([labels.index(r[axis]) for r in rows])
@@ -197,7 +196,7 @@ def train_axis(rows, axis, labels, l2=None):
     # Fold the standardisation in: z = ((x - mu) / sd) W + b = x (W / sd) + (b - (mu / sd) W).
     wf = w / sd[:, None]
     bf = b - (mu / sd) @ w
-    return wf.astype(np.float32), bf.astype(np.float32), l2
+    return wf.astype(np.float32), bf.astype(np.float32)
 
 
 def export(heads, n_features):
