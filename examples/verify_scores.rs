@@ -1,7 +1,9 @@
-//! The wake word's second stage on each clip it is given: what Whisper hears,
-//! whether the transcript starts with the phrase, and the mean log-probability
-//! of the phrase forced at its start (the score `wake.verify_min_forced_logprob`
-//! is compared with). One JSON line per clip. Used to choose that threshold on
+//! The wake word's second stage on each clip it is given: whether it accepts
+//! the phrase with the default settings (`verified`, the daemon's
+//! `verify_wake_clip`), what Whisper hears, whether the transcript starts with
+//! the phrase, and the mean log-probability of the phrase forced at its start
+//! (the score `wake.verify_min_forced_logprob` is compared with). One JSON
+//! line per clip. Used to choose that threshold on
 //! clips of the training voices (`models/wake/verify_tune.py`).
 //!
 //!     cargo run --release --example verify_scores -- [--phrase "hey player"] CLIP.wav...
@@ -9,11 +11,14 @@
 //! `VERIFY_THREADS=N` sets Whisper's threads (1 lets two runs share two
 //! cores without spinning on each other); `VERIFY_PROMPT=TEXT` replaces the
 //! initial prompt, to see what another prompt would do to the scores.
+//! `VERIFY_LEADS="Hey player,|Hey layer,|..."` adds the summed log-probability
+//! of each of these texts as the transcript's start (`leads`), and
+//! `VERIFY_PLAIN=1` the same scores after a pass without the prompt (`plain`).
 
 use anyhow::Context;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::config::Config;
-use heyplayer::pipeline::{asr_worker, read_all, wake_lead};
+use heyplayer::pipeline::{asr_worker, read_all, verify_wake_clip, wake_lead, WakeCheck};
 use heyplayer::wake::match_phrase;
 
 fn main() -> anyhow::Result<()> {
@@ -37,21 +42,52 @@ fn main() -> anyhow::Result<()> {
     }
     let mut asr = asr_worker(&cfg)?;
     let lead = wake_lead(&phrase);
+    cfg.wake.phrase = heyplayer::intent::normalise(&phrase);
+    let check = WakeCheck::new(&cfg.wake);
+    let extra: Vec<String> = std::env::var("VERIFY_LEADS")
+        .map(|v| v.split('|').map(str::to_string).collect())
+        .unwrap_or_default();
     for path in &args {
         let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
             .with_context(|| path.clone())?;
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;
+        let (verified, _) = verify_wake_clip(&mut asr, &clip, &t, &check)?;
+        let t = asr.transcribe(&clip).with_context(|| path.clone())?;
         let matched = match_phrase(&t.text, &phrase).is_some();
         let forced = asr.force(&lead)?;
-        println!(
-            "{}",
-            serde_json::json!({
-                "clip": path,
-                "heard": t.text,
-                "matched": matched,
-                "forced_logprob": forced.lead_avg_logprob,
-            })
-        );
+        let leads = lead_scores(&mut asr, &extra)?;
+        let mut row = serde_json::json!({
+            "clip": path,
+            "heard": t.text,
+            "matched": matched,
+            "forced_logprob": forced.lead_avg_logprob,
+            "verified": verified.is_some(),
+            "leads": leads,
+        });
+        if asr.has_prompt() && std::env::var_os("VERIFY_PLAIN").is_some() {
+            let p = asr.transcribe_plain(&clip).with_context(|| path.clone())?;
+            let pf = asr.force(&lead)?;
+            row["plain"] = serde_json::json!({
+                "heard": p.text,
+                "matched": match_phrase(&p.text, &phrase).is_some(),
+                "forced_logprob": pf.lead_avg_logprob,
+                "leads": lead_scores(&mut asr, &extra)?,
+            });
+        }
+        println!("{row}");
     }
     Ok(())
+}
+
+/// The summed log-probability of each lead in `leads` on the clip last transcribed.
+fn lead_scores(
+    asr: &mut heyplayer::asr::AsrWorker,
+    leads: &[String],
+) -> anyhow::Result<serde_json::Map<String, serde_json::Value>> {
+    let lp = asr.lead_logprobs(leads)?;
+    Ok(leads
+        .iter()
+        .cloned()
+        .zip(lp.into_iter().map(Into::into))
+        .collect())
 }

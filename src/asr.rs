@@ -309,6 +309,18 @@ impl AsrWorker {
             .force(&mut self.state, lead, guided::MAX_OPEN_TOKENS * 2)
     }
 
+    /// Summed log-probability of each of `leads` at the start of the
+    /// transcript of the clip last given to [`Self::transcribe`] (see
+    /// [`guided::Guide::lead_logprobs`]).
+    pub fn lead_logprobs(&mut self, leads: &[String]) -> Result<Vec<f32>, AsrError> {
+        if !self.encoded {
+            return Err(AsrError::Whisper(
+                "scoring leads needs a clip transcribed first".into(),
+            ));
+        }
+        self.guide.lead_logprobs(&mut self.state, leads)
+    }
+
     /// Guided decoding over the command phrasings (see the `guided` module) on the
     /// clip last given to [`Self::transcribe`], reusing its encoding. `lead` is
     /// text forced before the command (the wake phrase), or empty.

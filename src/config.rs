@@ -190,8 +190,12 @@ pub struct RawWake {
     pub debounce_ms: Option<u64>,
     /// Second stage: Whisper must hear the phrase too. Default true.
     pub verify: Option<bool>,
-    /// When Whisper's transcript does not start with the phrase, it still passes if the phrase, forced at the start of the transcript, has at least this mean token log-probability, -10 to 0. Default -1.5.
+    /// When Whisper's transcript does not start with the phrase, it still passes if the phrase, forced at the start of the transcript, has at least this mean token log-probability, -10 to 0. Default -2.0.
     pub verify_min_forced_logprob: Option<f32>,
+    /// Near misses the second stage weighs the phrase against, written as Whisper would write them ("Hey layer", "Okay player"). Default: the built-in list for "hey player", none for other phrases.
+    pub verify_rivals: Option<Vec<String>>,
+    /// The phrase is rejected when a rival's summed log-probability at the start of the transcript beats the phrase's by more than this, 0 to 20. Default 1.0.
+    pub verify_max_rival_lead: Option<f32>,
     /// Audio kept in memory before a detection and handed on with it, ms, 0 to 2000. Default 2000.
     pub preroll_ms: Option<u64>,
 }
@@ -305,6 +309,11 @@ pub struct WakeSettings {
     pub verify: bool,
     /// Forced-decoding acceptance for verification (see `RawWake`).
     pub verify_min_forced_logprob: f32,
+    /// Rivals set in the file; `None`: [`DEFAULT_WAKE_RIVALS`] for the default
+    /// phrase, none for another (see [`WakeSettings::rivals`]).
+    pub verify_rivals: Option<Vec<String>>,
+    /// How far a rival may beat the phrase, in summed log-probability.
+    pub verify_max_rival_lead: f32,
     /// Pre-roll kept in memory, ms.
     pub preroll_ms: u64,
 }
@@ -314,14 +323,66 @@ pub const DEFAULT_WAKE_PHRASE: &str = "hey player";
 /// Default minimum mean token log-probability of the wake phrase forced at the
 /// start of the transcript. Checked on the wake model's training voices only
 /// (`models/wake/verify_tune.py`, whisper-base-q8, 120 positives and 120
-/// near-misses such as "hey layer, play some jazz"): it is the knee. From -0.5
-/// to -1.5, 46.7% to 50.8% of positives pass and 6.7% of near-misses. Below it,
-/// near-misses rise faster than positives: 9.2% / 60.0% at -2.0, 18.3% / 70.0%
-/// at -2.5. Whisper base hears espeak's voices badly (32 of 90 positives pass
-/// at -1.5) and the Piper voice well (29 of 30).
-pub const DEFAULT_VERIFY_MIN_FORCED_LOGPROB: f32 = -1.5;
+/// near-misses such as "hey layer, play some jazz"), -1.5 was the knee when
+/// the forced check stood alone: from -0.5 to -1.5, 46.7% to 50.8% of
+/// positives passed and 6.7% of near-misses; below it near-misses rose faster
+/// than positives (9.2% / 60.0% at -2.0, 18.3% / 70.0% at -2.5). Whisper base
+/// hears espeak's voices badly (32 of 90 positives pass at -1.5) and the Piper
+/// voice well (29 of 30).
+///
+/// Since 2026-12-02 the check is looser (-2.0) because every acceptance is
+/// weighed against near-miss rivals ([`DEFAULT_WAKE_RIVALS`],
+/// [`DEFAULT_VERIFY_MAX_RIVAL_LEAD`]). On 80 positives, 80 near misses and 80
+/// real-speech clips of the training voices (`verify_tune.py --n 80`, with the
+/// plain retry): 60.0% of positives and 8.8% of near misses passed before,
+/// 72.5% and 6.2% after, no real speech either way.
+pub const DEFAULT_VERIFY_MIN_FORCED_LOGPROB: f32 = -2.0;
+/// Near misses of "hey player" the second stage weighs it against, as Whisper
+/// writes them: the issue's and the wake model's training near misses. Not
+/// "A player", which is how Whisper writes an unstressed or accented "hey
+/// player" (nearly every positive of one held-out voice), nor "Play", which
+/// starts most commands after a dropped "hey player". Nor "Hey", a start of
+/// the phrase itself.
+pub const DEFAULT_WAKE_RIVALS: &[&str] = &[
+    "Day player",
+    "Hey Blair",
+    "Hey Clare",
+    "Hey Jarvis",
+    "Hey Siri",
+    "Hey Taylor",
+    "Hey layer",
+    "Hey mayor",
+    "Hey players",
+    "Hey prayer",
+    "Hey slayer",
+    "Hey there",
+    "Hey, Claire",
+    "Hi player",
+    "Okay player",
+    "Play her",
+    "Player",
+    "Say player",
+    "The player",
+];
+/// Default largest lead, in summed log-probability (nats), a rival may have
+/// over the wake phrase before the phrase is rejected (see
+/// [`DEFAULT_VERIFY_MIN_FORCED_LOGPROB`] for how it was chosen).
+pub const DEFAULT_VERIFY_MAX_RIVAL_LEAD: f32 = 1.0;
 /// Default pre-roll before a detection, ms.
 pub const DEFAULT_WAKE_PREROLL_MS: u64 = 2000;
+
+impl WakeSettings {
+    /// The near misses the second stage weighs the phrase against.
+    pub fn rivals(&self) -> Vec<String> {
+        match &self.verify_rivals {
+            Some(r) => r.clone(),
+            None if self.phrase == DEFAULT_WAKE_PHRASE => {
+                DEFAULT_WAKE_RIVALS.iter().map(|s| s.to_string()).collect()
+            }
+            None => Vec::new(),
+        }
+    }
+}
 
 impl Default for WakeSettings {
     fn default() -> Self {
@@ -330,6 +391,8 @@ impl Default for WakeSettings {
             detector: WakeConfig::default(),
             verify: true,
             verify_min_forced_logprob: DEFAULT_VERIFY_MIN_FORCED_LOGPROB,
+            verify_rivals: None,
+            verify_max_rival_lead: DEFAULT_VERIFY_MAX_RIVAL_LEAD,
             preroll_ms: DEFAULT_WAKE_PREROLL_MS,
         }
     }
@@ -611,6 +674,26 @@ impl RawConfig {
                 0.0,
                 "must be between -10 and 0",
             )?,
+            verify_rivals: match w.verify_rivals {
+                Some(r) if r.iter().any(|x| x.trim().is_empty()) => {
+                    return Err(ConfigError::Value {
+                        path: path.to_string(),
+                        key: "wake.verify_rivals",
+                        value: format!("{r:?}"),
+                        why: "must not hold an empty phrase",
+                    });
+                }
+                r => r,
+            },
+            verify_max_rival_lead: check(
+                path,
+                "wake.verify_max_rival_lead",
+                w.verify_max_rival_lead,
+                dw.verify_max_rival_lead,
+                0.0,
+                20.0,
+                "must be between 0 and 20",
+            )?,
             preroll_ms: check(
                 path,
                 "wake.preroll_ms",
@@ -819,7 +902,13 @@ debounce_ms = 1500
 verify = true
 # If Whisper's transcript does not start with the phrase, the phrase forced at its start must reach
 # this mean token log-probability (-10 to 0).
-verify_min_forced_logprob = -1.5
+verify_min_forced_logprob = -2.0
+# Near misses Whisper weighs the phrase against, as Whisper writes them. Unset: a built-in list for
+# "hey player", none for another phrase.
+# verify_rivals = ["Hey layer", "Okay player", "Play"]
+# The phrase is rejected when a rival is likelier than it by more than this (summed log-probability,
+# 0 to 20).
+verify_max_rival_lead = 1.0
 # Audio kept in memory only, before a detection, and handed on after a wake (0 to 2000 ms).
 preroll_ms = 2000
 
@@ -898,6 +987,27 @@ mod tests {
             raw.validate("default").unwrap(),
             RawConfig::default().validate("x").unwrap()
         );
+    }
+
+    #[test]
+    fn wake_rivals_follow_the_phrase() {
+        let mut w = WakeSettings::default();
+        let rivals = w.rivals();
+        assert!(rivals.iter().any(|r| r == "Hey layer"));
+        assert!(!rivals.iter().any(|r| r == "A player" || r == "Play"));
+        // Another phrase has no built-in near misses...
+        w.phrase = "hey computer".into();
+        assert!(w.rivals().is_empty());
+        // ...unless the file names some.
+        let raw = RawConfig::parse("[wake]\nverify_rivals = [\"Hey commuter\"]\n", "t").unwrap();
+        let mut w = raw.validate("t").unwrap().wake;
+        w.phrase = "hey computer".into();
+        assert_eq!(w.rivals(), vec!["Hey commuter".to_string()]);
+        let raw = RawConfig::parse("[wake]\nverify_rivals = [\" \"]\n", "t").unwrap();
+        let err = raw.validate("t").unwrap_err().to_string();
+        assert!(err.contains("wake.verify_rivals"), "{err}");
+        let raw = RawConfig::parse("[wake]\nverify_max_rival_lead = -1.0\n", "t").unwrap();
+        assert!(raw.validate("t").is_err());
     }
 
     #[test]

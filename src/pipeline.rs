@@ -1112,7 +1112,7 @@ pub struct Commander {
     /// No first-stage model: every speech onset was a candidate.
     onset: bool,
     verify: bool,
-    verify_min_forced_logprob: f32,
+    check: WakeCheck,
     asr: AsrWorker,
     /// Keep a copy of each command's audio for the store (raw audio opted in).
     keep_clip: bool,
@@ -1131,7 +1131,7 @@ impl Commander {
             onset,
             // A custom phrase has no first-stage model: Whisper must check it.
             verify: w.verify || onset,
-            verify_min_forced_logprob: w.verify_min_forced_logprob,
+            check: WakeCheck::new(w),
             asr: asr_worker(config)?,
             keep_clip: config.retention.raw_audio.on_disk(),
             kept_clip: None,
@@ -1163,18 +1163,17 @@ impl Commander {
         let started = std::time::Instant::now();
         let mut t = self.asr.transcribe(&job.clip)?;
         self.last_asr_ms = started.elapsed().as_millis() as u64;
-        let min = self.verify_min_forced_logprob;
         let matched = if onset {
             match_phrase(&t.text, &self.phrase)
         } else if self.verify {
-            let (m, plain) = verify_wake_clip(&mut self.asr, &job.clip, &t, &self.phrase, min)?;
+            let (m, plain) = verify_wake_clip(&mut self.asr, &job.clip, &t, &self.check)?;
             self.last_asr_ms = started.elapsed().as_millis() as u64;
             if let (Some(_), Some(plain)) = (&m, plain) {
                 t = plain;
             }
             m
         } else {
-            verify_wake(&mut self.asr, &t, &self.phrase, min)?
+            phrase_heard(&mut self.asr, &t, &self.check)?
         };
         let command_text = match matched.clone() {
             Some(rest) => rest,
@@ -1266,23 +1265,97 @@ pub struct Heard {
     started: std::time::Instant,
 }
 
+/// What the second stage checks: the phrase, how likely Whisper must find it,
+/// and the near misses it must beat.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WakeCheck {
+    /// The wake phrase, normalised ("hey player").
+    pub phrase: String,
+    /// See `wake.verify_min_forced_logprob`.
+    pub min_forced: f32,
+    /// The ways Whisper writes the phrase at the start of a transcript
+    /// ("Hey player,", "Hey, player." ...), then each rival ("Hey layer,").
+    leads: Vec<String>,
+    /// How many of `leads` are the phrase's.
+    own: usize,
+    /// See `wake.verify_max_rival_lead`.
+    pub max_rival_lead: f32,
+}
+
+impl WakeCheck {
+    /// From the validated settings (the phrase's rivals resolved).
+    pub fn new(w: &crate::config::WakeSettings) -> Self {
+        Self::with(
+            &w.phrase,
+            w.verify_min_forced_logprob,
+            &w.rivals(),
+            w.verify_max_rival_lead,
+        )
+    }
+
+    /// `phrase` normalised; `rivals` as Whisper would write them.
+    pub fn with(phrase: &str, min_forced: f32, rivals: &[String], max_rival_lead: f32) -> Self {
+        let cap = crate::asr::capitalise(phrase.trim());
+        let mut own = vec![format!("{cap},"), format!("{cap}.")];
+        if let Some((first, rest)) = cap.split_once(' ') {
+            own.push(format!("{first}, {rest},"));
+            own.push(format!("{first}, {rest}."));
+        }
+        let n = own.len();
+        let mut leads = own;
+        leads.extend(rivals.iter().map(|r| format!("{},", r.trim())));
+        Self {
+            phrase: phrase.to_string(),
+            min_forced,
+            leads,
+            own: n,
+            max_rival_lead,
+        }
+    }
+
+    /// Whether any rival is weighed.
+    pub fn has_rivals(&self) -> bool {
+        self.leads.len() > self.own
+    }
+}
+
 /// The second stage, after the first fired on a clip `asr` just transcribed
-/// as `t`: the phrase is verified if the transcript starts with it
+/// as `t`. The phrase is heard if the transcript starts with it
 /// ([`match_phrase`]), or else if the phrase forced at the start of the
-/// transcript has a mean token log-probability of at least `min_forced`
-/// (accents, "A player." for "hey player"). Returns the command text after
-/// the phrase, or `None` when the phrase was not heard.
+/// transcript has a mean token log-probability of at least
+/// [`WakeCheck::min_forced`] (accents, "A player." for "hey player"). Either
+/// way, it must then not be beaten by a rival ("Hey players", "Play her") by
+/// more than [`WakeCheck::max_rival_lead`] in summed log-probability: the
+/// fuzzy match and a loose forced score would otherwise let near misses in.
+/// Returns the command text after the phrase, or `None` when the phrase was
+/// not heard.
 pub fn verify_wake(
     asr: &mut AsrWorker,
     t: &crate::asr::Transcript,
-    phrase: &str,
-    min_forced: f32,
+    check: &WakeCheck,
 ) -> Result<Option<String>, Error> {
-    if let Some(rest) = match_phrase(&t.text, phrase) {
+    let heard = phrase_heard(asr, t, check)?;
+    if heard.is_none() || !check.has_rivals() {
+        return Ok(heard);
+    }
+    let lp = asr.lead_logprobs(&check.leads)?;
+    let best = |s: &[f32]| s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (own, rivals) = lp.split_at(check.own);
+    Ok(heard.filter(|_| best(rivals) - best(own) <= check.max_rival_lead))
+}
+
+/// [`verify_wake`] without the rivals: the command text after the phrase if
+/// the transcript starts with it or the forced phrase is likely enough.
+pub fn phrase_heard(
+    asr: &mut AsrWorker,
+    t: &crate::asr::Transcript,
+    check: &WakeCheck,
+) -> Result<Option<String>, Error> {
+    if let Some(rest) = match_phrase(&t.text, &check.phrase) {
         return Ok(Some(rest));
     }
-    let f = asr.force(&wake_lead(phrase))?;
-    Ok((f.lead_avg_logprob >= min_forced).then(|| crate::intent::normalise(&f.rest)))
+    let f = asr.force(&wake_lead(&check.phrase))?;
+    Ok((f.lead_avg_logprob >= check.min_forced).then(|| crate::intent::normalise(&f.rest)))
 }
 
 /// The whole second stage on `clip`, which `asr` just transcribed (primed
@@ -1297,17 +1370,16 @@ pub fn verify_wake_clip(
     asr: &mut AsrWorker,
     clip: &[f32],
     t: &crate::asr::Transcript,
-    phrase: &str,
-    min_forced: f32,
+    check: &WakeCheck,
 ) -> Result<(Option<String>, Option<crate::asr::Transcript>), Error> {
-    if let Some(rest) = verify_wake(asr, t, phrase, min_forced)? {
+    if let Some(rest) = verify_wake(asr, t, check)? {
         return Ok((Some(rest), None));
     }
     if !asr.has_prompt() {
         return Ok((None, None));
     }
     let plain = asr.transcribe_plain(clip)?;
-    let m = verify_wake(asr, &plain, phrase, min_forced)?;
+    let m = verify_wake(asr, &plain, check)?;
     Ok((m, Some(plain)))
 }
 
@@ -1649,4 +1721,30 @@ fn collect<S: AudioSource>(
         Ok(())
     })?;
     Ok(events)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wake_check_weighs_the_phrase_as_whisper_writes_it_against_its_rivals() {
+        let c = WakeCheck::with("hey player", -2.0, &["Hey layer".into()], 1.0);
+        assert_eq!(
+            c.leads,
+            [
+                "Hey player,",
+                "Hey player.",
+                "Hey, player,",
+                "Hey, player.",
+                "Hey layer,"
+            ]
+        );
+        assert_eq!(c.own, 4);
+        assert!(c.has_rivals());
+        // A one-word phrase has no comma inside; no rivals, nothing to weigh.
+        let c = WakeCheck::with("computer", -2.0, &[], 1.0);
+        assert_eq!(c.leads, ["Computer,", "Computer."]);
+        assert!(!c.has_rivals());
+    }
 }

@@ -299,6 +299,67 @@ impl Guide {
         })
     }
 
+    /// Summed log-probability of each of `leads` as the start of the
+    /// transcript of the audio `state` last encoded (nothing is decoded after
+    /// them): how likely Whisper finds each text, to compare texts on the same
+    /// audio. Leads are scored in token order, so a shared start ("Hey") is
+    /// fed once. Leads longer than the search depth score `-inf`.
+    pub fn lead_logprobs(
+        &mut self,
+        state: &mut WhisperState,
+        leads: &[String],
+    ) -> Result<Vec<f32>, AsrError> {
+        let mut toks = Vec::with_capacity(leads.len());
+        for l in leads {
+            toks.push(
+                self.ctx
+                    .tokenize(&format!(" {}", l.trim()), 64)
+                    .map_err(werr)?,
+            );
+        }
+        let mut order: Vec<usize> = (0..leads.len()).collect();
+        order.sort_by(|&a, &b| toks[a].cmp(&toks[b]));
+        let mut out = vec![f32::NEG_INFINITY; leads.len()];
+        let prefix = self.active_prefix().to_vec();
+        let base = self.feed(state, &prefix)?;
+        // The path fed so far (after the prefix) and the summed
+        // log-probability of its first k tokens (cum[0] = 0). Row k holds the
+        // next-token log-probabilities after k path tokens.
+        // `fed` path tokens have been decoded (rows 0..=fed are valid; a
+        // lead's last token is not fed unless a longer lead needs it).
+        let mut path: Vec<i32> = Vec::new();
+        let mut cum = vec![0.0f32];
+        let mut fed = 0usize;
+        for i in order {
+            let t = &toks[i];
+            if t.is_empty() || t.len() >= self.rows.len() {
+                continue;
+            }
+            let shared = path.iter().zip(t).take_while(|(a, b)| a == b).count();
+            path.truncate(shared);
+            cum.truncate(shared + 1);
+            fed = fed.min(shared);
+            if fed < shared {
+                self.step(state, path[fed], base + fed, fed + 1)?;
+                fed += 1;
+            }
+            for (k, &tok) in t.iter().enumerate().skip(shared) {
+                let lp = self.rows[k]
+                    .get(tok as usize)
+                    .copied()
+                    .unwrap_or(f32::NEG_INFINITY);
+                cum.push(cum[k] + lp);
+                path.push(tok);
+                if k + 1 < t.len() {
+                    self.step(state, tok, base + k, k + 1)?;
+                    fed = k + 1;
+                }
+            }
+            out[i] = cum[t.len()];
+        }
+        Ok(out)
+    }
+
     /// Searches the phrasings on the audio `state` last encoded (by a free
     /// pass over the same clip). `lead` is text forced before the phrase, such
     /// as the wake phrase ("Hey player,"); empty for a bare command.

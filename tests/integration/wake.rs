@@ -240,11 +240,10 @@ fn demo_recording_wakes_once_and_plays_jazz() {
 fn second_stage(
     w: &mut heyplayer::asr::AsrWorker,
     clip: &[f32],
-    min: f32,
+    check: &heyplayer::pipeline::WakeCheck,
 ) -> (String, Option<String>) {
     let t = w.transcribe(clip).unwrap();
-    let (rest, plain) =
-        heyplayer::pipeline::verify_wake_clip(w, clip, &t, "hey player", min).unwrap();
+    let (rest, plain) = heyplayer::pipeline::verify_wake_clip(w, clip, &t, check).unwrap();
     let heard = match plain {
         Some(p) => format!("{} / plain: {}", t.text, p.text),
         None => t.text,
@@ -253,20 +252,24 @@ fn second_stage(
 }
 
 /// The second stage (Whisper: the transcript starts with the phrase, or the
-/// phrase forced at its start is likely enough; again without the prompt if
-/// not) on near-misses said by espeak-ng voices held out of the wake model's
-/// training, and on the held-out
+/// phrase forced at its start is likely enough, and no near-miss rival beats
+/// it; again without the prompt if not) on near-misses said by espeak-ng
+/// voices held out of the wake model's training, and on the held-out
 /// positives. The forced threshold was first chosen on these clips, and since
-/// checked on the training voices (`models/wake/verify_tune.py`); this guards
-/// against regressions, it is not a held-out measurement.
+/// checked on the training voices (`models/wake/verify_tune.py`); "A player"
+/// was taken out of the rivals after these positives showed that one held-out
+/// voice's "hey player" is written that way. This guards against
+/// regressions, it is not a held-out measurement.
 #[test]
 fn second_stage_rejects_near_misses_and_accepts_most_positives() {
     let _turn = crate::common::whisper_turn();
-    /// Near-misses the second stage may let through (measured: 2 of 36).
+    /// Near-misses the second stage may let through (measured: 2 of 36,
+    /// with and without the rivals).
     const MAX_NEAR_MISSES: usize = 2;
-    /// Share of held-out positives it must accept (measured: 77.5%; 72.5%
-    /// before the plain retry).
-    const MIN_POSITIVES: f64 = 0.70;
+    /// Share of held-out positives it must accept (measured: 82.5% with the
+    /// rivals and the looser forced check; 77.5% before them, 72.5% before the
+    /// plain retry).
+    const MIN_POSITIVES: f64 = 0.75;
     /// Positives the prompted pass rejects and the plain retry accepts
     /// (measured: 3).
     const MIN_RECOVERED: usize = 1;
@@ -285,7 +288,7 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
         "hey mayor, mute",
     ];
     let cfg = config();
-    let min = cfg.wake.verify_min_forced_logprob;
+    let check = heyplayer::pipeline::WakeCheck::new(&cfg.wake);
     let mut w = crate::asr::worker();
     let dir = tempfile::tempdir().unwrap();
     let mut passed = Vec::new();
@@ -300,7 +303,7 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
                 .unwrap_or_else(|e| panic!("espeak-ng: {e} (make test installs it)"));
             assert!(ok.success());
             let s = read_all(WavSource::open(&wav, false).unwrap()).unwrap();
-            let (heard, rest) = second_stage(&mut w, &s, min);
+            let (heard, rest) = second_stage(&mut w, &s, &check);
             if let Some(rest) = rest {
                 passed.push(format!("{voice}: {said:?} heard {heard:?} -> {rest:?}"));
             }
@@ -312,7 +315,7 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
         .collect();
     let (mut accepted, mut recovered) = (0, 0);
     for l in &positives {
-        let (heard, rest) = second_stage(&mut w, &samples(l), min);
+        let (heard, rest) = second_stage(&mut w, &samples(l), &check);
         if rest.is_some() {
             accepted += 1;
             recovered += usize::from(heard.contains(" / plain: "));
