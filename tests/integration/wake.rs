@@ -338,3 +338,43 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
         "the plain retry recovered {recovered} positives"
     );
 }
+
+/// The rivals' scores share decoder work (a common start is fed once); each
+/// score must still be what the text gets when it is scored alone (issue 4).
+#[test]
+fn rival_scores_match_scoring_each_text_alone() {
+    let _turn = crate::common::whisper_turn();
+    /// Log-probabilities agree to this (the same decoder, other batching).
+    const TOL: f32 = 1e-2;
+    let leads: Vec<String> = [
+        "Hey player,",
+        "Hey",
+        "Hey players,",
+        "Play her,",
+        "Hey",
+        "Hey, player.",
+        "Okay player,",
+        "Hey player, play",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let pos = lines()
+        .into_iter()
+        .find(|l| l.labels["wake"] == true)
+        .expect("a positive in the wake set");
+    let mut w = crate::asr::worker();
+    w.transcribe(&samples(&pos)).unwrap();
+    let together = w.lead_logprobs(&leads).unwrap();
+    for (lead, &got) in leads.iter().zip(&together) {
+        let alone = w.lead_logprobs(std::slice::from_ref(lead)).unwrap()[0];
+        assert!(got.is_finite(), "{lead}: {got}");
+        assert!(
+            (got - alone).abs() < TOL,
+            "{lead}: {got} together, {alone} alone"
+        );
+    }
+    // A longer text is never likelier than its own start.
+    assert!(together[0] <= together[1] + TOL && together[7] <= together[0] + TOL);
+    assert_eq!(together[1], together[4]);
+}
