@@ -51,11 +51,12 @@ fn main() -> anyhow::Result<()> {
         let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
             .with_context(|| path.clone())?;
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;
-        let (verified, _) = verify_wake_clip(&mut asr, &clip, &t, &check)?;
-        let t = asr.transcribe(&clip).with_context(|| path.clone())?;
         let matched = match_phrase(&t.text, &phrase).is_some();
         let forced = asr.force(&lead)?;
         let leads = lead_scores(&mut asr, &extra)?;
+        // On the same prompted encoding; it transcribes again without the
+        // prompt only when the prompted check fails.
+        let (verified, _) = verify_wake_clip(&mut asr, &clip, &t, &check)?;
         let mut row = serde_json::json!({
             "clip": path,
             "heard": t.text,

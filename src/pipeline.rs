@@ -1108,7 +1108,6 @@ impl WakeFront {
 pub struct Commander {
     /// Wall-clock time of the last Whisper run, ms (for latency figures).
     pub last_asr_ms: u64,
-    phrase: String,
     /// No first-stage model: every speech onset was a candidate.
     onset: bool,
     verify: bool,
@@ -1127,7 +1126,6 @@ impl Commander {
         let onset = w.phrase != crate::config::DEFAULT_WAKE_PHRASE;
         Ok(Self {
             last_asr_ms: 0,
-            phrase: w.phrase.clone(),
             onset,
             // A custom phrase has no first-stage model: Whisper must check it.
             verify: w.verify || onset,
@@ -1164,7 +1162,7 @@ impl Commander {
         let mut t = self.asr.transcribe(&job.clip)?;
         self.last_asr_ms = started.elapsed().as_millis() as u64;
         let matched = if onset {
-            match_phrase(&t.text, &self.phrase)
+            match_phrase(&t.text, &self.check.phrase)
         } else if self.verify {
             let (m, plain) = verify_wake_clip(&mut self.asr, &job.clip, &t, &self.check)?;
             self.last_asr_ms = started.elapsed().as_millis() as u64;
@@ -1192,7 +1190,7 @@ impl Commander {
         if onset {
             out.push(Event::Wake {
                 t_ms: job.wake_t_ms,
-                phrase: self.phrase.clone(),
+                phrase: self.check.phrase.clone(),
                 score: job.wake_score,
             });
         }
@@ -1231,7 +1229,7 @@ impl Commander {
             text: command_text.clone(),
         });
         let lead = if matched {
-            wake_lead(&self.phrase)
+            wake_lead(&self.check.phrase)
         } else {
             String::new()
         };
