@@ -300,11 +300,7 @@ impl AsrWorker {
     /// forced at its start: how likely the lead is (the wake phrase, for
     /// verification), and what Whisper writes after it.
     pub fn force(&mut self, lead: &str) -> Result<Forced, AsrError> {
-        if !self.encoded {
-            return Err(AsrError::Whisper(
-                "forced decoding needs a clip transcribed first".into(),
-            ));
-        }
+        self.require_encoded("forced decoding")?;
         self.guide
             .force(&mut self.state, lead, guided::MAX_OPEN_TOKENS * 2)
     }
@@ -313,11 +309,7 @@ impl AsrWorker {
     /// transcript of the clip last given to [`Self::transcribe`] (see
     /// [`guided::Guide::lead_logprobs`]).
     pub fn lead_logprobs(&mut self, leads: &[String]) -> Result<Vec<f32>, AsrError> {
-        if !self.encoded {
-            return Err(AsrError::Whisper(
-                "scoring leads needs a clip transcribed first".into(),
-            ));
-        }
+        self.require_encoded("scoring leads")?;
         self.guide.lead_logprobs(&mut self.state, leads)
     }
 
@@ -325,12 +317,20 @@ impl AsrWorker {
     /// clip last given to [`Self::transcribe`], reusing its encoding. `lead` is
     /// text forced before the command (the wake phrase), or empty.
     pub fn guess(&mut self, lead: &str) -> Result<Option<Guess>, AsrError> {
-        if !self.encoded {
-            return Err(AsrError::Whisper(
-                "guided decoding needs a clip transcribed first".into(),
-            ));
-        }
+        self.require_encoded("guided decoding")?;
         self.guide.search(&mut self.state, lead)
+    }
+
+    /// `what` (forced, guided or lead scoring) reuses the last clip's
+    /// encoding: an error before any clip was transcribed.
+    fn require_encoded(&self, what: &str) -> Result<(), AsrError> {
+        if self.encoded {
+            Ok(())
+        } else {
+            Err(AsrError::Whisper(format!(
+                "{what} needs a clip transcribed first"
+            )))
+        }
     }
 
     /// Whether transcriptions are primed with an initial prompt.

@@ -102,10 +102,12 @@ pub struct WakeConfig {
 /// chose for the first stage alone: with the Whisper check on by default, misses
 /// cost more than first-stage false wakes. Measured on the held-out corpus
 /// (`heyplayer eval`, data v3 model): FRR 22.8 %, 26.9 false accepts per hour
-/// at 0.5; with the Whisper check (whisper-base-q8, retried without the
-/// prompt) FRR 66.9 % and no false accept in 2.01 h. The check costs little on
-/// the Piper voice (FRR 15.6 -> 21.9 %) and most of the recall on espeak and
-/// flite voices, which Whisper mishears.
+/// at 0.5; with the Whisper check (whisper-base-q8, near-miss rivals, retried
+/// without the prompt) FRR 62.5 % and no false accept in 2.01 h. The check
+/// costs little on the Piper voice (FRR 15.6 -> 20.3 %) and most of the recall
+/// on espeak and flite voices, which Whisper mishears. A threshold of 0.3
+/// gave 19.7 % first-stage FRR but 62.2 % verified: not worth the extra
+/// Whisper runs.
 pub const DEFAULT_WAKE_THRESHOLD: f32 = 0.5;
 /// Default patience, in 80 ms steps.
 pub const DEFAULT_WAKE_PATIENCE: u32 = 2;
