@@ -10,7 +10,8 @@ APT_PACKAGES := cmake clang libclang-dev libasound2-dev pkg-config \
 	espeak-ng sox alsa-utils pulseaudio pulseaudio-utils libasound2-plugins \
 	asterisk-core-sounds-en-wav asterisk-core-sounds-en \
 	asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav \
-	asterisk-core-sounds-fr-wav asterisk-core-sounds-es-wav lincity-ng-data openttd-opensfx \
+	asterisk-core-sounds-fr-wav asterisk-core-sounds-es-wav asterisk-moh-opsound-wav \
+	lincity-ng-data openttd-opensfx \
 	chromium chromium-driver strace mpv mpv-mpris dbus
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 VENV := .venv

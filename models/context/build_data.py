@@ -31,9 +31,20 @@ Social label:
 - alone: no other talker, ambient not a crowd;
 - conversation: one background talker (another speaker of the same split),
   talking through the pre-roll and on, 0-10 dB under the user;
-- crowd: a crowd recording as the ambient (physical label then none), or
-  3-5 background talkers at once (babble) over a non-crowd ambient.
+- crowd: a crowd ambient (2 times in 3: a crowd recording, physical label
+  then none, or a busy room, indoor_busy), or 3-5 background talkers at once
+  (babble) over a non-crowd ambient.
 Physical label: the ambient recording's.
+
+Indoor (`rooms.py`): no recording in these packages is clearly indoor, so
+`N_ROOMS` quiet rooms (room tone, hum, fans, clocks, typing: indoor_quiet,
+social alone or conversation, the user 15-38 dB above a -65..-35 dBFS room)
+and `N_ROOMS` busy rooms (6-14 talkers of the split's speakers, clatter,
+sometimes music on hold: indoor_busy, a crowd ambient) are synthesised, each
+with its own impulse response, through which the user and any companion
+talk too half the time (else close to the microphone). Each room is a series; every third is held out (its babble is the
+test speakers, its music the held-out track). Synthetic: a held-out figure on
+them shows what the head makes of the generator's rooms, not of real ones.
 
 Emotion (`--emotion`): the Hedgewars voice packs (hedgewars-data, GPL-2 /
 its Data/ under the game's licence; 15 acted packs) with the issue's weak
@@ -45,7 +56,8 @@ angry; Nooo, Ohdear, Drat -> sad; Hello, Yessir -> neutral; everything else
 pack out). Weak arousal: happy and angry high, sad and neutral low.
 
 The test split also holds every test ambient recording alone (kind
-`ambient`, no speech), for physical on held-out real ambient audio.
+`ambient`, no speech), for physical on held-out real ambient audio, and every
+held-out synthetic room alone (kind `room`).
 
 Writes `OUT/{train,test}/*.wav` and `OUT/{train,test}.jsonl` (one line per
 clip: audio, physical, social, kind, ambient, speaker, talkers, snr_db).
@@ -67,6 +79,7 @@ from scipy.signal import resample_poly
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import eval_ambient as ea  # noqa: E402  (the labelling rules)
+import rooms  # noqa: E402  (the synthetic indoor rooms)
 
 ROOT = Path(__file__).resolve().parents[2]
 SR = 16000
@@ -91,6 +104,17 @@ SPEAKER_PACKAGE = {
     "ivrvoice": "asterisk-core-sounds-ru-wav",
 }
 MIN_PROMPT_S, MAX_PROMPT_S = 0.6, 3.0
+# Scene levels (dBFS RMS of the ambient) and the user's SNR over it, unless the
+# ambient item says otherwise (a quiet room is quieter, the user far above it).
+AMBIENT_LEVEL, SNR = (-45.0, -25.0), (0.0, 20.0)
+QUIET_LEVEL, QUIET_SNR = (-65.0, -35.0), (15.0, 38.0)
+# Indoors, the chance that the user's voice is heard through the room (else dry).
+ROOM_VOICE_P = 0.5
+# Synthetic rooms (rooms.py) of each indoor kind; every third is held out.
+N_ROOMS = 18
+# When the scene's social label is crowd: the chance that a crowd ambient (a
+# crowd recording or a busy room) makes it, rather than talkers over another.
+CROWD_AMBIENT_P = 2 / 3
 
 
 def load16k(path: Path) -> np.ndarray:
@@ -229,7 +253,39 @@ def ambient_items(more: bool = False) -> list[dict]:
         test = set(names[0::3])
         for it in mine:
             it["split"] = "test" if it["series"] in test else "train"
-    return out
+    return out + room_items()
+
+
+def room_items() -> list[dict]:
+    """The synthetic rooms (rooms.py) as ambient items: `N_ROOMS` quiet rooms
+    (indoor_quiet, heard quietly, the user far above them) and `N_ROOMS` busy
+    rooms (indoor_busy; their babble makes them crowd ambients). Each room is
+    its own series; every third is held out. The audio is made per split
+    (the babble is that split's speakers)."""
+    items = []
+    for kind, phys, base in (("quiet", "indoor_quiet", 1000), ("busy", "indoor_busy", 2000)):
+        for i in range(N_ROOMS):
+            it = {"path": None, "title": f"room-{kind}-{i:02d}", "physical": phys, "crowd": kind == "busy",
+                  "group": phys, "series": f"rooms:{kind}-{i:02d}", "set": "rooms", "room_seed": base + i,
+                  "split": "test" if i % 3 == 0 else "train"}
+            if kind == "quiet":
+                it.update(level=QUIET_LEVEL, snr=QUIET_SNR, bare_level=-45.0)
+            items.append(it)
+    return items
+
+
+def room_audio(item: dict, split: str, prompts: dict, out: Path) -> np.ndarray:
+    """A synthetic room's audio, written to OUT/rooms/ as well (to listen to)."""
+    if item["physical"] == "indoor_busy":
+        talkers = [prompts[s] for s in sorted(prompts)]
+        x = rooms.busy_room(item["room_seed"], lambda rng, n: talk_track(talkers[int(rng.integers(len(talkers)))], n, rng),
+                            split, load16k)
+    else:
+        x = rooms.quiet_room(item["room_seed"])
+    d = out / "rooms"
+    d.mkdir(parents=True, exist_ok=True)
+    sf.write(str(d / f"{item['title']}.wav"), at_level(x, -30.0).astype(np.float32), SR, subtype="PCM_16")
+    return x
 
 
 def speaker_split(spk: str) -> str:
@@ -304,9 +360,17 @@ def scene(rng, amb: dict, amb_audio: np.ndarray, user: Prompts, others: list[Pro
                           for p in (user.pick(rng) for _ in range(int(rng.integers(1, 4))))])
     n_pre, n_tail = int(PREROLL_S * SR), int(TAIL_S * SR)
     n = n_pre + len(cmd) + n_tail
-    amb_level = float(rng.uniform(-45, -25))
+    amb_level = float(rng.uniform(*amb.get("level", AMBIENT_LEVEL)))
     x = at_level(loop_to(amb_audio, n, rng), amb_level)
-    snr = float(rng.uniform(0, 20))
+    snr = float(rng.uniform(*amb.get("snr", SNR)))
+    h = rooms.room_rir(amb["room_seed"], amb["physical"] == "indoor_busy") if "room_seed" in amb else None
+    if h is not None and rng.random() < ROOM_VOICE_P:
+        # Indoors, the user's voice (and a companion's) comes through the room
+        # too, unless the user is close to the microphone: dry speech must not
+        # mean "outdoors".
+        cmd = rooms.in_room(cmd, h)
+    else:
+        h = None
     user_level = amb_level + snr
     # Speech level measured on its active part.
     active = cmd[np.abs(cmd) > 1e-3]
@@ -320,6 +384,8 @@ def scene(rng, amb: dict, amb_audio: np.ndarray, user: Prompts, others: list[Pro
     for t in range(talkers):
         o = others[int(rng.integers(len(others)))] if talkers == 1 else others[t % len(others)]
         track = talk_track(o, n, rng)
+        if h is not None:
+            track = rooms.in_room(track, h)
         if talkers == 1:
             level = user_level - float(rng.uniform(0, 10))
         else:
@@ -337,18 +403,22 @@ def build_split(split: str, n: int, ambients: list[dict], speakers: dict[str, li
     d = out / split
     d.mkdir(parents=True, exist_ok=True)
     amb = [a for a in ambients if a["split"] == split]
-    audio = {id(a): load16k(a["path"]) for a in amb}
     spk = [s for s in speakers if speaker_split(s) == split]
     prompts = {s: Prompts(speakers[s]) for s in spk}
+    audio = {id(a): room_audio(a, split, prompts, out) if "room_seed" in a else load16k(a["path"]) for a in amb}
     plain = [a for a in amb if not a["crowd"]]
     crowd = [a for a in amb if a["crowd"]]
-    # Physical groups equally likely (their recordings are not equally many).
+    # Physical groups equally likely (their recordings are not equally many);
+    # so are the crowd recordings and the busy rooms among crowd ambients.
     groups = sorted({a["group"] for a in plain})
+    crowd_groups = sorted({a["group"] for a in crowd})
     rows = []
     for i in range(n):
         social = ["alone", "conversation", "crowd"][i % 3]
-        if social == "crowd" and crowd and rng.random() < 0.5:
-            a = crowd[int(rng.integers(len(crowd)))]
+        if social == "crowd" and crowd and rng.random() < CROWD_AMBIENT_P:
+            g = crowd_groups[int(rng.integers(len(crowd_groups)))]
+            pool = [a for a in crowd if a["group"] == g]
+            a = pool[int(rng.integers(len(pool)))]
         else:
             g = groups[int(rng.integers(len(groups)))]
             pool = [a for a in plain if a["group"] == g]
@@ -366,10 +436,11 @@ def build_split(split: str, n: int, ambients: list[dict], speakers: dict[str, li
                 continue
             path = d / f"ambient-{j:03d}.wav"
             x = audio[id(a)]
-            sf.write(str(path), at_level(x, -30.0).astype(np.float32), SR, subtype="PCM_16")
-            rows.append({"audio": str(path.relative_to(out)), "kind": "ambient", "physical": a["physical"],
-                         "social": "alone", "ambient": a["title"], "series": a["series"], "speaker": None,
-                         "talkers": 0, "snr_db": None})
+            sf.write(str(path), at_level(x, a.get("bare_level", -30.0)).astype(np.float32), SR, subtype="PCM_16")
+            kind = "room" if "room_seed" in a else "ambient"
+            rows.append({"audio": str(path.relative_to(out)), "kind": kind, "physical": a["physical"],
+                         "social": "crowd" if a["crowd"] else "alone", "ambient": a["title"], "series": a["series"],
+                         "speaker": None, "talkers": 0, "snr_db": None})
     with open(out / f"{split}.jsonl", "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
