@@ -242,11 +242,17 @@ def piper() -> Piper:
 
 # ----------------------------------------------------------------------------- sources
 def ls_files(d: str, exts=(".wav",)) -> list[str]:
+    """The files under d with these extensions. Every folder read here comes
+    from a package of apt-packages.txt: an empty one means a missing package,
+    and a model trained without its audio would differ silently, so stop."""
     out = []
     for root, _, files in os.walk(d, followlinks=True):
         for f in files:
             if f.lower().endswith(exts):
                 out.append(os.path.join(root, f))
+    if not out:
+        sys.exit(f"build_data: no {'/'.join(exts)} files under {d}: install the Debian packages of "
+                 "models/wake/apt-packages.txt (train_all.py --apt does)")
     return sorted(out)
 
 
@@ -260,12 +266,18 @@ SPEECH_HELDOUT_DIRS = [f"{AST}/it_IT_m_Carlo", f"{AST}/ru_RU_f_IvrvoiceRU"]
 MOH_DIR = "/usr/share/asterisk/moh"
 MOH_HELDOUT = "reno_project-system.wav"
 AMBIENT_FILES = ["/usr/share/sounds/alsa/Noise.wav"]
-AMBIENT_DIRS = ["/usr/share/sounds/freedesktop", "/usr/share/sounds/oxygen"]
+# (oxygen-sounds was listed here as /usr/share/sounds/oxygen, but Debian installs
+# its files straight into /usr/share/sounds/: the folder was always empty and the
+# committed model never heard them. Found when ls_files began to refuse empty folders.)
+AMBIENT_DIRS = ["/usr/share/sounds/freedesktop"]
 
 
 def ambient_pool() -> list[np.ndarray]:
     """Real non-speech recordings used as background noise (train only)."""
-    files = [f for f in AMBIENT_FILES if os.path.exists(f)]
+    missing = [f for f in AMBIENT_FILES if not os.path.exists(f)]
+    if missing:
+        sys.exit(f"build_data: {missing} missing: install the Debian packages of models/wake/apt-packages.txt")
+    files = list(AMBIENT_FILES)
     for d in AMBIENT_DIRS:
         files += ls_files(d, (".wav", ".ogg", ".oga"))
     files += [f for f in ls_files(MOH_DIR) if not f.endswith(MOH_HELDOUT)]
