@@ -62,7 +62,8 @@ fn main() -> anyhow::Result<()> {
             "heard": t.text,
             "matched": matched,
             "forced_logprob": forced.lead_avg_logprob,
-            "verified": verified.is_some(),
+            "verified": verified.why().is_none(),
+            "why": verified.why(),
             "leads": leads,
         });
         if asr.has_prompt() && std::env::var_os("VERIFY_PLAIN").is_some() {

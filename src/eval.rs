@@ -150,9 +150,22 @@ fn wake_outcomes(events: &[Event]) -> Vec<(u64, Result<Option<String>, String>)>
     for ev in events {
         match ev {
             Event::Wake { t_ms, .. } => out.push((*t_ms, Ok(None))),
-            Event::WakeRejected { heard, .. } => {
+            Event::WakeRejected {
+                heard,
+                heard_plain,
+                why,
+                ..
+            } => {
                 if let Some(last) = out.last_mut() {
-                    last.1 = Err(heard.clone());
+                    // What was heard, without the prompt too, and why it failed.
+                    let mut h = heard.clone();
+                    if let Some(p) = heard_plain {
+                        h += &format!(" / plain: {p}");
+                    }
+                    if !why.is_empty() {
+                        h += &format!(" ({why})");
+                    }
+                    last.1 = Err(h);
                 }
             }
             Event::Transcript { text, .. } => {
@@ -605,6 +618,8 @@ mod tests {
             Event::WakeRejected {
                 t_ms: 1500,
                 heard: "Hey, layer.".into(),
+                heard_plain: Some("Hey layer.".into()),
+                why: "phrase not heard".into(),
             },
             wake(4000),
             Event::Transcript {
@@ -616,7 +631,10 @@ mod tests {
         assert_eq!(
             wake_outcomes(&events),
             vec![
-                (1000, Err("Hey, layer.".to_string())),
+                (
+                    1000,
+                    Err("Hey, layer. / plain: Hey layer. (phrase not heard)".to_string())
+                ),
                 (4000, Ok(Some("play some jazz".to_string()))),
                 (9000, Ok(None)),
             ]

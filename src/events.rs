@@ -78,8 +78,15 @@ pub enum Event {
     WakeRejected {
         /// Audio clock, ms.
         t_ms: u64,
-        /// What Whisper heard instead.
+        /// What Whisper heard instead (primed with the command prompt).
         heard: String,
+        /// What it heard without the prompt, when it tried again that way.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        heard_plain: Option<String>,
+        /// Why the phrase was rejected: "phrase not heard", or the near miss
+        /// that was likelier (`near miss "Hey players" likelier by 2.3`).
+        #[serde(skip_serializing_if = "String::is_empty", default)]
+        why: String,
     },
     /// What Whisper heard after the wake word.
     Transcript {
@@ -265,8 +272,18 @@ impl Event {
                 device, attempts, ..
             } => format!("{device} after {attempts} attempt(s)"),
             Event::Wake { phrase, score, .. } => format!("{phrase:?} (score {score:.2})"),
-            Event::WakeRejected { heard, .. } => {
-                format!("Whisper heard {heard:?}, not the wake phrase")
+            Event::WakeRejected {
+                heard,
+                heard_plain,
+                why,
+                ..
+            } => {
+                let plain = heard_plain
+                    .as_ref()
+                    .map(|p| format!(" (without the prompt: {p:?})"))
+                    .unwrap_or_default();
+                let why = if why.is_empty() { String::new() } else { format!(": {why}") };
+                format!("Whisper heard {heard:?}{plain}, not the wake phrase{why}")
             }
             Event::Transcript { text, .. } => format!("{text:?}"),
             Event::Command {
@@ -437,6 +454,8 @@ mod tests {
             Event::WakeRejected {
                 t_ms: 11,
                 heard: "hey layer".into(),
+                heard_plain: Some("Hey, layer.".into()),
+                why: "phrase not heard".into(),
             },
             Event::Transcript {
                 t_ms: 7,

@@ -142,6 +142,8 @@ mod tests {
         let r = Event::WakeRejected {
             t_ms: 2000,
             heard: "hey planner".into(),
+            heard_plain: None,
+            why: "phrase not heard".into(),
         };
         let got = log.push(&r).unwrap();
         assert!(log

@@ -1161,15 +1161,24 @@ impl Commander {
         let started = std::time::Instant::now();
         let mut t = self.asr.transcribe(&job.clip)?;
         self.last_asr_ms = started.elapsed().as_millis() as u64;
+        // Why the second stage said no, and what it heard without the prompt.
+        let mut rejected: (Option<String>, Option<String>) = (None, None);
         let matched = if onset {
             match_phrase(&t.text, &self.check.phrase)
         } else if self.verify {
-            let (m, plain) = verify_wake_clip(&mut self.asr, &job.clip, &t, &self.check)?;
+            let (v, plain) = verify_wake_clip(&mut self.asr, &job.clip, &t, &self.check)?;
             self.last_asr_ms = started.elapsed().as_millis() as u64;
-            if let (Some(_), Some(plain)) = (&m, plain) {
-                t = plain;
+            rejected.0 = v.why();
+            match (v.command(), plain) {
+                (Some(rest), Some(plain)) => {
+                    t = plain;
+                    Some(rest)
+                }
+                (m, plain) => {
+                    rejected.1 = plain.map(|p| p.text);
+                    m
+                }
             }
-            m
         } else {
             phrase_heard(&mut self.asr, &t, &self.check)?
         };
@@ -1178,9 +1187,12 @@ impl Commander {
             None if self.verify => {
                 // Onset triggers are not wakes at all unless the phrase is heard.
                 if !onset {
+                    let (why, heard_plain) = rejected;
                     out.push(Event::WakeRejected {
                         t_ms,
                         heard: t.text,
+                        heard_plain,
+                        why: why.unwrap_or_default(),
                     });
                 }
                 return Ok(None);
@@ -1325,21 +1337,77 @@ impl WakeCheck {
 /// way, it must then not be beaten by a rival ("Hey players", "Play her") by
 /// more than [`WakeCheck::max_rival_lead`] in summed log-probability: the
 /// fuzzy match and a loose forced score would otherwise let near misses in.
-/// Returns the command text after the phrase, or `None` when the phrase was
-/// not heard.
 pub fn verify_wake(
     asr: &mut AsrWorker,
     t: &crate::asr::Transcript,
     check: &WakeCheck,
-) -> Result<Option<String>, Error> {
-    let heard = phrase_heard(asr, t, check)?;
-    if heard.is_none() || !check.has_rivals() {
-        return Ok(heard);
+) -> Result<WakeVerdict, Error> {
+    let Some(rest) = phrase_heard(asr, t, check)? else {
+        return Ok(WakeVerdict::NotHeard);
+    };
+    if !check.has_rivals() {
+        return Ok(WakeVerdict::Heard(rest));
     }
     let lp = asr.lead_logprobs(&check.leads)?;
-    let best = |s: &[f32]| s.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let (own, rivals) = lp.split_at(check.own);
-    Ok(heard.filter(|_| best(rivals) - best(own) <= check.max_rival_lead))
+    let own_best = own.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (i, rival_best) =
+        rivals
+            .iter()
+            .copied()
+            .enumerate()
+            .fold(
+                (0, f32::NEG_INFINITY),
+                |b, (i, v)| if v > b.1 { (i, v) } else { b },
+            );
+    let lead = rival_best - own_best;
+    Ok(if lead > check.max_rival_lead {
+        WakeVerdict::Outranked {
+            rival: check.leads[check.own + i].clone(),
+            lead,
+        }
+    } else {
+        WakeVerdict::Heard(rest)
+    })
+}
+
+/// What the second stage made of one transcript.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WakeVerdict {
+    /// The phrase stood: the command text after it.
+    Heard(String),
+    /// Neither the transcript's start nor the forced phrase was close enough.
+    NotHeard,
+    /// The phrase was heard, but the near miss `rival` was likelier, by
+    /// `lead` in summed log-probability.
+    Outranked {
+        /// The rival's text, as in [`WakeCheck::leads`].
+        rival: String,
+        /// How much likelier than the phrase's best form.
+        lead: f32,
+    },
+}
+
+impl WakeVerdict {
+    /// The command text when the phrase stood.
+    pub fn command(self) -> Option<String> {
+        match self {
+            WakeVerdict::Heard(rest) => Some(rest),
+            _ => None,
+        }
+    }
+
+    /// Why the phrase was rejected, in words (`None` when it stood).
+    pub fn why(&self) -> Option<String> {
+        match self {
+            WakeVerdict::Heard(_) => None,
+            WakeVerdict::NotHeard => Some("phrase not heard".into()),
+            WakeVerdict::Outranked { rival, lead } => Some(format!(
+                "near miss {:?} likelier by {lead:.1}",
+                rival.trim_end_matches([',', '.'])
+            )),
+        }
+    }
 }
 
 /// [`verify_wake`] without the rivals: the command text after the phrase if
@@ -1363,22 +1431,20 @@ pub fn phrase_heard(
 /// Player."; on the held-out corpus the retry took verified FRR from 70.6% to
 /// 66.9% with no false accept. Returns the command text when the phrase was
 /// heard, and the plain transcript when the retry ran (the command then comes
-/// from it).
+/// from it). A rejection carries the verdict of the last transcript checked.
 pub fn verify_wake_clip(
     asr: &mut AsrWorker,
     clip: &[f32],
     t: &crate::asr::Transcript,
     check: &WakeCheck,
-) -> Result<(Option<String>, Option<crate::asr::Transcript>), Error> {
-    if let Some(rest) = verify_wake(asr, t, check)? {
-        return Ok((Some(rest), None));
-    }
-    if !asr.has_prompt() {
-        return Ok((None, None));
+) -> Result<(WakeVerdict, Option<crate::asr::Transcript>), Error> {
+    let first = verify_wake(asr, t, check)?;
+    if matches!(first, WakeVerdict::Heard(_)) || !asr.has_prompt() {
+        return Ok((first, None));
     }
     let plain = asr.transcribe_plain(clip)?;
-    let m = verify_wake(asr, &plain, check)?;
-    Ok((m, Some(plain)))
+    let v = verify_wake(asr, &plain, check)?;
+    Ok((v, Some(plain)))
 }
 
 /// The wake phrase as Whisper writes it before a command ("Hey player,"),
@@ -1724,6 +1790,26 @@ fn collect<S: AudioSource>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_wake_verdict_says_why_it_rejected() {
+        let heard = WakeVerdict::Heard("play jazz".into());
+        assert_eq!(heard.why(), None);
+        assert_eq!(heard.command().as_deref(), Some("play jazz"));
+        assert_eq!(
+            WakeVerdict::NotHeard.why().as_deref(),
+            Some("phrase not heard")
+        );
+        let v = WakeVerdict::Outranked {
+            rival: "Hey players,".into(),
+            lead: 2.34,
+        };
+        assert_eq!(
+            v.why().as_deref(),
+            Some("near miss \"Hey players\" likelier by 2.3")
+        );
+        assert_eq!(v.command(), None);
+    }
 
     #[test]
     fn wake_check_weighs_the_phrase_as_whisper_writes_it_against_its_rivals() {

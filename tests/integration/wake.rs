@@ -243,12 +243,15 @@ fn second_stage(
     check: &heyplayer::pipeline::WakeCheck,
 ) -> (String, Option<String>) {
     let t = w.transcribe(clip).unwrap();
-    let (rest, plain) = heyplayer::pipeline::verify_wake_clip(w, clip, &t, check).unwrap();
-    let heard = match plain {
+    let (v, plain) = heyplayer::pipeline::verify_wake_clip(w, clip, &t, check).unwrap();
+    let mut heard = match plain {
         Some(p) => format!("{} / plain: {}", t.text, p.text),
         None => t.text,
     };
-    (heard, rest)
+    if let Some(why) = v.why() {
+        heard += &format!(" ({why})");
+    }
+    (heard, v.command())
 }
 
 /// The second stage (Whisper: the transcript starts with the phrase, or the
