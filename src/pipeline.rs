@@ -1351,15 +1351,9 @@ pub fn verify_wake(
     let lp = asr.lead_logprobs(&check.leads)?;
     let (own, rivals) = lp.split_at(check.own);
     let own_best = own.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let (i, rival_best) =
-        rivals
-            .iter()
-            .copied()
-            .enumerate()
-            .fold(
-                (0, f32::NEG_INFINITY),
-                |b, (i, v)| if v > b.1 { (i, v) } else { b },
-            );
+    let Some((i, &rival_best)) = rivals.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) else {
+        return Ok(WakeVerdict::Heard(rest));
+    };
     let lead = rival_best - own_best;
     Ok(if lead > check.max_rival_lead {
         WakeVerdict::Outranked {

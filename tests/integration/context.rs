@@ -136,8 +136,15 @@ const MIN_HELD_OUT_SOCIAL: f64 = 0.75;
 /// A head that cannot say them (the head before the synthetic rooms) gets 0.
 const MIN_HELD_OUT_INDOOR_RECALL: f64 = 0.5;
 
-/// The held-out set's rows and the `context --json` answer for each.
-fn held_out_answers() -> Vec<(serde_json::Value, serde_json::Value)> {
+/// The held-out set's rows and the `context --json` answer for each (run
+/// once, shared by the tests that read them).
+fn held_out_answers() -> &'static [(serde_json::Value, serde_json::Value)] {
+    static ANSWERS: std::sync::OnceLock<Vec<(serde_json::Value, serde_json::Value)>> =
+        std::sync::OnceLock::new();
+    ANSWERS.get_or_init(run_held_out)
+}
+
+fn run_held_out() -> Vec<(serde_json::Value, serde_json::Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/context/heldout");
     let manifest = dir.join("test.jsonl");
     assert!(
@@ -192,8 +199,8 @@ fn recall(
 #[test]
 fn the_head_meets_its_minimum_on_held_out_scenes() {
     let answers = held_out_answers();
-    let (physical, n_physical) = recall(&answers, "physical", None);
-    let (social, n_social) = recall(&answers, "social", None);
+    let (physical, n_physical) = recall(answers, "physical", None);
+    let (social, n_social) = recall(answers, "social", None);
     eprintln!(
         "held-out make test-data scenes: physical {:.1}% of {n_physical}, social {:.1}% of {n_social}",
         physical * 100.0,
@@ -218,7 +225,7 @@ fn the_head_meets_its_minimum_on_held_out_scenes() {
 fn issue_7_the_head_says_indoor_on_held_out_rooms() {
     let answers = held_out_answers();
     for label in ["indoor_quiet", "indoor_busy"] {
-        let (r, n) = recall(&answers, "physical", Some(label));
+        let (r, n) = recall(answers, "physical", Some(label));
         eprintln!("held-out {label}: recall {:.1}% of {n}", r * 100.0);
         assert!(n >= 8, "{label}: only {n} held-out clips");
         assert!(
