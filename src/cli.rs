@@ -56,7 +56,7 @@ pub enum Command {
     #[command(after_help = TRANSCRIBE_HELP)]
     Transcribe(TranscribeArgs),
     /// Say where a recording was made, who else is around, and the speaker's
-    /// mood: physical, social and emotion context of WAV files (zero-shot).
+    /// mood: physical, social and emotion context of WAV files.
     #[command(after_help = CONTEXT_HELP)]
     Context(ContextArgs),
     /// Score the whole pipeline on a labelled corpus (format: ../shared/EVAL.md).
@@ -243,11 +243,17 @@ const CONTEXT_HELP: &str =
     "Each file is read whole (any WAV heyplayer accepts, resampled to 16 kHz) and
 taken as one wake-gated clip: the VAD marks its speech, the first --preroll-ms
 count as pre-roll. YAMNet (AudioSet) listens to it, and the table
-models/context/mapping.toml turns what it hears into labels:
+models/context/mapping.toml turns what it hears into labels; a small learned
+head (models/context/context_head.onnx) then decides physical and social
+(--zero-shot: the table alone):
 
   physical  indoor_quiet, indoor_busy, street, nature, vehicle   (non-speech parts)
   social    alone, conversation, crowd     (non-speech parts, speech in the pre-roll)
   emotion   neutral, happy, sad, angry, and arousal 0..1         (speech parts)
+
+The head learned street, nature and vehicle from real recordings, and the two
+indoor labels from synthetic rooms only (models/context/MODEL_CARD.md has its
+held-out figures and limits).
 
 Each label has a confidence and its evidence (the AudioSet classes behind it);
 \"unknown\" when the confidence is too low. No speaker embedding, no gender, age
