@@ -363,14 +363,13 @@ def scene(rng, amb: dict, amb_audio: np.ndarray, user: Prompts, others: list[Pro
     amb_level = float(rng.uniform(*amb.get("level", AMBIENT_LEVEL)))
     x = at_level(loop_to(amb_audio, n, rng), amb_level)
     snr = float(rng.uniform(*amb.get("snr", SNR)))
-    h = rooms.room_rir(amb["room_seed"], amb["physical"] == "indoor_busy") if "room_seed" in amb else None
-    if h is not None and rng.random() < ROOM_VOICE_P:
+    h = None
+    if "room_seed" in amb and rng.random() < ROOM_VOICE_P:
         # Indoors, the user's voice (and a companion's) comes through the room
         # too, unless the user is close to the microphone: dry speech must not
         # mean "outdoors".
+        h = rooms.room_rir(amb["room_seed"], amb["physical"] == "indoor_busy")
         cmd = rooms.in_room(cmd, h)
-    else:
-        h = None
     user_level = amb_level + snr
     # Speech level measured on its active part.
     active = cmd[np.abs(cmd) > 1e-3]
