@@ -130,10 +130,12 @@ $(BENCH_WAKE_READY): $(TOOLS_READY) benches/wake_eval/requirements.txt
 	touch $@
 
 # The wake word on the held-out corpus: FRR and false accepts/h with the first stage alone
-# and with Whisper verification; speed of the first stage vs openWakeWord's own package.
+# and with Whisper verification; speed of the first stage vs openWakeWord's own package;
+# then the first stage's FRR / false-accept curve over thresholds (the model card's).
 bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 	$(CARGO) build --release --locked --example wake_rtf
 	$(PY) benches/wake_eval/run.py $(WAKE_CORPUS)/manifest.jsonl
+	$(PY) benches/wake_eval/first_stage_curve.py $(WAKE_CORPUS)/manifest.jsonl models/wake/hey_player.onnx
 
 # The integration tests run the recommender example as a subscriber: `cargo
 # test` builds examples only as test harnesses, so build the program itself.

@@ -148,6 +148,37 @@ def sigmoid(z):
     return (1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))).astype(np.float32)
 
 
+class Ensemble:
+    """Members trained apart (own seed, own negative draws and mining), whose logits are
+    averaged. It is one wider MLP with block-diagonal hidden layers, so `p` is exported
+    with the same ops and the runtime does not know the difference."""
+
+    def __init__(self, members: list[MLP]):
+        self.members = members
+
+    def logit(self, x):
+        return sum(m.forward(x)[0] for m in self.members) / len(self.members)
+
+    def predict(self, x, bs=8192):
+        out = [sigmoid(self.logit(x[i:i + bs])) for i in range(0, len(x), bs)]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+
+    @property
+    def p(self):
+        ms, k = self.members, len(self.members)
+        w2 = np.zeros((sum(m.p["W2"].shape[0] for m in ms), sum(m.p["W2"].shape[1] for m in ms)), np.float32)
+        r = c = 0
+        for m in ms:
+            a, b = m.p["W2"].shape
+            w2[r:r + a, c:c + b] = m.p["W2"]
+            r, c = r + a, c + b
+        return {"W1": np.concatenate([m.p["W1"] for m in ms], axis=1),
+                "b1": np.concatenate([m.p["b1"] for m in ms]),
+                "W2": w2, "b2": np.concatenate([m.p["b2"] for m in ms]),
+                "W3": np.concatenate([m.p["W3"] for m in ms], axis=0) / k,
+                "b3": sum(m.p["b3"] for m in ms) / k}
+
+
 def train_epochs(model, X, y, w, epochs, lr, rng, bs=256, log=""):
     n = len(X)
     for ep in range(epochs):
@@ -264,6 +295,45 @@ def onnx_check(path: Path, model: MLP, mean, std, X):
     return float(np.max(np.abs(ref - got)))
 
 
+def train_member(Xtr, ytr, is_tts_neg, args, rng, tag=""):
+    """One MLP: round 0 on all positives + a random 30 % of the negatives, then two rounds
+    that mine the whole negative pool (score > 0.1) and weight what they find up."""
+    model = MLP(Xtr.shape[1], rng)
+    pos_idx = np.where(ytr == 1)[0]
+    neg_idx = np.where(ytr == 0)[0]
+    # hard-negative multiplier per training window (near-miss TTS windows start harder)
+    hard = np.ones(len(Xtr), np.float32)
+    hard[is_tts_neg] = args.tts_neg_weight
+
+    # round 0: all positives + random 30% of negatives; rounds 1-2: mine the full pool
+    sel_neg = rng.choice(neg_idx, size=int(0.3 * len(neg_idx)), replace=False)
+    rounds = [(sel_neg, args.epochs, 2e-3)]
+    mining_log = []
+    for r in range(3):
+        if r > 0:
+            p_neg = model.predict(Xtr[neg_idx])
+            hard_mask = p_neg > 0.1
+            mined = neg_idx[hard_mask]
+            hard[mined] *= 2.0  # hard negatives get extra weight each round they are found
+            rand = rng.choice(neg_idx, size=int(0.3 * len(neg_idx)), replace=False)
+            sel_neg = np.union1d(mined, rand)
+            mining_log.append({"round": r, "hard_negatives_found": int(hard_mask.sum()),
+                               "neg_pool": int(len(neg_idx)),
+                               "max_neg_score": float(p_neg.max())})
+            print(f"[train] {tag}round {r}: mined {int(hard_mask.sum())} hard negatives "
+                  f"(score>0.1) of {len(neg_idx)}", flush=True)
+            rounds.append((sel_neg, max(2, args.epochs * 3 // 4), 1e-3))
+        sel_neg, ep, lr = rounds[-1]
+        idx = np.concatenate([pos_idx, sel_neg])
+        y = ytr[idx]
+        npos, nneg = len(pos_idx), len(sel_neg)
+        # class weighting: balance the two classes' total weight (positives count 1:1 with negatives)
+        cw = np.where(y == 1, 0.5 * len(idx) / npos, 0.5 * len(idx) / nneg).astype(np.float32)
+        w = cw * np.where(y == 1, 1.0, hard[idx]).astype(np.float32)
+        train_epochs(model, Xtr[idx], y, w, ep, lr, rng, log=f"{tag}round {r}")
+    return model, mining_log
+
+
 # ----------------------------------------------------------------------------- main
 def main():
     ap = argparse.ArgumentParser()
@@ -279,6 +349,8 @@ def main():
     ap.add_argument("--wd", type=float, default=1e-4)
     ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--hidden", default="64,32", help="hidden layer sizes H1,H2")
+    ap.add_argument("--members", type=int, default=1,
+                    help="MLPs trained apart and averaged (logits); exported as one block-diagonal MLP")
     ap.add_argument("--tts-neg-weight", type=float, default=2.0,
                     help="initial weight multiplier of synthetic near-miss/other-speech negatives")
     args = ap.parse_args()
@@ -315,40 +387,15 @@ def main():
     Xtr = (Xtr - mean) / std
     Xva = (Xva - mean) / std
 
-    model = MLP(Xtr.shape[1], rng)
-    pos_idx = np.where(ytr == 1)[0]
-    neg_idx = np.where(ytr == 0)[0]
-    # hard-negative multiplier per training window (near-miss TTS windows start harder)
-    hard = np.ones(len(Xtr), np.float32)
     is_tts_neg = np.char.startswith(srctr.astype(str), "neg_")
-    hard[is_tts_neg] = args.tts_neg_weight
-
-    # round 0: all positives + random 30% of negatives; rounds 1-2: mine the full pool
-    sel_neg = rng.choice(neg_idx, size=int(0.3 * len(neg_idx)), replace=False)
-    rounds = [(sel_neg, args.epochs, 2e-3)]
-    mining_log = []
-    for r in range(3):
-        if r > 0:
-            p_neg = model.predict(Xtr[neg_idx])
-            hard_mask = p_neg > 0.1
-            mined = neg_idx[hard_mask]
-            hard[mined] *= 2.0  # hard negatives get extra weight each round they are found
-            rand = rng.choice(neg_idx, size=int(0.3 * len(neg_idx)), replace=False)
-            sel_neg = np.union1d(mined, rand)
-            mining_log.append({"round": r, "hard_negatives_found": int(hard_mask.sum()),
-                               "neg_pool": int(len(neg_idx)),
-                               "max_neg_score": float(p_neg.max())})
-            print(f"[train] round {r}: mined {int(hard_mask.sum())} hard negatives "
-                  f"(score>0.1) of {len(neg_idx)}", flush=True)
-            rounds.append((sel_neg, max(2, args.epochs * 3 // 4), 1e-3))
-        sel_neg, ep, lr = rounds[-1]
-        idx = np.concatenate([pos_idx, sel_neg])
-        y = ytr[idx]
-        npos, nneg = len(pos_idx), len(sel_neg)
-        # class weighting: balance the two classes' total weight (positives count 1:1 with negatives)
-        cw = np.where(y == 1, 0.5 * len(idx) / npos, 0.5 * len(idx) / nneg).astype(np.float32)
-        w = cw * np.where(y == 1, 1.0, hard[idx]).astype(np.float32)
-        train_epochs(model, Xtr[idx], y, w, ep, lr, rng, log=f"round {r}")
+    members, mining_log = [], []
+    for k in range(args.members):
+        # Member 0 draws from the original generator, so --members 1 is the single model of before.
+        mrng = rng if k == 0 else np.random.default_rng(SEED + 7919 * k)
+        m, log = train_member(Xtr, ytr, is_tts_neg, args, mrng, tag=f"member {k} " if args.members > 1 else "")
+        members.append(m)
+        mining_log += [dict(e, member=k) for e in log] if args.members > 1 else log
+    model = members[0] if args.members == 1 else Ensemble(members)
     t_train = time.time() - T0
 
     # ---------------------------------------------------------------- evaluation
@@ -428,7 +475,8 @@ def main():
         "hyperparameters": {"layers": [wf.WINDOW * wf.EMB_DIM, H1, H2, 1], "optimizer": "Adam",
                             "dropout_h1": args.dropout, "feature_noise_std": args.feat_noise,
                             "weight_decay": args.wd, "epochs_round0": args.epochs,
-                            "mining_rounds": 2, "tts_neg_weight": args.tts_neg_weight},
+                            "mining_rounds": 2, "tts_neg_weight": args.tts_neg_weight,
+                            "members": args.members},
         "train_windows": int(len(Xtr)), "train_pos_windows": int(ytr.sum()),
         "hard_negative_mining": mining_log,
         "window_level": {"train": window_stats(Xtr, ytr, thr), "val": window_stats(Xva, yva, thr)},
