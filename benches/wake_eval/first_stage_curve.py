@@ -25,10 +25,10 @@ import soundfile as sf
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "models" / "wake"))
 import wakefeat as wf  # noqa: E402
+from train import detections  # noqa: E402  (the training recipe's streaming rule, refractory included)
 
 THRESHOLDS = [0.3, 0.5, 0.7, 0.9, 0.95, 0.99, 0.995, 0.997, 0.999]
 PATIENCE = 2
-REFRACTORY_STEPS = round(1.5 / 0.08)
 
 
 def embeddings(manifest: Path) -> dict:
@@ -49,17 +49,6 @@ def embeddings(manifest: Path) -> dict:
             print(f"[curve] embeddings {i + 1}/{len(entries)}", file=sys.stderr, flush=True)
     np.savez(cache, **out)
     return {e["id"]: (out[e["id"]], e) for e in entries}
-
-
-def detections(scores: np.ndarray, thr: float) -> int:
-    n = run = 0
-    block = -1
-    for i, s in enumerate(scores >= thr):
-        run = run + 1 if s else 0
-        if run >= PATIENCE and i > block:
-            n += 1
-            block = i + REFRACTORY_STEPS
-    return n
 
 
 def main() -> None:
@@ -91,7 +80,7 @@ def main() -> None:
             by_engine: dict[str, list[int]] = {}
             fa_by: dict[str, int] = {}
             for k, (e, entry) in emb.items():
-                d = detections(scores[k], thr)
+                d = len(detections(scores[k], thr, PATIENCE))
                 if entry["labels"].get("wake"):
                     pos += 1
                     missed += d == 0
