@@ -35,7 +35,7 @@ def embeddings(manifest: Path) -> dict:
     cache = manifest.parent / "first_stage_emb.npz"
     entries = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
     if cache.exists():
-        z = np.load(cache, allow_pickle=True)
+        z = np.load(cache)
         if set(z.files) >= {e["id"] for e in entries}:
             return {e["id"]: (z[e["id"]], e) for e in entries}
     fx = wf.FeatureExtractor(threads=2)
@@ -64,6 +64,7 @@ def main() -> None:
             sys.exit(f"{head}: no such wake head (an ONNX file with input embeddings [1,16,96])")
     import onnxruntime as ort
     emb = embeddings(args.manifest)
+    seconds = {k: sf.info(args.manifest.parent / entry["audio"]).duration for k, (_, entry) in emb.items()}
     report = {}
     for head in args.heads:
         sess = ort.InferenceSession(str(head), providers=["CPUExecutionProvider"])
@@ -72,7 +73,6 @@ def main() -> None:
             w = wf.windows(e).astype(np.float32)
             scores[k] = np.array([sess.run(None, {"embeddings": x[None]})[0][0, 0] for x in w]) \
                 if len(w) else np.zeros(0, np.float32)
-        seconds = {k: sf.info(args.manifest.parent / entry["audio"]).duration for k, (_, entry) in emb.items()}
         rows = []
         for thr in THRESHOLDS:
             pos = missed = fa = 0

@@ -165,16 +165,12 @@ class Ensemble:
 
     @property
     def p(self):
+        from scipy.linalg import block_diag
         ms, k = self.members, len(self.members)
-        w2 = np.zeros((sum(m.p["W2"].shape[0] for m in ms), sum(m.p["W2"].shape[1] for m in ms)), np.float32)
-        r = c = 0
-        for m in ms:
-            a, b = m.p["W2"].shape
-            w2[r:r + a, c:c + b] = m.p["W2"]
-            r, c = r + a, c + b
         return {"W1": np.concatenate([m.p["W1"] for m in ms], axis=1),
                 "b1": np.concatenate([m.p["b1"] for m in ms]),
-                "W2": w2, "b2": np.concatenate([m.p["b2"] for m in ms]),
+                "W2": block_diag(*[m.p["W2"] for m in ms]).astype(np.float32),
+                "b2": np.concatenate([m.p["b2"] for m in ms]),
                 "W3": np.concatenate([m.p["W3"] for m in ms], axis=0) / k,
                 "b3": sum(m.p["b3"] for m in ms) / k}
 
