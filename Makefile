@@ -139,9 +139,17 @@ bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 
 # The integration tests run the recommender example as a subscriber: `cargo
 # test` builds examples only as test harnesses, so build the program itself.
-test: deps models test-data
+# The test audio is generated while that cold build runs: the build leaves
+# about a core-minute idle, and the generator needs about 40 s of CPU. Its
+# output goes to tests/out/test-data.log, shown if it fails; it runs niced,
+# so the build keeps the CPU it can use.
+test: deps models $(TOOLS_READY)
 	$(CARGO) fmt --all --check
-	$(CARGO) build --locked --example recommender
+	@mkdir -p tests/out; echo "[test] generating the test audio in the background (log: tests/out/test-data.log)"
+	@nice -n 10 $(MAKE) --no-print-directory test-data > tests/out/test-data.log 2>&1 & gen=$$!; \
+	built=0; $(CARGO) build --locked --example recommender || built=$$?; \
+	if ! wait $$gen; then cat tests/out/test-data.log; echo "[test] generating the test audio failed (above)"; exit 1; fi; \
+	echo "[test] test audio ready"; exit $$built
 	$(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
 

@@ -13,8 +13,8 @@ use heyplayer::eval::{edit_distance, wer_words};
 
 use crate::common::{asterisk_prompts, config};
 
-/// Prompts scored for WER.
-const WER_PROMPTS: usize = 48;
+/// Prompts scored for WER (issue 2 asks for at least 50).
+const WER_PROMPTS: usize = 50;
 /// The test fails above this word error rate on the prompts (tiny.en q8).
 const MAX_WER: f64 = 0.15;
 
