@@ -47,7 +47,7 @@ fn spoken_commands_in_noise_give_the_right_intent() {
     assert!(lines.len() >= 60, "only {} clips", lines.len());
     // Every phrasing once, the engines taking turns (espeak-ng says the even
     // ones, Piper the odd ones): all phrasings and both engines in half the
-    // Whisper time of the whole corpus (about 35 s of a cold `make test`).
+    // Whisper time of the whole corpus (about 40 s of a cold `make test`).
     let lines: Vec<Line> = lines
         .into_iter()
         .filter(|l| {
@@ -55,8 +55,12 @@ fn spoken_commands_in_noise_give_the_right_intent() {
                 l.id.rsplit('-')
                     .next()
                     .and_then(|n| n.parse().ok())
-                    .unwrap_or(0);
-            l.id.contains(if n % 2 == 0 { "-espeak-" } else { "-piper-" })
+                    .unwrap_or_else(|| panic!("{}: not cmd-ENGINE-NUMBER", l.id));
+            l.id.contains(if n.is_multiple_of(2) {
+                "-espeak-"
+            } else {
+                "-piper-"
+            })
         })
         .collect();
     let mut w = worker();
