@@ -7,8 +7,9 @@
    data as `{split}.features.jsonl`.
 2. Head: one softmax regression per axis (physical: 5 labels, social: 3), on
    standardised features, L2-regularised, fitted with scipy's L-BFGS. The L2
-   strength and the feature set (all 1,064 values, the 22 compact ones, or
-   those and the background's class scores) are chosen together by grouped
+   strength and the feature set (all 2,088 values, the 1,064 without the
+   background embedding, the 22 compact ones, those and the background's
+   class scores, or those and the background embedding) are chosen together by grouped
    3-fold cross-validation on the training split (folds by source recording
    series), never on the test split; dropped values get zero weights.
    A label with no training data would get zero weights and a bias of -30, so
@@ -45,13 +46,15 @@ GOLDEN = ROOT / "tests/golden/context_head.json"
 FIGURES = ROOT / "models/context/figures.md"
 L2_GRID = [1e-3, 1e-2, 1e-1, 1.0]
 # The feature vector's layout (src/context/features.rs): 12 mapped scores, 4 flags and
-# fractions, 6 prosody values (COMPACT in all), then 521 YAMNet scores on the background
-# and 521 on the speech. Each axis uses the set that cross-validates best: with 900
-# training clips, the 1,064 values let the social head fit the training scenes
-# perfectly and generalise worse than the 22 compact ones.
+# fractions, 6 prosody values (COMPACT in all), then 521 YAMNet scores on the background,
+# 521 on the speech, and the 1,024 values of YAMNet's mean embedding on the background.
+# Each axis uses the set that cross-validates best: with 900 training clips, the 1,064
+# score values let the social head fit the training scenes perfectly and generalise
+# worse than the 22 compact ones.
 NUM_CLASSES = 521
+EMBEDDING = 1024
 COMPACT = 12 + 4 + 6
-FEATURE_SETS = ["all", "compact", "compact+background"]
+FEATURE_SETS = ["all", "scores", "compact", "compact+background", "compact+embedding"]
 NO_DATA_BIAS = -30.0
 
 
@@ -135,8 +138,15 @@ def standardiser(x):
 
 def feature_columns(name: str, n_features: int) -> np.ndarray:
     """The columns of a named feature set (see FEATURE_SETS)."""
-    n = {"all": n_features, "compact": COMPACT, "compact+background": COMPACT + NUM_CLASSES}[name]
-    return np.arange(min(n, n_features))
+    compact = np.arange(COMPACT)
+    background = COMPACT + np.arange(NUM_CLASSES)
+    embedding = COMPACT + 2 * NUM_CLASSES + np.arange(EMBEDDING)
+    cols = {"all": np.arange(n_features),
+            "scores": np.arange(COMPACT + 2 * NUM_CLASSES),
+            "compact": compact,
+            "compact+background": np.concatenate([compact, background]),
+            "compact+embedding": np.concatenate([compact, embedding])}[name]
+    return cols[cols < n_features]
 
 
 def train_axis_select(rows, axis, labels):

@@ -14,10 +14,15 @@
 //! - 521 YAMNet class scores on the background (non-speech part, or the whole
 //!   clip in the fallback), as `ln(max(p, FLOOR))`;
 //! - 521 YAMNet class scores on the speech part, the same way (`ln FLOOR`
-//!   without speech).
+//!   without speech);
+//! - the 1,024 values of YAMNet's mean embedding on the background (the
+//!   pooled layer its classifier reads, averaged over the same patches as the
+//!   background scores). A sound-event embedding of the surroundings, kept
+//!   only for this vector: none is computed for the user's speech part, and
+//!   YAMNet is no speaker model (see models/context/MODEL_CARD.md).
 
 use super::prosody::Prosody;
-use super::yamnet::NUM_CLASSES;
+use super::yamnet::{EMBEDDING, NUM_CLASSES};
 
 /// Mapped label scores at the start of the vector.
 pub const MAPPED: usize = 5 + 3 + 4;
@@ -26,7 +31,7 @@ pub const FLAGS: usize = 4;
 /// Prosody values.
 pub const PROSODY: usize = 6;
 /// Length of the vector.
-pub const FEATURES: usize = MAPPED + FLAGS + PROSODY + 2 * NUM_CLASSES;
+pub const FEATURES: usize = MAPPED + FLAGS + PROSODY + 2 * NUM_CLASSES + EMBEDDING;
 /// Floor of a class score before the logarithm.
 pub const FLOOR: f32 = 1e-4;
 
@@ -50,6 +55,8 @@ pub struct Parts<'a> {
     pub background: &'a [f32; NUM_CLASSES],
     /// Speech class scores (`None` without speech).
     pub speech: Option<&'a [f32; NUM_CLASSES]>,
+    /// Background embedding.
+    pub background_embedding: &'a [f32; EMBEDDING],
 }
 
 /// Writes the vector into `out` (cleared first; capacity [`FEATURES`] is enough).
@@ -81,6 +88,7 @@ pub fn build(p: &Parts<'_>, out: &mut Vec<f32>) {
         Some(s) => out.extend(s.iter().map(|&x| x.max(FLOOR).ln())),
         None => out.extend(std::iter::repeat_n(FLOOR.ln(), NUM_CLASSES)),
     }
+    out.extend_from_slice(p.background_embedding);
     debug_assert_eq!(out.len(), FEATURES);
 }
 
@@ -92,6 +100,8 @@ mod tests {
     fn the_vector_has_the_documented_layout() {
         let mut bg = [0.0f32; NUM_CLASSES];
         bg[3] = 0.5;
+        let mut emb = [0.0f32; EMBEDDING];
+        emb[EMBEDDING - 1] = 0.75;
         let parts = Parts {
             physical: &[0.1, 0.2, 0.3, 0.4, 0.5],
             social: &[0.6, 0.7, 0.8],
@@ -102,6 +112,7 @@ mod tests {
             prosody: None,
             background: &bg,
             speech: None,
+            background_embedding: &emb,
         };
         let mut v = Vec::new();
         build(&parts, &mut v);
@@ -113,6 +124,8 @@ mod tests {
         let b = MAPPED + FLAGS + PROSODY;
         assert!((v[b + 3] - 0.5f32.ln()).abs() < 1e-6);
         assert!((v[b] - FLOOR.ln()).abs() < 1e-6);
-        assert!((v[FEATURES - 1] - FLOOR.ln()).abs() < 1e-6);
+        assert!((v[b + 2 * NUM_CLASSES - 1] - FLOOR.ln()).abs() < 1e-6);
+        assert_eq!(&v[b + 2 * NUM_CLASSES..], &emb[..]);
+        assert_eq!(v[FEATURES - 1], 0.75);
     }
 }

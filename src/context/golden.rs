@@ -301,8 +301,16 @@ fn the_stage_classifies_the_reference_clip() {
         assert!((0.0..=1.0).contains(&l.confidence));
         assert!(l.evidence.len() <= super::EVIDENCE_ITEMS);
     }
-    // Same clip, same answer: the stage keeps no state between clips.
+    // The vector ends with the background embedding, filled in.
+    let features = stage.features().to_vec();
+    assert_eq!(features.len(), super::features::FEATURES);
+    let embedding = &features[super::features::FEATURES - super::yamnet::EMBEDDING..];
+    assert!(embedding.iter().all(|v| v.is_finite() && *v >= 0.0));
+    assert!(embedding.iter().any(|v| *v > 0.0));
+    // Same clip, same answer: the stage keeps no state between clips (the
+    // embedding is not accumulated across them either).
     assert_eq!(stage.classify(&clip, &speech).unwrap(), labels);
+    assert_eq!(stage.features(), &features[..]);
     // Without speech, emotion has nothing to go on.
     let none = stage.classify(&clip, &[]).unwrap();
     assert_eq!(none.emotion.value, super::UNKNOWN);

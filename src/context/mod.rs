@@ -49,7 +49,7 @@ use head::{ContextHead, HeadOutput, PHYSICAL_LABELS, SOCIAL_LABELS};
 use mapping::{Cue, LabelRule, Mapping};
 use mel::{LogMel, MelFrame, FRAMES_PER_PATCH, PATCH_HOP_FRAMES};
 use prosody::{Prosody, ProsodyAnalyser};
-use yamnet::{YamNet, NUM_CLASSES};
+use yamnet::{YamNet, EMBEDDING, NUM_CLASSES};
 
 /// Errors of the context stage.
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +269,9 @@ pub struct ContextStage {
     nonspeech: Box<[f32; NUM_CLASSES]>,
     speech: Box<[f32; NUM_CLASSES]>,
     whole: Box<[f32; NUM_CLASSES]>,
+    /// Mean YAMNet embedding of the background part (the non-speech frames,
+    /// or the whole clip in the fallback): never of the speech part alone.
+    background_embedding: Box<[f32; EMBEDDING]>,
     near_speech: Vec<bool>,
     prosody: ProsodyAnalyser,
     preroll_ms: u64,
@@ -293,6 +296,7 @@ impl ContextStage {
             nonspeech: Box::new([0.0; NUM_CLASSES]),
             speech: Box::new([0.0; NUM_CLASSES]),
             whole: Box::new([0.0; NUM_CLASSES]),
+            background_embedding: Box::new([0.0; EMBEDDING]),
             near_speech: Vec::with_capacity(frames),
             prosody: ProsodyAnalyser::with_capacity(frames),
             preroll_ms: DEFAULT_PREROLL_MS,
@@ -466,6 +470,7 @@ impl ContextStage {
                 prosody: arousal.value.map(|a| (&arousal.prosody, a)),
                 background,
                 speech: has_speech.then_some(&*self.speech),
+                background_embedding: &self.background_embedding,
             },
             &mut self.features,
         );
@@ -527,16 +532,24 @@ impl ContextStage {
     }
 
     /// Mean class probabilities over the patches of `selected`, into the
-    /// accumulator of `part`: 96-frame patches every 48 frames, plus one
-    /// ending at the last frame; fewer than 96 frames are repeated to fill one
-    /// patch (no zero padding).
+    /// accumulator of `part` (and, for the background parts, the mean
+    /// embedding into `background_embedding`): 96-frame patches every 48
+    /// frames, plus one ending at the last frame; fewer than 96 frames are
+    /// repeated to fill one patch (no zero padding).
     fn score_selected(&mut self, part: Part) -> Result<(), ContextError> {
         let acc = match part {
             Part::NonSpeech => &mut self.nonspeech,
             Part::Speech => &mut self.speech,
             Part::Whole => &mut self.whole,
         };
+        let mut embedding = match part {
+            Part::NonSpeech | Part::Whole => Some(&mut *self.background_embedding),
+            Part::Speech => None,
+        };
         acc.fill(0.0);
+        if let Some(e) = embedding.as_deref_mut() {
+            e.fill(0.0);
+        }
         let n = self.selected.len();
         if n == 0 {
             return Ok(());
@@ -553,18 +566,28 @@ impl ContextStage {
             for k in 0..FRAMES_PER_PATCH {
                 self.patch.push(self.selected[(start + k) % n]);
             }
-            self.model
-                .yamnet
-                .push_patch(&self.patch, &mut self.yamnet, acc)?;
+            self.model.yamnet.push_patch(
+                &self.patch,
+                &mut self.yamnet,
+                acc,
+                embedding.as_deref_mut(),
+            )?;
             count += 1;
             if start + FRAMES_PER_PATCH >= n {
                 break;
             }
             next += PATCH_HOP_FRAMES;
         }
-        self.model.yamnet.flush(&mut self.yamnet, acc)?;
+        self.model
+            .yamnet
+            .flush(&mut self.yamnet, acc, embedding.as_deref_mut())?;
         for a in acc.iter_mut() {
             *a /= count as f32;
+        }
+        if let Some(e) = embedding {
+            for v in e.iter_mut() {
+                *v /= count as f32;
+            }
         }
         Ok(())
     }

@@ -77,7 +77,7 @@ use tract_onnx::prelude::tract_ndarray::{linalg::general_mat_mul, ArrayView2, Ar
 use tract_onnx::prelude::{DatumType, Tensor};
 
 use super::mel::{FRAMES_PER_PATCH, N_MELS};
-use super::yamnet::{self, NUM_CLASSES, PATCH_BYTES};
+use super::yamnet::{self, EMBEDDING, NUM_CLASSES, PATCH_BYTES};
 use super::ContextError;
 use crate::modelfile::{Malformed, OnnxFile};
 
@@ -234,6 +234,20 @@ pub struct Scratch {
     pooled: Box<[f32]>,
     /// `[patch][class]`.
     logits: Box<[f32]>,
+}
+
+impl Scratch {
+    /// Adds patch `p`'s embedding from the last [`MobileNet::run`] of
+    /// `patches` patches to `acc`: the [`EMBEDDING`] pooled values the
+    /// classifier reads (dequantised).
+    pub fn add_embedding(&self, p: usize, patches: usize, acc: &mut [f32; EMBEDDING]) {
+        for (a, v) in acc
+            .iter_mut()
+            .zip(self.pooled.iter().skip(p).step_by(patches.max(1)))
+        {
+            *a += *v;
+        }
+    }
 }
 
 impl std::fmt::Debug for Scratch {
@@ -508,6 +522,12 @@ impl MobileNet {
             || gemm.input.len() != 3
         {
             return Err(bad(format!("{}: unexpected attributes", what(kg, gemm))));
+        }
+        if last.c != EMBEDDING {
+            return Err(bad(format!(
+                "{} channels before the classifier, expected {EMBEDDING}",
+                last.c
+            )));
         }
         let fc = floats(&gemm.input[1], &[NUM_CLASSES, last.c])?;
         let fc_b = floats(&gemm.input[2], &[NUM_CLASSES])?;
@@ -1112,6 +1132,46 @@ mod tests {
                 .unwrap();
             assert_eq!(&alone[0], want, "patch {k}");
         }
+    }
+
+    /// Each patch's embedding, read from a batch, is the one its class scores
+    /// were computed from (the classifier applied to it gives its outputs,
+    /// within one step for the sum order) and the one it gets run alone.
+    #[test]
+    fn each_patch_embedding_is_what_its_scores_are_made_of() {
+        let net = MobileNet::load(&path(yamnet::MODEL_NAME)).unwrap();
+        let mut scratch = net.scratch();
+        let mut inputs = demo_patches();
+        inputs.truncate(BATCH - 3);
+        let n = inputs.len();
+        let mut outs = vec![[0u8; NUM_CLASSES]; n];
+        net.run(&inputs, &mut scratch, &mut outs).unwrap();
+        let mut embeddings = vec![[0.0f32; EMBEDDING]; n];
+        for (p, e) in embeddings.iter_mut().enumerate() {
+            scratch.add_embedding(p, n, e);
+        }
+        for (p, (e, out)) in embeddings.iter().zip(&outs).enumerate() {
+            assert!(e.iter().any(|v| *v > 0.0), "patch {p}: empty embedding");
+            for (j, want) in out.iter().enumerate() {
+                let logit = net.fc_b[j]
+                    + e.iter()
+                        .enumerate()
+                        .map(|(i, v)| v * net.fc_w[i * NUM_CLASSES + j])
+                        .sum::<f32>();
+                let got = net.output.to_u8(logit);
+                assert!(
+                    got.abs_diff(*want) <= 1,
+                    "patch {p} class {j}: {got} vs {want}"
+                );
+            }
+            let mut alone = [[0u8; NUM_CLASSES]];
+            net.run(&inputs[p..=p], &mut scratch, &mut alone).unwrap();
+            let mut e1 = [0.0f32; EMBEDDING];
+            scratch.add_embedding(0, 1, &mut e1);
+            assert_eq!(&e1[..], &e[..], "patch {p}");
+        }
+        // Patches differ, so their embeddings do.
+        assert_ne!(&embeddings[0][..], &embeddings[n - 1][..]);
     }
 
     /// A scratch is sized for its network; one too small is an error, not a

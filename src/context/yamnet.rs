@@ -33,6 +33,9 @@ pub const OUTPUT_SCALE: f32 = 0.756_541_7;
 pub const OUTPUT_ZERO_POINT: f32 = 190.0;
 /// AudioSet classes.
 pub const NUM_CLASSES: usize = 521;
+/// Values of the embedding the classifier reads (the global average pool of
+/// the last convolution; checked at load).
+pub const EMBEDDING: usize = 1024;
 /// Bytes in one model input.
 pub const PATCH_BYTES: usize = FRAMES_PER_PATCH * N_MELS;
 
@@ -168,6 +171,7 @@ impl YamNet {
         patch: &[MelFrame],
         scratch: &mut Scratch,
         acc: &mut [f32; NUM_CLASSES],
+        embedding: Option<&mut [f32; EMBEDDING]>,
     ) -> Result<(), ContextError> {
         let slot = scratch
             .inputs
@@ -176,25 +180,30 @@ impl YamNet {
         quantise(patch, slot);
         scratch.pending += 1;
         if scratch.pending == scratch.inputs.len() {
-            self.flush(scratch, acc)?;
+            self.flush(scratch, acc, embedding)?;
         }
         Ok(())
     }
 
     /// Runs the patches pushed and not yet run; adds each one's 521 class
-    /// probabilities (sigmoid of the dequantised logits) to `acc`, in the
-    /// order they were pushed. The batch is empty afterwards, even on error.
+    /// probabilities (sigmoid of the dequantised logits) to `acc`, and its
+    /// [`EMBEDDING`] values to `embedding` when given, in the order they were
+    /// pushed. The batch is empty afterwards, even on error.
     pub fn flush(
         &self,
         scratch: &mut Scratch,
         acc: &mut [f32; NUM_CLASSES],
+        mut embedding: Option<&mut [f32; EMBEDDING]>,
     ) -> Result<(), ContextError> {
         let n = std::mem::take(&mut scratch.pending);
         let (inputs, outs) = (&scratch.inputs[..n], &mut scratch.outs[..n]);
         self.net.run(inputs, &mut scratch.net, outs)?;
-        for out in outs.iter() {
+        for (p, out) in outs.iter().enumerate() {
             for (a, v) in acc.iter_mut().zip(out) {
                 *a += sigmoid(dequantise(*v));
+            }
+            if let Some(e) = embedding.as_deref_mut() {
+                scratch.net.add_embedding(p, n, e);
             }
         }
         Ok(())
