@@ -34,25 +34,21 @@ help:
 	@echo "make wake-model   - retrain the wake-word head from scratch (about 12 min)"
 	@echo "make context-head - retrain the context head (downloads 3.6 GB of game data the first time)"
 
-# A recipe line installing whichever of the Debian packages $(1) are missing
-# (for the optional targets; deps does the same with its own messages).
+# A recipe line installing whichever of the Debian packages $(1) are missing,
+# saying which (deps and the optional targets).
 define apt_install_missing
 @missing=$$(for p in $(1); do \
 	dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
 if [ -n "$$missing" ]; then \
+	echo "[deps] installing:" $$missing; \
 	$(SUDO) apt-get update -q; \
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; fi
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+else echo "[deps] Debian packages present: $(words $(1))"; fi
 endef
 
 # Installs only the Debian packages that are missing.
 deps:
-	@missing=$$(for p in $(APT_PACKAGES); do \
-		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-		echo "[deps] installing:" $$missing; \
-		$(SUDO) apt-get update -q; \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
-	else echo "[deps] all Debian packages present"; fi
+	$(call apt_install_missing,$(APT_PACKAGES))
 	@command -v $(CARGO) >/dev/null || { echo "[deps] cargo is missing: install Rust (rustup) first"; exit 1; }
 
 # The venv for offline tooling (model conversion); rebuilt when the pins change.
