@@ -24,6 +24,9 @@
 //!
 //! Privacy: no speaker embedding, no voiceprint, no gender/age/identity
 //! inference; the mapping uses only scene, crowd and vocal-affect classes.
+//! The learned head also reads YAMNet's sound-event embedding of the
+//! background part (never of the speech part alone; see [`features`]): it
+//! describes the surroundings, lives for one clip and is never stored.
 
 pub mod features;
 pub mod file;
