@@ -334,6 +334,8 @@ def train_member(Xtr, ytr, is_tts_neg, args, rng, tag=""):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--data-version", default=DATA_VERSION,
+                    help=f"which cached features to train on (default {DATA_VERSION}, build_data.py's)")
     ap.add_argument("--out", default=str(HERE))
     ap.add_argument("--target-fa", type=float, default=1.0,
                     help="max false accepts/hour on validation real speech when choosing threshold")
@@ -355,7 +357,7 @@ def main():
     CFG.update(dropout=args.dropout, feat_noise=args.feat_noise, wd=args.wd)
     T0 = time.time()
     rng = np.random.default_rng(SEED)
-    feat_dir = wf.cache_dir() / f"features_{DATA_VERSION}_s{args.scale:g}"
+    feat_dir = wf.cache_dir() / f"features_{args.data_version}_s{args.scale:g}"
     shards = load_shards(feat_dir)
     print(f"[train] {len(shards)} shards from {feat_dir}", flush=True)
 
