@@ -20,7 +20,7 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/cafe.wav
 
-.PHONY: help deps venv models build run demo test test-data wake-model context-head wake-corpus lint bench bench-wake bench-asr soak clean
+.PHONY: help deps venv models build run demo test test-data wake-model context-head context-outside wake-corpus lint bench bench-wake bench-asr soak clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
@@ -33,6 +33,7 @@ help:
 	@echo "make soak   - the daemon's 2 h soak and idle-cost benchmark"
 	@echo "make wake-model   - retrain the wake-word head from scratch (about 12 min)"
 	@echo "make context-head - retrain the context head (downloads 3.6 GB of game data the first time)"
+	@echo "make context-outside - the physical label on 65 real recordings no recipe used (1.7 GB of game data)"
 
 # A recipe line installing whichever of the Debian packages $(1) are missing,
 # saying which (deps and the optional targets).
@@ -109,6 +110,15 @@ context-head: deps build $(TOOLS_READY)
 	$(PY) models/context/build_data.py --emotion --out $(CONTEXT_DATA)
 	$(PY) models/context/train_head.py --data $(CONTEXT_DATA) --emotion
 	sha256sum models/context/context_head.onnx
+
+# Outside evaluation of the physical label (issue 7): real ambient recordings from
+# game-data packages that the recipe never used, labelled by file name in
+# models/context/outside.jsonl. Not part of make test.
+CONTEXT_OUTSIDE_APT := btanks-data flare-game lugaru-data megaglest-data minetest-data scorched3d-data \
+	simutrans-pak64 supertux-data torcs-data wesnoth-1.16-data
+context-outside: deps models build $(TOOLS_READY)
+	$(call apt_install_missing,$(CONTEXT_OUTSIDE_APT))
+	$(PY) models/context/eval_outside.py
 
 # The held-out wake-word benchmark corpus (not part of make test): voices, recordings
 # and noises the wake model never saw; >= 300 positives, >= 2 h negatives (>= 1 h real speech).
