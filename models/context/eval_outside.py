@@ -53,7 +53,10 @@ def write_clips(items: list[dict], seconds: float) -> tuple[list[Path], list[Pat
     OUT.mkdir(parents=True, exist_ok=True)
     whole, middle = [], []
     for i, it in enumerate(items):
-        a, sr = sf.read(it["path"], dtype="float32", always_2d=True)
+        try:
+            a, sr = sf.read(it["path"], dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as e:
+            sys.exit(f"{it['path']} ({it['package']}): cannot decode it: {e}")
         a = a.mean(axis=1)
         slug = re.sub(r"[^a-z0-9]+", "-", Path(it["path"]).stem.lower()).strip("-")
         stem = OUT / f"{i:03d}-{it['package']}-{slug}"

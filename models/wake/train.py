@@ -334,6 +334,8 @@ def train_member(Xtr, ytr, is_tts_neg, args, rng, tag=""):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--seed", type=int, default=SEED,
+                    help=f"training seed (default {SEED}: the committed head); data are not affected")
     ap.add_argument("--data-version", default=DATA_VERSION,
                     help=f"which cached features to train on (default {DATA_VERSION}, build_data.py's)")
     ap.add_argument("--out", default=str(HERE))
@@ -356,7 +358,7 @@ def main():
     H1, H2 = (int(v) for v in args.hidden.split(","))
     CFG.update(dropout=args.dropout, feat_noise=args.feat_noise, wd=args.wd)
     T0 = time.time()
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(args.seed)
     feat_dir = wf.cache_dir() / f"features_{args.data_version}_s{args.scale:g}"
     shards = load_shards(feat_dir)
     print(f"[train] {len(shards)} shards from {feat_dir}", flush=True)
@@ -389,7 +391,7 @@ def main():
     members, mining_log = [], []
     for k in range(args.members):
         # Member 0 draws from the original generator, so --members 1 is the single model of before.
-        mrng = rng if k == 0 else np.random.default_rng(SEED + 7919 * k)
+        mrng = rng if k == 0 else np.random.default_rng(args.seed + 7919 * k)
         m, log = train_member(Xtr, ytr, is_tts_neg, args, mrng, tag=f"member {k} " if args.members > 1 else "")
         members.append(m)
         mining_log += [dict(e, member=k) for e in log] if args.members > 1 else log
@@ -469,7 +471,7 @@ def main():
                           f"refractory {REFRACTORY_S}s after a detection",
         "labels": {"positive_window_end_after_phrase_end_s": [POS_LO, POS_HI],
                    "ignored_s": [IGN_LO, IGN_HI], "hit_zone_s": [DET_LO, DET_HI]},
-        "seed": SEED,
+        "seed": args.seed,
         "hyperparameters": {"layers": [wf.WINDOW * wf.EMB_DIM, H1, H2, 1], "optimizer": "Adam",
                             "dropout_h1": args.dropout, "feature_noise_std": args.feat_noise,
                             "weight_decay": args.wd, "epochs_round0": args.epochs,
