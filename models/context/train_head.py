@@ -14,7 +14,9 @@
    series), never on the test split; dropped values get zero weights.
    A label with no training data would get zero weights and a bias of -30, so
    the head would never say it (indoor_quiet and indoor_busy before the
-   synthetic rooms of `rooms.py`).
+   synthetic rooms of `rooms.py`). Each axis's logits are then divided by a
+   softmax temperature from the same cross-validation's out-of-fold logits,
+   when that keeps its out-of-fold accuracy with `unknown` (`temperature()`).
 3. Export: `models/context/context_head.onnx` (MatMul + Add + Softmax per axis,
    standardisation folded into the weights; opset 13), checked against numpy
    with onnxruntime; `tests/golden/context_head.json` holds a few test feature
