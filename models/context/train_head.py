@@ -161,12 +161,12 @@ def train_axis_select(rows, axis, labels):
     for name in FEATURE_SETS:
         cols = feature_columns(name, n_features)
         sub = [dict(r, features=[r["features"][c] for c in cols]) for r in rows]
-        score, lam = cv_select(sub, axis, labels, f"{axis} [{name}]")
+        score, lam, oof, y = cv_select(sub, axis, labels, f"{axis} [{name}]")
         if best is None or score > best[0]:
-            best = (score, lam, name, cols, sub)
-    score, lam, name, cols, sub = best
+            best = (score, lam, name, cols, sub, oof, y)
+    score, lam, name, cols, sub, oof, y = best
     w, b = train_axis(sub, axis, labels, lam)
-    t = temperature(sub, axis, labels, lam, tag=axis)
+    t = temperature(oof, y, tag=axis)
     w, b = w / t, np.where(b > NO_DATA_BIAS, b / t, b).astype(np.float32)
     full = np.zeros((n_features, w.shape[1]), np.float32)
     full[cols] = w
@@ -175,29 +175,17 @@ def train_axis_select(rows, axis, labels):
     return full, b, lam, name, t
 
 
-def folds(rows):
-    """The grouped 3-fold split of the cross-validation: by source recording series."""
-    return np.array([int(hashlib.sha256(r["series"].encode()).hexdigest()[:8], 16) % 3 for r in rows])
-
-
-def temperature(rows, axis, labels, l2, tag):
-    """The softmax temperature of one axis, from the out-of-fold logits of the same grouped
-    cross-validation (never the test split). A head fitted with little L2 on ~900 clips is
-    sure of itself even when wrong, so `unknown` would never fire; dividing the logits by
-    T > 1 softens it. T is the one that minimises the out-of-fold log loss, and it is
+def temperature(oof, y, tag):
+    """The softmax temperature of one axis, from the out-of-fold logits `oof` of the
+    grouped cross-validation that chose its features and L2 (never the test split; rows
+    of a fold that was not run are NaN and left out), `y` the true labels. A head fitted
+    with little L2 on ~900 clips is sure of itself even when wrong, so `unknown` would
+    never fire; dividing the logits by T > 1 softens it. T is the one that minimises the out-of-fold log loss, and it is
     kept (else 1) only when it also leaves the out-of-fold accuracy with `unknown` under
     MIN_CONFIDENCE counted as wrong, the issue's measure, where it was."""
     from scipy.optimize import minimize_scalar
-    rows = [r for r in rows if r[axis] is not None]
-    x = np.array([r["features"] for r in rows], np.float64)
-    y = np.array([labels.index(r[axis]) for r in rows])
-    g = folds(rows)
-    z = np.zeros((len(y), len(labels)))
-    for k in range(3):
-        tr, va = g != k, g == k
-        mu, sd = standardiser(x[tr])
-        w, b = fit((x[tr] - mu) / sd, y[tr], len(labels), l2, sorted(set(y[tr].tolist())))
-        z[va] = (x[va] - mu) / sd @ w + b
+    run = ~np.isnan(oof).any(axis=1)
+    z, y = oof[run], y[run]
 
     def log_loss(t):
         p = softmax(z / t)
@@ -216,27 +204,30 @@ def temperature(rows, axis, labels, l2, tag):
 
 
 def cv_select(rows, axis, labels, tag):
-    """(best grouped-CV balanced accuracy, its L2) over L2_GRID."""
+    """(best grouped-CV balanced accuracy, its L2, its out-of-fold logits, the labels) over
+    L2_GRID; the logits of a fold that was not run are NaN."""
     rows = [r for r in rows if r[axis] is not None]
     x = np.array([r["features"] for r in rows], np.float64)
     y = np.array([labels.index(r[axis]) for r in rows])
-    groups = folds(rows)
+    groups = np.array([int(hashlib.sha256(r["series"].encode()).hexdigest()[:8], 16) % 3 for r in rows])
     best = None
     for lam in L2_GRID:
         acc = []
+        oof = np.full((len(y), len(labels)), np.nan)
         for k in range(3):
             tr, va = groups != k, groups == k
             if not va.any() or len(set(y[tr])) < 2:
                 continue
             mu, sd = standardiser(x[tr])
             w, b = fit((x[tr] - mu) / sd, y[tr], len(labels), lam, sorted(set(y[tr].tolist())))
-            pred = ((x[va] - mu) / sd @ w + b).argmax(1)
+            oof[va] = (x[va] - mu) / sd @ w + b
+            pred = oof[va].argmax(1)
             # Balanced accuracy: mean per-class recall.
             acc.append(np.mean([np.mean(pred[y[va] == c] == c) for c in set(y[va].tolist())]))
         score = float(np.mean(acc))
         print(f"  {tag} l2={lam:g}: grouped CV balanced accuracy {score:.3f}", file=sys.stderr)
         if best is None or score > best[0]:
-            best = (score, lam)
+            best = (score, lam, oof, y)
     return best
 
 
