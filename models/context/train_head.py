@@ -15,8 +15,8 @@
    A label with no training data would get zero weights and a bias of -30, so
    the head would never say it (indoor_quiet and indoor_busy before the
    synthetic rooms of `rooms.py`). Each axis's logits are then divided by a
-   softmax temperature from the same cross-validation's out-of-fold logits,
-   when that keeps its out-of-fold accuracy with `unknown` (`temperature()`).
+   softmax temperature from the same cross-validation's out-of-fold logits, the
+   best by log loss that keeps its out-of-fold accuracy with `unknown` (`temperature()`).
 3. Export: `models/context/context_head.onnx` (MatMul + Add + Softmax per axis,
    standardisation folded into the weights; opset 13), checked against numpy
    with onnxruntime; `tests/golden/context_head.json` holds a few test feature
@@ -167,7 +167,11 @@ def train_axis_select(rows, axis, labels):
     score, lam, name, cols, sub, oof, y = best
     w, b = train_axis(sub, axis, labels, lam)
     t = temperature(oof, y, tag=axis)
-    w, b = w / t, np.where(b > NO_DATA_BIAS, b / t, b).astype(np.float32)
+    # A label with no training data has all-zero weights and keeps its NO_DATA_BIAS; every
+    # other bias is divided too (with the standardisation folded in, a real bias can be
+    # below NO_DATA_BIAS, so the bias value cannot tell them apart).
+    no_data = ~w.any(axis=0)
+    w, b = w / t, np.where(no_data, b, b / t).astype(np.float32)
     full = np.zeros((n_features, w.shape[1]), np.float32)
     full[cols] = w
     print(f"  {axis}: feature set {name} ({len(cols)} values), l2 {lam:g}, grouped CV {score:.3f}, "
@@ -180,9 +184,12 @@ def temperature(oof, y, tag):
     grouped cross-validation that chose its features and L2 (never the test split; rows
     of a fold that was not run are NaN and left out), `y` the true labels. A head fitted
     with little L2 on ~900 clips is sure of itself even when wrong, so `unknown` would
-    never fire; dividing the logits by T > 1 softens it. T is the one that minimises the out-of-fold log loss, and it is
-    kept (else 1) only when it also leaves the out-of-fold accuracy with `unknown` under
-    MIN_CONFIDENCE counted as wrong, the issue's measure, where it was."""
+    never fire; dividing the logits by T > 1 softens it. T minimises the out-of-fold log
+    loss among the temperatures that leave the out-of-fold accuracy with `unknown` under
+    MIN_CONFIDENCE counted as wrong, the issue's measure, where it was at T = 1. That
+    accuracy can only fall as T grows (the argmax stays, confidences shrink), and the log
+    loss is convex in 1/T, so the answer is the unconstrained minimiser, or the largest
+    allowed T when the minimiser lies beyond it."""
     from scipy.optimize import minimize_scalar
     run = ~np.isnan(oof).any(axis=1)
     z, y = oof[run], y[run]
@@ -195,12 +202,21 @@ def temperature(oof, y, tag):
         p = softmax(z / t)
         return float(np.mean((p.argmax(1) == y) & (p.max(1) >= MIN_CONFIDENCE)))
 
-    t = float(minimize_scalar(log_loss, bounds=(0.2, 50.0), method="bounded").x)
-    keep = log_loss(t) < log_loss(1.0) and answered(t) >= answered(1.0)
-    print(f"  {tag}: out-of-fold log loss {log_loss(1.0):.3f} -> {log_loss(t):.3f} at T {t:.2f}, "
-          f"accuracy with unknown {answered(1.0):.3f} -> {answered(t):.3f}: "
-          f"{'kept' if keep else 'not kept, T 1'}", file=sys.stderr)
-    return t if keep else 1.0
+    best = float(minimize_scalar(log_loss, bounds=(0.2, 50.0), method="bounded").x)
+    t = best
+    if answered(t) < answered(1.0):
+        # Largest allowed T, by bisection on [1, best]: answered(lo) keeps the T = 1 figure.
+        lo, hi = 1.0, best
+        while hi - lo > 1e-3:
+            mid = 0.5 * (lo + hi)
+            lo, hi = (mid, hi) if answered(mid) >= answered(1.0) else (lo, mid)
+        t = lo
+    if log_loss(t) >= log_loss(1.0):
+        t = 1.0
+    print(f"  {tag}: out-of-fold log loss {log_loss(1.0):.3f} -> {log_loss(t):.3f} at T {t:.2f} "
+          f"(unconstrained minimum {log_loss(best):.3f} at T {best:.2f}), accuracy with unknown "
+          f"{answered(1.0):.3f} -> {answered(t):.3f}", file=sys.stderr)
+    return t
 
 
 def cv_select(rows, axis, labels, tag):
