@@ -23,7 +23,9 @@ sys.path.insert(0, str(HERE))
 import wakefeat as wf  # noqa: E402
 from build_data import DATA_VERSION  # noqa: E402
 
-SEED = 20240611
+# Training seeds, one draw each (train.py --seeds): the committed head's seed first, then two
+# more; the draw with the lowest validation FRR is kept.
+SEEDS = (20240611, 1, 2)
 HOP_S = 0.08
 # end time (s) of the audio seen by the window whose last embedding is k
 def t_end(k):
@@ -334,8 +336,11 @@ def train_member(Xtr, ytr, is_tts_neg, args, rng, tag=""):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--scale", type=float, default=1.0)
-    ap.add_argument("--seed", type=int, default=SEED,
-                    help=f"training seed (default {SEED}: the committed head); data are not affected")
+    ap.add_argument("--seeds", default=",".join(str(v) for v in SEEDS),
+                    help="training seeds, comma-separated: one model (draw) is trained per seed and the "
+                         "one with the lowest validation FRR at its own threshold is kept (default "
+                         f"{','.join(str(v) for v in SEEDS)}; give one seed to train one model); data are "
+                         "not affected")
     ap.add_argument("--data-version", default=DATA_VERSION,
                     help=f"which cached features to train on (default {DATA_VERSION}, build_data.py's)")
     ap.add_argument("--out", default=str(HERE))
@@ -358,7 +363,10 @@ def main():
     H1, H2 = (int(v) for v in args.hidden.split(","))
     CFG.update(dropout=args.dropout, feat_noise=args.feat_noise, wd=args.wd)
     T0 = time.time()
-    rng = np.random.default_rng(args.seed)
+    try:
+        seeds = [int(v) for v in args.seeds.split(",")]
+    except ValueError:
+        ap.error(f"--seeds takes comma-separated integers, not {args.seeds!r}")
     feat_dir = wf.cache_dir() / f"features_{args.data_version}_s{args.scale:g}"
     shards = load_shards(feat_dir)
     print(f"[train] {len(shards)} shards from {feat_dir}", flush=True)
@@ -388,25 +396,28 @@ def main():
     Xva = (Xva - mean) / std
 
     is_tts_neg = np.char.startswith(srctr.astype(str), "neg_")
-    members, mining_log = [], []
-    for k in range(args.members):
-        # Member 0 draws from the original generator, so --members 1 is the single model of before.
-        mrng = rng if k == 0 else np.random.default_rng(args.seed + 7919 * k)
-        m, log = train_member(Xtr, ytr, is_tts_neg, args, mrng, tag=f"member {k} " if args.members > 1 else "")
-        members.append(m)
-        mining_log += [dict(e, member=k) for e in log] if args.members > 1 else log
-    model = members[0] if args.members == 1 else Ensemble(members)
-    t_train = time.time() - T0
+
+    def fit_draw(seed):
+        rng = np.random.default_rng(seed)
+        members, mining_log = [], []
+        for k in range(args.members):
+            # Member 0 draws from the seed's own generator, so --members 1 is the single model of before.
+            mrng = rng if k == 0 else np.random.default_rng(seed + 7919 * k)
+            m, log = train_member(Xtr, ytr, is_tts_neg, args, mrng,
+                                  tag=f"seed {seed} " + (f"member {k} " if args.members > 1 else ""))
+            members.append(m)
+            mining_log += [dict(e, member=k) for e in log] if args.members > 1 else log
+        return (members[0] if args.members == 1 else Ensemble(members)), mining_log
 
     # ---------------------------------------------------------------- evaluation
-    def window_stats(X, y, thr):
+    def window_stats(model, X, y, thr):
         p = model.predict(X)
         pos, neg = p[y == 1], p[y == 0]
         return {"windows": int(len(y)), "pos_windows": int((y == 1).sum()),
                 "pos_recall": float((pos >= thr).mean()) if len(pos) else None,
                 "neg_false_positive_rate": float((neg >= thr).mean()) if len(neg) else None}
 
-    def stream_items(names):
+    def stream_items(model, names):
         items = []
         for n in names:
             info = shards[n]
@@ -418,33 +429,54 @@ def main():
     def group(names, pred):
         return [n for n in names if pred(n)]
 
-    val_items_speech = stream_items(group(parts["val"], lambda n: n.startswith("real_")))
-    val_items_tts = stream_items(group(parts["val"], lambda n: n.startswith("neg_")))
-    val_items_pos = stream_items(group(parts["val"], lambda n: n.startswith("pos_")))
-    train_items_neg = stream_items(group(parts["train"], lambda n: not n.startswith("pos_")))
-    train_items_pos = stream_items(group(parts["train"], lambda n: n.startswith("pos_")))
-
+    val_groups = {
+        "speech": group(parts["val"], lambda n: n.startswith("real_")),
+        "tts": group(parts["val"], lambda n: n.startswith("neg_")),
+        "pos": group(parts["val"], lambda n: n.startswith("pos_")),
+        "train_neg": group(parts["train"], lambda n: not n.startswith("pos_")),
+    }
     # threshold: lowest threshold (=> best recall) whose validation false-accept rate,
     # over validation real speech + near-miss TTS + training negatives, is within target
     grid = np.concatenate([np.round(np.arange(0.30, 0.985, 0.01), 2),
                            [0.99, 0.992, 0.994, 0.996, 0.997, 0.998, 0.999]])
-    chosen = None
-    table = []
-    for thr in grid:
-        vs = stream_eval(val_items_speech + train_items_neg, thr, 2)
-        vt = stream_eval(val_items_tts, thr, 2)
-        vp = stream_eval(val_items_pos, thr, 2)
-        table.append((float(thr), vp["frr"], vs["fa_per_hour"], vt["false_accepts"]))
-        print(f"  thr {thr:.3f}: val FRR {vp['frr']:.3f}  speech/noise FA/h {vs['fa_per_hour']:.2f}  "
-              f"val near-miss FAs {vt['false_accepts']}", flush=True)
-        nm_rate = vt["false_accepts"] / max(1, vt["negative_utterances"])
-        if chosen is None and vs["fa_per_hour"] <= args.target_fa and nm_rate <= args.target_near_miss:
-            chosen = float(thr)
-    target_met = chosen is not None
-    if chosen is None:
-        chosen = float(grid[-1])
-    thr = chosen
-    print(f"[train] chosen threshold {thr}", flush=True)
+
+    def choose_threshold(model, tag):
+        items = {k: stream_items(model, v) for k, v in val_groups.items()}
+        chosen, table = None, []
+        for thr in grid:
+            vs = stream_eval(items["speech"] + items["train_neg"], thr, 2)
+            vt = stream_eval(items["tts"], thr, 2)
+            vp = stream_eval(items["pos"], thr, 2)
+            table.append((float(thr), vp["frr"], vs["fa_per_hour"], vt["false_accepts"]))
+            print(f"  {tag}thr {thr:.3f}: val FRR {vp['frr']:.3f}  speech/noise FA/h {vs['fa_per_hour']:.2f}  "
+                  f"val near-miss FAs {vt['false_accepts']}", flush=True)
+            nm_rate = vt["false_accepts"] / max(1, vt["negative_utterances"])
+            if chosen is None and vs["fa_per_hour"] <= args.target_fa and nm_rate <= args.target_near_miss:
+                chosen = float(thr)
+        target_met = chosen is not None
+        thr = chosen if target_met else float(grid[-1])
+        val_frr = next(f for (t, f, _, _) in table if t == thr)
+        return thr, target_met, table, val_frr
+
+    # One draw per seed; the kept one has the lowest validation FRR at its own threshold
+    # (a draw that met the threshold rule beats one that did not; ties go to the earlier seed).
+    # On data v3 the validation FRR ranked the draws as the held-out voices and the outside
+    # corpus did (MODEL_CARD.md), where a single draw's figures move by 10+ points with the seed.
+    draws = []
+    for seed in seeds:
+        model, mining_log = fit_draw(seed)
+        thr, target_met, table, val_frr = choose_threshold(model, f"seed {seed} ")
+        print(f"[train] seed {seed}: threshold {thr}, validation FRR {val_frr:.3f}"
+              f"{'' if target_met else ' (threshold rule not met)'}", flush=True)
+        draws.append(dict(seed=seed, model=model, mining_log=mining_log, thr=thr,
+                          target_met=target_met, table=table, val_frr=val_frr))
+    best = min(draws, key=lambda d: (not d["target_met"], d["val_frr"]))
+    model, mining_log, thr, target_met, table = (best[k] for k in ("model", "mining_log", "thr",
+                                                                    "target_met", "table"))
+    t_train = time.time() - T0
+    print(f"[train] kept seed {best['seed']}, threshold {thr}", flush=True)
+    val_items = {k: stream_items(model, v) for k, v in val_groups.items()}
+    train_items_pos = stream_items(model, group(parts["train"], lambda n: n.startswith("pos_")))
 
     ho = parts["heldout"]
     ho_sets = {
@@ -456,7 +488,7 @@ def main():
         "heldout_near_miss_tts_espeak": group(ho, lambda n: n.startswith("ho_neg_esp")),
         "heldout_music": group(ho, lambda n: n.startswith("ho_music")),
     }
-    ho_items = {k: stream_items(v) for k, v in ho_sets.items()}
+    ho_items = {k: stream_items(model, v) for k, v in ho_sets.items()}
     metrics = {
         "model": "hey_player.onnx",
         "input": {"name": "embeddings", "shape": [1, wf.WINDOW, wf.EMB_DIM], "dtype": "float32"},
@@ -471,7 +503,9 @@ def main():
                           f"refractory {REFRACTORY_S}s after a detection",
         "labels": {"positive_window_end_after_phrase_end_s": [POS_LO, POS_HI],
                    "ignored_s": [IGN_LO, IGN_HI], "hit_zone_s": [DET_LO, DET_HI]},
-        "seed": args.seed,
+        "seed": best["seed"],
+        "draws": [{"seed": d["seed"], "threshold": d["thr"], "threshold_target_met": d["target_met"],
+                   "val_frr_p2": d["val_frr"]} for d in draws],
         "hyperparameters": {"layers": [wf.WINDOW * wf.EMB_DIM, H1, H2, 1], "optimizer": "Adam",
                             "dropout_h1": args.dropout, "feature_noise_std": args.feat_noise,
                             "weight_decay": args.wd, "epochs_round0": args.epochs,
@@ -479,7 +513,7 @@ def main():
                             "members": args.members},
         "train_windows": int(len(Xtr)), "train_pos_windows": int(ytr.sum()),
         "hard_negative_mining": mining_log,
-        "window_level": {"train": window_stats(Xtr, ytr, thr), "val": window_stats(Xva, yva, thr)},
+        "window_level": {"train": window_stats(model, Xtr, ytr, thr), "val": window_stats(model, Xva, yva, thr)},
         "streaming": {},
         "threshold_sweep_val": [{"threshold": t, "val_frr_p2": f, "val_speech_and_train_neg_fa_per_hour_p2": a,
                                  "val_near_miss_false_accepts_p2": c} for (t, f, a, c) in table[::5] + table[-7:]],
@@ -488,10 +522,10 @@ def main():
         key = f"patience_{patience}"
         d = {
             "train_pos": stream_eval(train_items_pos, thr, patience),
-            "train_neg_streams": stream_eval(train_items_neg, thr, patience),
-            "val_pos": stream_eval(val_items_pos, thr, patience),
-            "val_real_speech": stream_eval(val_items_speech, thr, patience),
-            "val_near_miss_tts": stream_eval(val_items_tts, thr, patience),
+            "train_neg_streams": stream_eval(val_items["train_neg"], thr, patience),
+            "val_pos": stream_eval(val_items["pos"], thr, patience),
+            "val_real_speech": stream_eval(val_items["speech"], thr, patience),
+            "val_near_miss_tts": stream_eval(val_items["tts"], thr, patience),
         }
         for k, items in ho_items.items():
             d[k] = stream_eval(items, thr, patience)
