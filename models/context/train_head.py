@@ -58,7 +58,7 @@ EMBEDDING = 1024
 COMPACT = 12 + 4 + 6
 FEATURE_SETS = ["all", "scores", "compact", "compact+background", "compact+embedding"]
 NO_DATA_BIAS = -30.0
-MIN_CONFIDENCE = 0.35  # src/context/mod.rs: under it a label is `unknown`
+MIN_CONFIDENCE = 0.35  # src/context/mod.rs's: under it a label is `unknown` (the golden test checks they agree)
 
 
 def extract(data: Path, split: str, binary: str, jobs: int, preroll_ms: int = 2000) -> list[dict]:
@@ -410,9 +410,11 @@ def main() -> None:
         if key not in seen and len(picks) < 6:
             seen.add(key)
             picks.append(r)
-    GOLDEN.write_text(json.dumps([{"audio": r["audio"], "features": r["features"],
-                                   "physical": r["head_physical_p"], "social": r["head_social_p"]}
-                                  for r in picks]))
+    # MIN_CONFIDENCE goes with them, so the Rust test also checks that both sides use the same one.
+    GOLDEN.write_text(json.dumps({"min_confidence": MIN_CONFIDENCE,
+                                  "cases": [{"audio": r["audio"], "features": r["features"],
+                                             "physical": r["head_physical_p"], "social": r["head_social_p"]}
+                                            for r in picks]}))
 
     scenes = [r for r in test if r["kind"] == "scene"]
     bare = [r for r in test if r["kind"] == "ambient"]

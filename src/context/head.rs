@@ -117,13 +117,22 @@ mod tests {
 
     /// tract runs the committed head to the outputs numpy and onnxruntime gave
     /// for stored feature vectors (`tests/golden/context_head.json`, written
-    /// by `models/context/train_head.py`).
+    /// by `models/context/train_head.py`), and the training script judged
+    /// `unknown` by the same [`MIN_CONFIDENCE`](crate::context::MIN_CONFIDENCE)
+    /// as the stage.
     #[test]
     fn the_committed_head_matches_python() {
         let head = ContextHead::load(&committed()).unwrap();
         let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/context_head.json");
-        let cases: Vec<serde_json::Value> =
+        let golden: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
+        let python_min = golden["min_confidence"].as_f64().unwrap();
+        assert!(
+            (python_min - f64::from(crate::context::MIN_CONFIDENCE)).abs() < 1e-6,
+            "train_head.py's MIN_CONFIDENCE {python_min} is not src/context/mod.rs's {}",
+            crate::context::MIN_CONFIDENCE
+        );
+        let cases = golden["cases"].as_array().unwrap();
         assert!(cases.len() >= 3);
         let vec = |v: &serde_json::Value| -> Vec<f32> {
             v.as_array()
@@ -133,7 +142,7 @@ mod tests {
                 .collect()
         };
         let mut winners = std::collections::BTreeSet::new();
-        for c in &cases {
+        for c in cases {
             let out = head.run(&vec(&c["features"])).unwrap();
             for (got, want) in [
                 (&out.physical[..], vec(&c["physical"])),
