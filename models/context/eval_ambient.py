@@ -138,6 +138,17 @@ def confusion(rows, labels, key):
             "matrix": {k: dict(v) for k, v in m.items()}}
 
 
+def run_context(binary: str, files: list[Path], zero_shot: bool) -> list[dict]:
+    """`heyplayer context --json` on each file as one clip, with no pre-roll (all of it is
+    the scene); one result per file, in order. Exits when heyplayer fails."""
+    extra = ["--zero-shot"] if zero_shot else []
+    r = subprocess.run([binary, "context", "--json", "--preroll-ms", "0", *extra, *map(str, files)],
+                       stdout=subprocess.PIPE, text=True)
+    if r.returncode != 0:
+        sys.exit("heyplayer context failed")
+    return [json.loads(line) for line in r.stdout.splitlines()]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=str(ROOT / "target/release/heyplayer"))
@@ -159,12 +170,7 @@ def main() -> None:
             print(f"left out (shorter than {MIN_SECONDS} s): {it[1]}", file=sys.stderr)
     print(f"{len(kept)} labelled files ({len(items) - len(kept)} too short)", file=sys.stderr)
 
-    extra = ["--zero-shot"] if args.zero_shot else []
-    r = subprocess.run([args.bin, "context", "--json", "--preroll-ms", "0"] + extra + [str(it[0]) for it in kept],
-                       stdout=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit("heyplayer context failed")
-    results = [json.loads(line) for line in r.stdout.splitlines()]
+    results = run_context(args.bin, [it[0] for it in kept], args.zero_shot)
     rows = []
     for (path, title, phys, social), res in zip(kept, results, strict=True):
         rows.append({

@@ -22,14 +22,13 @@ accuracy and the confusion matrix, `unknown` counted as wrong.
 import argparse
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_ambient import PHYSICAL, confusion  # noqa: E402
+from eval_ambient import PHYSICAL, confusion, run_context  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 LIST = ROOT / "models/context/outside.jsonl"
@@ -70,15 +69,6 @@ def write_clips(items: list[dict], seconds: float) -> tuple[list[Path], list[Pat
     return whole, middle
 
 
-def run(binary: str, files: list[Path], zero_shot: bool) -> list[dict]:
-    extra = ["--zero-shot"] if zero_shot else []
-    r = subprocess.run([binary, "context", "--json", "--preroll-ms", "0", *extra, *map(str, files)],
-                       stdout=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit("heyplayer context failed")
-    return [json.loads(line) for line in r.stdout.splitlines()]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bin", default=str(ROOT / "target/release/heyplayer"))
@@ -93,7 +83,7 @@ def main() -> None:
         for how, zero in (("learned head", False), ("zero-shot mapping", True)):
             print(f"\n=== {clip}, {how} ({len(files)} files)")
             rows = []
-            for it, res in zip(items, run(args.bin, files, zero), strict=True):
+            for it, res in zip(items, run_context(args.bin, files, zero), strict=True):
                 rows.append({"file": it["path"], "package": it["package"], "physical": it["label"],
                              "got_physical": res["physical"]["value"],
                              "confidence": res["physical"]["confidence"],
