@@ -31,7 +31,7 @@ help:
 	@echo "make bench-wake - wake word on the held-out corpus: FRR, false accepts/h, speed vs openWakeWord"
 	@echo "make demo   - run on the bundled demo recording"
 	@echo "make soak   - the daemon's 2 h soak and idle-cost benchmark"
-	@echo "make wake-model   - retrain the wake-word head from scratch (about 12 min)"
+	@echo "make wake-model   - retrain the wake-word head from scratch (about 12-17 min, three training draws)"
 	@echo "make context-head - retrain the context head (downloads 3.6 GB of game data the first time)"
 	@echo "make context-outside - the physical label on 65 real recordings no recipe used (1.7 GB of game data)"
 
