@@ -9,15 +9,17 @@ use crate::events::EventFormat;
 
 /// heyplayer: an on-device, privacy-first voice front end for music players.
 ///
-/// It listens (to a microphone, a WAV file or raw audio on stdin) and tells
-/// you, as a stream of events, when someone is speaking. Nothing it hears
-/// leaves this machine.
+/// It listens (to a microphone, a WAV file or raw audio on stdin) for "hey
+/// player" and the command that follows ("play some jazz", "skip", "turn it
+/// down"), drives your player (MPRIS or mpv), and tells you what it heard and
+/// did as a stream of events. Nothing it hears leaves this machine, and what
+/// it keeps, you can see and delete (`status`, `audit`, `purge`, `viewer`).
 #[derive(Debug, Parser)]
 #[command(
     name = "heyplayer",
     version,
     propagate_version = true,
-    after_help = "Examples:\n  heyplayer listen                      listen on the default microphone\n  heyplayer listen --input talk.wav     find the speech in a recording\n  heyplayer devices                     list microphones\n  heyplayer config --print-default      show every setting with its default\n\nRun `heyplayer help COMMAND` for a command's options."
+    after_help = "Examples:\n  heyplayer listen                      listen on the default microphone\n  heyplayer listen --input talk.wav     run a recording through instead\n  heyplayer devices                     list microphones\n  heyplayer config --print-default      show every setting with its default\n\nRun `heyplayer help COMMAND` for a command's options."
 )]
 pub struct Cli {
     /// Config file (default: ~/.config/heyplayer/config.toml, if it exists).
@@ -37,7 +39,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Listen and print an event whenever speech starts or stops.
+    /// Listen for "hey player" and a command, drive the player, and print
+    /// what happens as events.
     #[command(after_help = LISTEN_HELP)]
     Listen(ListenArgs),
     /// List the input devices (microphones).
@@ -334,8 +337,9 @@ const LISTEN_HELP: &str = "Input:
   --input -          raw signed 16-bit little-endian PCM on stdin (--rate, --channels)
 
 Events (one per line on stdout; JSON by default, --events text for people):
-  audio_start, voice_started, voice_stopped, wake, wake_rejected, transcript,
-  command, not_understood, frames_dropped, device_lost, device_reopened,
+  audio_start, state, voice_started, voice_stopped, wake, wake_rejected,
+  transcript, command, not_understood, action_result, context, kept, expired,
+  store_error, frames_dropped, work_dropped, device_lost, device_reopened,
   audio_stop. Each carries t_ms, the time on the audio clock.
 
 Say \"hey player\", then a command: \"play some jazz\", \"skip\", \"turn it down\",
@@ -423,6 +427,16 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn listen_help_names_every_event() {
+        for name in crate::events::Event::NAMES {
+            assert!(
+                LISTEN_HELP.contains(name),
+                "`heyplayer listen --help` does not mention the {name} event"
+            );
+        }
     }
 
     #[test]

@@ -196,6 +196,30 @@ pub enum Event {
 }
 
 impl Event {
+    /// Every event's name, as [`Event::name`] gives it (`heyplayer listen --help`
+    /// lists them all; a test checks both).
+    pub const NAMES: [&'static str; 19] = [
+        "audio_start",
+        "voice_started",
+        "voice_stopped",
+        "frames_dropped",
+        "device_lost",
+        "device_reopened",
+        "wake",
+        "wake_rejected",
+        "transcript",
+        "command",
+        "not_understood",
+        "action_result",
+        "kept",
+        "expired",
+        "store_error",
+        "context",
+        "state",
+        "work_dropped",
+        "audio_stop",
+    ];
+
     /// The event's name, as in the JSON `type` field.
     pub fn name(&self) -> &'static str {
         match self {
@@ -500,12 +524,64 @@ mod tests {
                 t_ms: 11,
                 deleted: [("transcript".to_string(), 2)].into_iter().collect(),
             },
+            Event::Context {
+                t_ms: 14,
+                labels: Box::new(crate::context::ContextLabels {
+                    physical: crate::context::Label {
+                        value: "street".into(),
+                        confidence: 0.62,
+                        evidence: vec![("Traffic noise, roadway noise".into(), 0.61)],
+                    },
+                    social: crate::context::Label {
+                        value: "unknown".into(),
+                        confidence: 0.3,
+                        evidence: vec![],
+                    },
+                    emotion: crate::context::Label {
+                        value: "neutral".into(),
+                        confidence: 0.5,
+                        evidence: vec![],
+                    },
+                    arousal: crate::context::Arousal {
+                        value: Some(0.4),
+                        prosody: crate::context::prosody::Prosody {
+                            frames: 120,
+                            voiced_ratio: 0.6,
+                            pitch_median_hz: 140.0,
+                            pitch_range_st: 4.5,
+                            level_dbfs: -24.0,
+                            level_above_background_db: 12.0,
+                        },
+                        evidence: vec![],
+                    },
+                    speech_fraction: 0.5,
+                    preroll_speech_fraction: 0.0,
+                    whole_clip_fallback: false,
+                    top_classes: vec![("Speech".into(), 0.9)],
+                }),
+            },
+            Event::State {
+                t_ms: 15,
+                state: ListenState::Awake,
+            },
+            Event::WorkDropped {
+                t_ms: 16,
+                stage: "command".into(),
+                what: "a command clip".into(),
+                total: 1,
+            },
             Event::AudioStop {
                 t_ms: 6,
                 reason: "end_of_input".into(),
                 total_dropped_ms: 0,
             },
         ];
+        let mut names: Vec<&str> = all.iter().map(Event::name).collect();
+        names.sort_unstable();
+        names.dedup();
+        let mut listed = Event::NAMES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(names, listed, "Event::NAMES and the events here differ");
         for ev in &all {
             let v: serde_json::Value = serde_json::to_value(ev).unwrap();
             assert_eq!(v["type"], ev.name());

@@ -1,7 +1,7 @@
 #![forbid(unsafe_code)]
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,12 +25,23 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of stdout went away (`heyplayer ... | head`): nothing
+        // is wrong and nobody is left to tell, as with ripgrep.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             // One clear line: what is wrong and what to do.
             eprintln!("heyplayer: error: {}", one_line(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Whether the error comes from writing to a closed pipe.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// The error and its causes on one line, leaving out a cause whose text the
@@ -272,8 +283,8 @@ fn transcribe(args: TranscribeArgs, mut config: Config) -> Result<()> {
     }
     let mut worker = pipeline::asr_worker(&config)?;
     let mut out = std::io::stdout().lock();
-    for file in &args.files {
-        let r = pipeline::transcribe_file(file, &mut worker)?;
+    let work = |file: &Path| Ok(pipeline::transcribe_file(file, &mut worker)?);
+    each_file(&args.files, work, |file, r| {
         if args.json {
             writeln!(out, "{}", serde_json::to_string(&r)?)?;
         } else {
@@ -287,8 +298,48 @@ fn transcribe(args: TranscribeArgs, mut config: Config) -> Result<()> {
             };
             writeln!(out, "{}: {:?} {what}", file.display(), r.transcript.text)?;
         }
+        Ok(())
+    })
+}
+
+/// Runs `work` on each file and `emit`s its result, going on past a file
+/// that fails (its error goes to stderr, with the file's name) so that one bad
+/// file does not lose the others' results. Fails at the end if any file did;
+/// with a single file, with that file's own error. An error from `emit`
+/// (stdout closed) stops at once.
+fn each_file<R>(
+    files: &[PathBuf],
+    mut work: impl FnMut(&Path) -> Result<R>,
+    mut emit: impl FnMut(&Path, R) -> Result<()>,
+) -> Result<()> {
+    let mut failed = 0usize;
+    for file in files {
+        match work(file) {
+            Ok(r) => emit(file, r)?,
+            Err(e) if files.len() == 1 => return Err(anyhow::anyhow!(file_error_line(file, &e))),
+            Err(e) => {
+                failed += 1;
+                eprintln!("heyplayer: error: {}", file_error_line(file, &e));
+            }
+        }
     }
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} files failed (errors above); the others' results were printed",
+        files.len()
+    );
     Ok(())
+}
+
+/// [`one_line`], led by the file's name unless the message already names it.
+fn file_error_line(file: &Path, e: &anyhow::Error) -> String {
+    let line = one_line(e);
+    let name = file.display().to_string();
+    if line.contains(&name) {
+        line
+    } else {
+        format!("{name}: {line}")
+    }
 }
 
 fn context(args: ContextArgs, mut config: Config) -> Result<()> {
@@ -304,20 +355,23 @@ fn context(args: ContextArgs, mut config: Config) -> Result<()> {
     let silero = models::locate("silero-vad", &config.models_dir)?;
     let mut stage = ContextStage::new(model);
     let mut out = std::io::stdout().lock();
-    for path in &args.files {
+    let work = |path: &Path| {
         // A fresh VAD per file: each file is its own clip.
         let mut vad = heyplayer::vad::FrameVad::new(&config.vad, &silero.path)?;
         let mut r = file::classify_file(path, &mut stage, &mut vad, args.preroll_ms)?;
         if args.features {
             r.features = Some(stage.features().to_vec());
         }
+        Ok(r)
+    };
+    each_file(&args.files, work, |_, r| {
         if args.json || args.features {
             writeln!(out, "{}", serde_json::to_string(&r)?)?;
         } else {
             writeln!(out, "{}", file::to_text(&r))?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 fn devices(host: HostChoice, json: bool) -> Result<()> {
@@ -721,7 +775,7 @@ mod privacy {
 
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use super::{each_file, is_broken_pipe, one_line, Path, PathBuf, Result};
 
     #[test]
     fn a_cause_the_message_already_names_is_not_repeated() {
@@ -733,5 +787,53 @@ mod tests {
         assert_eq!(one_line(&e), "cannot open x.wav: No such file");
         let e = anyhow::anyhow!("disk full").context("cannot write the store");
         assert_eq!(one_line(&e), "cannot write the store: disk full");
+    }
+
+    #[test]
+    fn a_closed_stdout_is_told_from_other_errors() {
+        let pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(is_broken_pipe(&anyhow::Error::new(pipe).context("writing")));
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!is_broken_pipe(&anyhow::Error::new(other)));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("broken pipe")));
+    }
+
+    #[test]
+    fn each_file_goes_on_past_a_bad_file_and_fails_at_the_end() {
+        let files: Vec<PathBuf> = ["a.wav", "bad.wav", "c.wav"].map(PathBuf::from).into();
+        let mut done = Vec::new();
+        let r = each_file(
+            &files,
+            |f| {
+                anyhow::ensure!(f != Path::new("bad.wav"), "not a WAV file");
+                Ok(f.display().to_string())
+            },
+            |_, name| {
+                done.push(name);
+                Ok(())
+            },
+        );
+        assert_eq!(done, ["a.wav", "c.wav"]);
+        let e = r.unwrap_err().to_string();
+        assert!(e.starts_with("1 of 3 files failed"), "{e}");
+        // One file: its own error, named.
+        let r = each_file(
+            &files[1..2],
+            |_| -> Result<()> { anyhow::bail!("not a WAV file") },
+            |_, _| Ok(()),
+        );
+        assert_eq!(r.unwrap_err().to_string(), "bad.wav: not a WAV file");
+        // An error while printing stops at once.
+        let mut seen = 0;
+        let r = each_file(
+            &files,
+            |_| Ok(()),
+            |_, _| {
+                seen += 1;
+                Err(std::io::Error::from(std::io::ErrorKind::BrokenPipe).into())
+            },
+        );
+        assert!(r.is_err());
+        assert_eq!(seen, 1);
     }
 }

@@ -95,6 +95,14 @@ pub enum AudioError {
         /// The path given.
         path: String,
     },
+    /// The file is a WAV header with no samples after it.
+    #[error(
+        "{path} holds no audio (a WAV header with 0 samples): give a WAV file with audio in it"
+    )]
+    NoSamples {
+        /// The path given.
+        path: String,
+    },
     /// The file is not a WAV file, or its header is damaged.
     #[error("{path} is not a readable WAV file ({detail}): give a RIFF/WAVE file, or convert it with `sox INPUT -r 16000 -c 1 -b 16 out.wav`")]
     NotWav {

@@ -71,7 +71,7 @@ impl WavSource {
         }
         let expected = reader.len() as u64;
         if expected == 0 {
-            return Err(AudioError::EmptyFile { path: name });
+            return Err(AudioError::NoSamples { path: name });
         }
         let width = spec.bits_per_sample as usize / 8;
         let frame = width * spec.channels as usize;
@@ -333,6 +333,22 @@ mod tests {
             WavSource::open(&p, false),
             Err(AudioError::EmptyFile { .. })
         ));
+        let header_only = dir.path().join("header_only.wav");
+        let spec = WavSpec {
+            channels: 1,
+            sample_rate: 16_000,
+            bits_per_sample: 16,
+            sample_format: SampleFormat::Int,
+        };
+        WavWriter::create(&header_only, spec)
+            .unwrap()
+            .finalize()
+            .unwrap();
+        let Err(err) = WavSource::open(&header_only, false) else {
+            panic!("a WAV file with no samples opened");
+        };
+        assert!(matches!(err, AudioError::NoSamples { .. }), "{err}");
+        assert!(err.to_string().contains("0 samples"), "{err}");
         let missing = dir.path().join("nope.wav");
         assert!(matches!(
             WavSource::open(&missing, false),
