@@ -81,7 +81,8 @@ demo: deps models build
 	$(BIN) listen --input $(DEMO) --realtime --events text --player dry-run
 
 # Generated test audio (not in git): spoken commands from two TTS engines in noise,
-# and the context reference clip (models/context/reference.py).
+# the context reference clip (models/context/reference.py), held-out context scenes
+# and speech over held-out music.
 TOOLS_READY := $(VENV)/.tools-ready
 $(TOOLS_READY): $(VENV)/.ready models/wake/requirements.txt
 	$(PY) -m pip install -q -r models/wake/requirements.txt
@@ -92,6 +93,7 @@ test-data: deps $(TOOLS_READY)
 	$(PY) tests/gen/wake.py tests/out/wake
 	$(PY) models/context/reference.py --clip-only
 	$(PY) models/context/build_data.py --out tests/out/context/heldout --train 0 --test 60 --seed 101
+	$(PY) tests/gen/context_music.py tests/out/context/music
 
 # Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
 # models/wake/MODEL_CARD.md), then prints the new sha256 for models/manifest.toml.

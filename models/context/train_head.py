@@ -59,6 +59,16 @@ COMPACT = 12 + 4 + 6
 FEATURE_SETS = ["all", "scores", "compact", "compact+background", "compact+embedding"]
 NO_DATA_BIAS = -30.0
 MIN_CONFIDENCE = 0.35  # src/context/mod.rs's: under it a label is `unknown` (the golden test checks they agree)
+# src/context/mod.rs's MUSIC_MASKS: at or above this YAMNet `Music` score on the background,
+# physical and social are `unknown` (music hides the surroundings); the figures apply it to
+# both the zero-shot and the head's answers, as the stage does (the golden test checks the value).
+MUSIC_MASKS = 0.5
+MUSIC_CLASS_INDEX = 132  # `Music` in yamnet_class_map.csv
+BACKGROUND_MUSIC = COMPACT + MUSIC_CLASS_INDEX  # its ln score in the feature vector
+
+
+def masked_by_music(r: dict) -> bool:
+    return float(np.exp(r["features"][BACKGROUND_MUSIC])) >= MUSIC_MASKS
 
 
 def extract(data: Path, split: str, binary: str, jobs: int, preroll_ms: int = 2000) -> list[dict]:
@@ -403,6 +413,8 @@ def main() -> None:
                 assert np.allclose(p, ref, atol=1e-4), (axis, p, ref)
                 r["head_" + axis] = labels[int(p.argmax())]
                 r["head_" + axis + "_p"] = p[0].tolist()
+                if masked_by_music(r):
+                    r["head_" + axis] = r["zs_" + axis] = "unknown"
     # Golden vectors for the Rust test: the first test clip of each physical label and a crowd.
     picks, seen = [], set()
     for r in test:
@@ -410,8 +422,9 @@ def main() -> None:
         if key not in seen and len(picks) < 6:
             seen.add(key)
             picks.append(r)
-    # MIN_CONFIDENCE goes with them, so the Rust test also checks that both sides use the same one.
-    GOLDEN.write_text(json.dumps({"min_confidence": MIN_CONFIDENCE,
+    # MIN_CONFIDENCE and MUSIC_MASKS go with them, so the Rust test also checks that both sides
+    # use the same ones.
+    GOLDEN.write_text(json.dumps({"min_confidence": MIN_CONFIDENCE, "music_masks": MUSIC_MASKS,
                                   "cases": [{"audio": r["audio"], "features": r["features"],
                                              "physical": r["head_physical_p"], "social": r["head_social_p"]}
                                             for r in picks]}))

@@ -119,7 +119,7 @@ mod tests {
     /// for stored feature vectors (`tests/golden/context_head.json`, written
     /// by `models/context/train_head.py`), and the training script judged
     /// `unknown` by the same [`MIN_CONFIDENCE`](crate::context::MIN_CONFIDENCE)
-    /// as the stage.
+    /// and [`MUSIC_MASKS`](crate::context::MUSIC_MASKS) as the stage.
     #[test]
     fn the_committed_head_matches_python() {
         let head = ContextHead::load(&committed()).unwrap();
@@ -131,6 +131,12 @@ mod tests {
             (python_min - f64::from(crate::context::MIN_CONFIDENCE)).abs() < 1e-6,
             "train_head.py's MIN_CONFIDENCE {python_min} is not src/context/mod.rs's {}",
             crate::context::MIN_CONFIDENCE
+        );
+        let python_music = golden["music_masks"].as_f64().unwrap();
+        assert!(
+            (python_music - f64::from(crate::context::MUSIC_MASKS)).abs() < 1e-6,
+            "train_head.py's MUSIC_MASKS {python_music} is not src/context/mod.rs's {}",
+            crate::context::MUSIC_MASKS
         );
         let cases = golden["cases"].as_array().unwrap();
         assert!(cases.len() >= 3);

@@ -112,6 +112,14 @@ pub const EVIDENCE_ITEMS: usize = 3;
 pub const TOP_CLASSES: usize = 5;
 /// Value of a label that is not confident enough.
 pub const UNKNOWN: &str = "unknown";
+/// YAMNet's `Music` score on the background at or above which music masks
+/// the surroundings: physical and social are then `unknown`, with the music
+/// as their evidence (see [`mask_by_music`]). For a music player's front end
+/// the music is most often its own. 0.5: YAMNet finds music more likely than
+/// not. Measured in models/context/MODEL_CARD.md ("Music in the background").
+pub const MUSIC_MASKS: f32 = 0.5;
+/// The YAMNet class behind [`MUSIC_MASKS`].
+pub const MUSIC_CLASS: &str = "Music";
 
 /// One axis's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -193,6 +201,8 @@ pub struct ContextModel {
     yamnet: YamNet,
     mapping: Arc<Mapping>,
     head: Option<ContextHead>,
+    /// Index of [`MUSIC_CLASS`] in YAMNet's classes.
+    music: usize,
 }
 
 impl ContextModel {
@@ -235,10 +245,16 @@ impl ContextModel {
                 "labels must be physical {PHYSICAL_LABELS:?} and social {SOCIAL_LABELS:?}, in that order (the head's feature layout)"
             )));
         }
+        let music = yamnet
+            .classes()
+            .iter()
+            .position(|c| c == MUSIC_CLASS)
+            .ok_or_else(|| ContextError::ClassMap(format!("it has no {MUSIC_CLASS:?} class")))?;
         Ok(Self {
             yamnet,
             mapping: Arc::new(mapping),
             head: None,
+            music,
         })
     }
 
@@ -501,6 +517,11 @@ impl ContextStage {
                 &talk,
             );
         }
+        let music = background[self.model.music];
+        if music >= MUSIC_MASKS {
+            mask_by_music(&mut physical, music);
+            mask_by_music(&mut social, music);
+        }
         Ok(ContextLabels {
             physical,
             social,
@@ -709,6 +730,28 @@ fn cue_evidence(
     evidence
 }
 
+/// Music in the background hides what the label is judged on: the label
+/// becomes `unknown` with confidence 0, its evidence the music first, then
+/// what would have been said (`learned head: vehicle`, or the mapping's cues).
+pub fn mask_by_music(label: &mut Label, music: f32) {
+    if label.value != UNKNOWN {
+        for (cue, _) in label
+            .evidence
+            .iter_mut()
+            .filter(|(c, _)| c == "learned head")
+        {
+            *cue = format!("learned head: {}", label.value);
+        }
+    }
+    label.value = UNKNOWN.into();
+    label.confidence = 0.0;
+    label.evidence.insert(
+        0,
+        (format!("{MUSIC_CLASS} in the background"), round3(music)),
+    );
+    label.evidence.truncate(EVIDENCE_ITEMS);
+}
+
 /// The learned head's verdict on an axis: its most probable label, the
 /// probability as the confidence (`unknown` under [`MIN_CONFIDENCE`]), and
 /// the mapping's cues for that label as evidence.
@@ -786,6 +829,35 @@ mod tests {
 
     fn names() -> Vec<String> {
         (0..NUM_CLASSES).map(|i| format!("c{i}")).collect()
+    }
+
+    #[test]
+    fn music_masks_a_label_and_says_so() {
+        let mut l = Label {
+            value: "vehicle".into(),
+            confidence: 0.99,
+            evidence: vec![("learned head".into(), 0.99), ("Engine".into(), 0.2)],
+        };
+        mask_by_music(&mut l, 0.7345);
+        assert_eq!(l.value, UNKNOWN);
+        assert_eq!(l.confidence, 0.0);
+        assert_eq!(
+            l.evidence,
+            [
+                ("Music in the background".to_string(), 0.735),
+                ("learned head: vehicle".to_string(), 0.99),
+                ("Engine".to_string(), 0.2),
+            ]
+        );
+        // A label already unknown keeps its evidence's names.
+        let mut u = Label {
+            value: UNKNOWN.into(),
+            confidence: 0.2,
+            evidence: vec![("learned head".into(), 0.2)],
+        };
+        mask_by_music(&mut u, 0.5);
+        assert_eq!(u.evidence[1].0, "learned head");
+        assert_eq!(u.evidence.len(), 2);
     }
 
     #[test]
