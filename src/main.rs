@@ -36,12 +36,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether the error comes from writing to a closed pipe.
+/// Whether the error is a write to a closed stdout: a bare `io::Error`
+/// (what `writeln!(out, ..)?` gives) or the listener's event output, not one
+/// that a stage's own error wraps (mpv's socket closing is a real error,
+/// reported as one).
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    let io =
+        e.downcast_ref::<std::io::Error>()
+            .or_else(|| match e.downcast_ref::<heyplayer::Error>() {
+                Some(heyplayer::Error::Output(io)) => Some(io),
+                _ => None,
+            });
+    io.is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
 }
 
 /// The error and its causes on one line, leaving out a cause whose text the
@@ -796,6 +802,15 @@ mod tests {
         let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
         assert!(!is_broken_pipe(&anyhow::Error::new(other)));
         assert!(!is_broken_pipe(&anyhow::anyhow!("broken pipe")));
+        // A stage's error caused by a closed pipe is that stage's error.
+        let wrapped = heyplayer::audio::AudioError::Open {
+            path: "-".into(),
+            source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+        };
+        assert!(!is_broken_pipe(&anyhow::Error::new(wrapped)));
+        // The listener's events going nowhere is the same as stdout closing.
+        let events = heyplayer::Error::Output(std::io::Error::from(std::io::ErrorKind::BrokenPipe));
+        assert!(is_broken_pipe(&anyhow::Error::new(events)));
     }
 
     #[test]
