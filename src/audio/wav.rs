@@ -233,6 +233,14 @@ mod tests {
     use super::*;
     use hound::{WavSpec, WavWriter};
 
+    /// 16 kHz mono 16-bit, heyplayer's own format.
+    const MONO16: WavSpec = WavSpec {
+        channels: 1,
+        sample_rate: 16_000,
+        bits_per_sample: 16,
+        sample_format: SampleFormat::Int,
+    };
+
     fn write(path: &Path, spec: WavSpec, frames: usize) {
         let mut w = WavWriter::create(path, spec).unwrap();
         for i in 0..frames * spec.channels as usize {
@@ -309,13 +317,7 @@ mod tests {
     fn truncated_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("t.wav");
-        let spec = WavSpec {
-            channels: 1,
-            sample_rate: 16_000,
-            bits_per_sample: 16,
-            sample_format: SampleFormat::Int,
-        };
-        write(&p, spec, 16_000);
+        write(&p, MONO16, 16_000);
         let len = std::fs::metadata(&p).unwrap().len();
         let f = std::fs::OpenOptions::new().write(true).open(&p).unwrap();
         f.set_len(len - 10_000).unwrap();
@@ -334,16 +336,7 @@ mod tests {
             Err(AudioError::EmptyFile { .. })
         ));
         let header_only = dir.path().join("header_only.wav");
-        let spec = WavSpec {
-            channels: 1,
-            sample_rate: 16_000,
-            bits_per_sample: 16,
-            sample_format: SampleFormat::Int,
-        };
-        WavWriter::create(&header_only, spec)
-            .unwrap()
-            .finalize()
-            .unwrap();
+        write(&header_only, MONO16, 0);
         let Err(err) = WavSource::open(&header_only, false) else {
             panic!("a WAV file with no samples opened");
         };
