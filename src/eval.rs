@@ -27,8 +27,14 @@ pub enum EvalError {
         #[source]
         source: std::io::Error,
     },
+    /// The manifest has no entries.
+    #[error("the manifest {path} has no entries: give one JSON object per line, {{\"id\", \"audio\", \"labels\"}} (../shared/EVAL.md)")]
+    Empty {
+        /// The file.
+        path: String,
+    },
     /// A line is not a valid entry.
-    #[error("{path}:{line}: {detail}")]
+    #[error("{path}:{line}: not a manifest entry ({detail}); each line is one JSON object with \"id\", \"audio\" and \"labels\" (../shared/EVAL.md)")]
     Line {
         /// The file.
         path: String,
@@ -86,6 +92,9 @@ pub fn read_manifest(path: &Path) -> Result<Vec<Entry>, EvalError> {
             detail: e.to_string(),
         })?;
         out.push(e);
+    }
+    if out.is_empty() {
+        return Err(EvalError::Empty { path: shown });
     }
     Ok(out)
 }
@@ -604,6 +613,11 @@ mod tests {
         std::fs::write(&m, "{\"id\":1}\n").unwrap();
         let err = read_manifest(&m).unwrap_err().to_string();
         assert!(err.contains("m.jsonl:1"), "{err}");
+        // Nothing to score is an error, not a report of zeros.
+        std::fs::write(&m, "\n  \n").unwrap();
+        let err = read_manifest(&m).unwrap_err();
+        assert!(matches!(err, EvalError::Empty { .. }), "{err}");
+        assert!(err.to_string().contains("has no entries"), "{err}");
     }
 
     #[test]
