@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The first stage's trade-off curve on the held-out corpus, for one or more wake heads.
 
-FRR and false accepts per hour at several thresholds (patience 2 unless --patience says
+FRR (by engine and by the positives' background noise) and false accepts per hour at several thresholds (patience 2 unless --patience says
 otherwise, 1.5 s refractory: the daemon's streaming rule), with the features of the training recipe (models/wake/wakefeat.py:
 openWakeWord's mel and embedding models in onnxruntime). The embeddings do not depend on the
 head, so they are computed once per file and cached next to the corpus (`first_stage_emb.npz`);
@@ -91,6 +91,7 @@ def main() -> None:
             pos = missed = fa = 0
             hours = 0.0
             by_engine: dict[str, list[int]] = {}
+            by_noise: dict[str, list[int]] = {}  # the positives' background: music, babble, hum, fan
             fa_by: dict[str, int] = {}
             for k, (e, entry) in emb.items():
                 d = len(detections(scores[k], thr, args.patience))
@@ -101,6 +102,9 @@ def main() -> None:
                     by_engine.setdefault(eng, [0, 0])
                     by_engine[eng][0] += 1
                     by_engine[eng][1] += d == 0
+                    bed = by_noise.setdefault(entry.get("noise", "none"), [0, 0])
+                    bed[0] += 1
+                    bed[1] += d == 0
                 else:
                     fa += d
                     hours += seconds[k] / 3600.0
@@ -110,13 +114,15 @@ def main() -> None:
             rows.append({"threshold": thr, "patience": args.patience, "frr": missed / max(1, pos), "false_accepts": fa,
                          "fa_per_hour": fa / hours if hours else None, "positives": pos, "hours": hours,
                          "frr_by_group": {g: m / n for g, (n, m) in sorted(by_engine.items())},
+                         "frr_by_noise": {g: m / n for g, (n, m) in sorted(by_noise.items())},
                          "false_accepts_by_kind": dict(sorted(fa_by.items()))})
         report[str(head)] = rows
         if not args.json:
             print(f"{head}:")
             for r in rows:
                 groups = ", ".join(f"{g} {v:.1%}" for g, v in r["frr_by_group"].items())
-                print(f"  thr {r['threshold']:<6} FRR {r['frr']:6.1%} ({groups})  "
+                noises = ", ".join(f"{g} {v:.1%}" for g, v in r["frr_by_noise"].items())
+                print(f"  thr {r['threshold']:<6} FRR {r['frr']:6.1%} ({groups}; over {noises})  "
                       f"FA/h {r['fa_per_hour']:6.2f} ({r['false_accepts']} in {r['hours']:.2f} h: "
                       + ", ".join(f"{k} {v}" for k, v in r["false_accepts_by_kind"].items()) + ")")
     if args.json:
