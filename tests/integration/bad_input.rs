@@ -102,7 +102,11 @@ fn zero_length_file() {
 fn header_only_file() {
     let d = tempfile::tempdir().unwrap();
     let p = file(d.path(), "hdr.wav", &wav(1, 1, 16_000, 16, &[], 0));
-    assert_clear_error(&["listen", "--input", &p], b"", &["empty"]);
+    assert_clear_error(
+        &["listen", "--input", &p],
+        b"",
+        &["holds no audio", "0 samples"],
+    );
 }
 
 #[test]
