@@ -126,18 +126,20 @@ mod tests {
         let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/context_head.json");
         let golden: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
-        let python_min = golden["min_confidence"].as_f64().unwrap();
-        assert!(
-            (python_min - f64::from(crate::context::MIN_CONFIDENCE)).abs() < 1e-6,
-            "train_head.py's MIN_CONFIDENCE {python_min} is not src/context/mod.rs's {}",
-            crate::context::MIN_CONFIDENCE
-        );
-        let python_music = golden["music_masks"].as_f64().unwrap();
-        assert!(
-            (python_music - f64::from(crate::context::MUSIC_MASKS)).abs() < 1e-6,
-            "train_head.py's MUSIC_MASKS {python_music} is not src/context/mod.rs's {}",
-            crate::context::MUSIC_MASKS
-        );
+        for (key, name, rust) in [
+            (
+                "min_confidence",
+                "MIN_CONFIDENCE",
+                crate::context::MIN_CONFIDENCE,
+            ),
+            ("music_masks", "MUSIC_MASKS", crate::context::MUSIC_MASKS),
+        ] {
+            let python = golden[key].as_f64().unwrap();
+            assert!(
+                (python - f64::from(rust)).abs() < 1e-6,
+                "train_head.py's {name} {python} is not src/context/mod.rs's {rust}"
+            );
+        }
         let cases = golden["cases"].as_array().unwrap();
         assert!(cases.len() >= 3);
         let vec = |v: &serde_json::Value| -> Vec<f32> {

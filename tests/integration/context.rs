@@ -163,8 +163,21 @@ fn held_out_answers() -> &'static [(serde_json::Value, serde_json::Value)] {
 }
 
 fn run_held_out() -> Vec<(serde_json::Value, serde_json::Value)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/context/heldout");
-    let manifest = dir.join("test.jsonl");
+    context_on_manifest("heldout", "test.jsonl", &["--preroll-ms", "2000"])
+}
+
+/// Each row of the manifest `tests/out/context/DATA/MANIFEST` (written by
+/// `make test-data`) with heyplayer's `context --json` answer for its audio,
+/// all files in one run with `extra` arguments.
+fn context_on_manifest(
+    data: &str,
+    manifest: &str,
+    extra: &[&str],
+) -> Vec<(serde_json::Value, serde_json::Value)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/out/context")
+        .join(data);
+    let manifest = dir.join(manifest);
     assert!(
         manifest.is_file(),
         "{} is missing: run `make test-data`",
@@ -179,7 +192,8 @@ fn run_held_out() -> Vec<(serde_json::Value, serde_json::Value)> {
         .iter()
         .map(|r| dir.join(r["audio"].as_str().unwrap()).display().to_string())
         .collect();
-    let mut args = vec!["context", "--json", "--preroll-ms", "2000"];
+    let mut args = vec!["context", "--json"];
+    args.extend(extra);
     args.extend(files.iter().map(String::as_str));
     let (code, out, err) = run(&args);
     assert_eq!(code, 0, "{err}");
@@ -271,29 +285,9 @@ fn issue_7_the_head_says_indoor_on_held_out_rooms() {
 /// `vehicle` (it learned ship and ferry horns, which YAMNet hears as music).
 #[test]
 fn music_in_the_background_makes_physical_and_social_unknown() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/context/music");
-    let manifest = dir.join("manifest.jsonl");
-    assert!(
-        manifest.is_file(),
-        "{} is missing: run `make test-data`",
-        manifest.display()
-    );
-    let mut args = vec!["context".to_string(), "--json".to_string()];
-    for line in std::fs::read_to_string(&manifest).unwrap().lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        args.push(dir.join(v["audio"].as_str().unwrap()).display().to_string());
-    }
-    assert!(
-        args.len() >= 2 + 6,
-        "too few music clips in {}",
-        manifest.display()
-    );
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let (code, out, err) = run(&args);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().count(), args.len() - 2);
-    for line in out.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let answers = context_on_manifest("music", "manifest.jsonl", &[]);
+    assert!(answers.len() >= 6, "too few music clips: {}", answers.len());
+    for (_, v) in &answers {
         for axis in ["physical", "social"] {
             let label = &v[axis];
             assert_eq!(
