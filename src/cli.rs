@@ -259,8 +259,10 @@ indoor labels from synthetic rooms only (models/context/MODEL_CARD.md has its
 held-out figures and limits).
 
 Each label has a confidence and its evidence (the AudioSet classes behind it);
-\"unknown\" when the confidence is too low. No speaker embedding, no gender, age
-or identity is computed. Nothing is stored.
+\"unknown\" when the confidence is too low. Music over the surroundings makes
+physical and social unknown; no background sound at all (digital silence: a
+muted input, a noise suppressor) makes physical unknown. No speaker embedding,
+no gender, age or identity is computed. Nothing is stored.
 
 Output: one line per file, or with --json one JSON object per line (physical,
 social, emotion: {value, confidence, evidence}; arousal: {value, prosody,

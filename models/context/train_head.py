@@ -65,6 +65,9 @@ MIN_CONFIDENCE = 0.35  # src/context/mod.rs's: under it a label is `unknown` (th
 MUSIC_MASKS = 0.5
 MUSIC_CLASS_INDEX = 132  # `Music` in yamnet_class_map.csv
 BACKGROUND_MUSIC = COMPACT + MUSIC_CLASS_INDEX  # its ln score in the feature vector
+# src/context/mod.rs also makes physical `unknown` when the background is digitally silent
+# (SILENT_BACKGROUND_DBFS): the level is not in the feature vector, so the figures here cannot
+# apply it; measured with the binary instead (MODEL_CARD.md, "No background sound").
 
 
 def masked_by_music(r: dict) -> bool:

@@ -114,12 +114,26 @@ pub const TOP_CLASSES: usize = 5;
 pub const UNKNOWN: &str = "unknown";
 /// YAMNet's `Music` score on the background at or above which music masks
 /// the surroundings: physical and social are then `unknown`, with the music
-/// as their evidence (see [`mask_by_music`]). For a music player's front end
+/// as their evidence (see [`mask`]). For a music player's front end
 /// the music is most often its own. 0.5: YAMNet finds music more likely than
 /// not. Measured in models/context/MODEL_CARD.md ("Music in the background").
 pub const MUSIC_MASKS: f32 = 0.5;
 /// The YAMNet class behind [`MUSIC_MASKS`].
 pub const MUSIC_CLASS: &str = "Music";
+/// Background level (dBFS: 20 log10 of the RMS over the background's 10 ms
+/// frames, full scale 1.0) under which there is no background sound to judge
+/// the place by, and physical is `unknown` (see [`mask`]). -90 dBFS is about
+/// one step of a 16-bit sample (-90.3): digital silence, as from a muted
+/// input or a noise suppressor that zeroes everything but speech. The head
+/// had heard such a background once in 900 training scenes (the quietest
+/// synthetic rooms are at -65 dBFS) and called it `nature`, up to 0.99. Not tuned: see
+/// models/context/MODEL_CARD.md ("No background sound").
+pub const SILENT_BACKGROUND_DBFS: f32 = -90.0;
+/// The evidence that says so, with the level in dBFS.
+pub const SILENT_BACKGROUND_CUE: &str = "no background sound, dBFS";
+/// The lowest level given as evidence (digital zeros; prosody's levels stop
+/// at the same floor).
+const FLOOR_DBFS: f32 = -120.0;
 
 /// One axis's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
@@ -517,10 +531,19 @@ impl ContextStage {
                 &talk,
             );
         }
+        // Nothing to hear but the user: the place cannot be told. (Who else
+        // is around still can: nobody was heard, and the VAD saw the pre-roll.)
+        if !fallback {
+            let level = background_dbfs(clip, &self.near_speech);
+            if level < SILENT_BACKGROUND_DBFS {
+                mask(&mut physical, SILENT_BACKGROUND_CUE, level);
+            }
+        }
         let music = background[self.model.music];
         if music >= MUSIC_MASKS {
-            mask_by_music(&mut physical, music);
-            mask_by_music(&mut social, music);
+            let cue = format!("{MUSIC_CLASS} in the background");
+            mask(&mut physical, &cue, music);
+            mask(&mut social, &cue, music);
         }
         Ok(ContextLabels {
             physical,
@@ -629,6 +652,28 @@ fn top(p: &[f32], classes: &[String], k: usize) -> Vec<(String, f32)> {
         .collect()
 }
 
+/// The level of the background: the 10 ms frames of `clip` away from speech
+/// (`near_speech` false: those YAMNet's background patches are made of), in
+/// dBFS, at least [`FLOOR_DBFS`].
+fn background_dbfs(clip: &[f32], near_speech: &[bool]) -> f32 {
+    let (mut energy, mut n) = (0.0f64, 0usize);
+    for (frame, _) in clip
+        .chunks_exact(FRAME_SAMPLES)
+        .zip(near_speech)
+        .filter(|(_, &near)| !near)
+    {
+        energy += frame
+            .iter()
+            .map(|&x| f64::from(x) * f64::from(x))
+            .sum::<f64>();
+        n += frame.len();
+    }
+    if n == 0 || energy <= 0.0 {
+        return FLOOR_DBFS;
+    }
+    ((10.0 * (energy / n as f64).log10()) as f32).max(FLOOR_DBFS)
+}
+
 fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
@@ -730,10 +775,11 @@ fn cue_evidence(
     evidence
 }
 
-/// Music in the background hides what the label is judged on: the label
-/// becomes `unknown` with confidence 0, its evidence the music first, then
-/// what would have been said (`learned head: vehicle`, or the mapping's cues).
-pub fn mask_by_music(label: &mut Label, music: f32) {
+/// When what a label is judged on is hidden (music in the background) or
+/// absent (no background sound), the label becomes `unknown` with confidence
+/// 0, its evidence first `why` with its value, then what would have been said
+/// (`learned head: vehicle`, or the mapping's cues).
+pub fn mask(label: &mut Label, why: &str, value: f32) {
     if label.value != UNKNOWN {
         for (cue, _) in label
             .evidence
@@ -745,10 +791,7 @@ pub fn mask_by_music(label: &mut Label, music: f32) {
     }
     label.value = UNKNOWN.into();
     label.confidence = 0.0;
-    label.evidence.insert(
-        0,
-        (format!("{MUSIC_CLASS} in the background"), round3(music)),
-    );
+    label.evidence.insert(0, (why.to_string(), round3(value)));
     label.evidence.truncate(EVIDENCE_ITEMS);
 }
 
@@ -838,7 +881,7 @@ mod tests {
             confidence: 0.99,
             evidence: vec![("learned head".into(), 0.99), ("Engine".into(), 0.2)],
         };
-        mask_by_music(&mut l, 0.7345);
+        mask(&mut l, "Music in the background", 0.7345);
         assert_eq!(l.value, UNKNOWN);
         assert_eq!(l.confidence, 0.0);
         assert_eq!(
@@ -855,9 +898,38 @@ mod tests {
             confidence: 0.2,
             evidence: vec![("learned head".into(), 0.2)],
         };
-        mask_by_music(&mut u, 0.5);
+        mask(&mut u, "Music in the background", 0.5);
         assert_eq!(u.evidence[1].0, "learned head");
         assert_eq!(u.evidence.len(), 2);
+    }
+
+    #[test]
+    fn background_level_leaves_out_speech_and_floors_digital_zeros() {
+        let n = 100 * FRAME_SAMPLES;
+        let no_speech = vec![false; 104];
+        assert_eq!(background_dbfs(&vec![0.0; n], &no_speech), FLOOR_DBFS);
+        // A -60 dBFS (peak) sine: RMS 3 dB lower.
+        let sine: Vec<f32> = (0..n).map(|i| 1e-3 * (i as f32 * 0.1).sin()).collect();
+        let db = background_dbfs(&sine, &no_speech);
+        assert!((db - -63.01).abs() < 0.1, "{db}");
+        // Loud frames near speech do not count; with nothing else, the floor.
+        let mut loud = vec![0.0f32; n];
+        loud[..50 * FRAME_SAMPLES].iter_mut().for_each(|x| *x = 0.5);
+        let mut near = no_speech.clone();
+        near[..50].iter_mut().for_each(|f| *f = true);
+        assert_eq!(background_dbfs(&loud, &near), FLOOR_DBFS);
+        assert!(background_dbfs(&loud, &no_speech) > -10.0);
+        // One 16-bit step of noise is below the silence line; -80 dBFS is not.
+        let step: Vec<f32> = (0..n)
+            .map(|i| if i % 3 == 0 { 1.0 / 32768.0 } else { 0.0 })
+            .collect();
+        assert!(background_dbfs(&step, &no_speech) < SILENT_BACKGROUND_DBFS);
+        let quiet: Vec<f32> = sine.iter().map(|x| x * 0.1 * 2f32.sqrt()).collect();
+        let db = background_dbfs(&quiet, &no_speech);
+        assert!(
+            db > SILENT_BACKGROUND_DBFS && (db - -80.0).abs() < 0.1,
+            "{db}"
+        );
     }
 
     #[test]

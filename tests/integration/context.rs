@@ -304,6 +304,58 @@ fn music_in_the_background_makes_physical_and_social_unknown() {
     }
 }
 
+/// A background with no sound in it (digital silence: a muted input, or a
+/// noise suppressor that zeroes all but speech) says nothing about the place:
+/// physical must be `unknown`, the level its evidence. Before the rule the
+/// head, which never heard such a background, called these `nature` (0.99 and
+/// 0.50). A quiet room's -70 dBFS is still judged, and social still is.
+#[test]
+fn no_background_sound_makes_physical_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let zeros = |ms: usize| std::iter::repeat_n(0i16, ms * 16);
+    let silent = dir.path().join("silent.wav");
+    crate::common::write_wav16(&silent, zeros(3000));
+    // Real speech (8 kHz, each sample twice for 16 kHz) between stretches of zeros.
+    let (speech, rate) =
+        crate::common::read_wav(&Path::new(crate::common::ASTERISK_EN).join("hello-world.wav"));
+    assert_eq!(rate, 8000);
+    let spoken = dir.path().join("spoken.wav");
+    let samples = speech
+        .iter()
+        .flat_map(|&x| [(x * 32767.0) as i16; 2])
+        .collect::<Vec<_>>();
+    crate::common::write_wav16(&spoken, zeros(2000).chain(samples).chain(zeros(1000)));
+    // White noise at -70 dBFS RMS (uniform: peak sqrt(3) times the RMS).
+    let quiet = dir.path().join("quiet.wav");
+    let noise = crate::common::white(48_000, 10f32.powf(-70.0 / 20.0) * 3f32.sqrt(), 7);
+    crate::common::write_wav16(&quiet, noise.iter().map(|&x| (x * 32767.0).round() as i16));
+
+    let paths = [&silent, &spoken, &quiet].map(|p| p.to_str().unwrap());
+    let (code, out, err) = run(&["context", "--json", paths[0], paths[1], paths[2]]);
+    assert_eq!(code, 0, "{err}");
+    let answers: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), 3, "{out}");
+    for v in &answers[..2] {
+        let physical = &v["physical"];
+        assert_eq!(physical["value"], "unknown", "{v}");
+        assert_eq!(
+            physical["evidence"][0][0], "no background sound, dBFS",
+            "{v}"
+        );
+        assert!(physical["evidence"][0][1].as_f64().unwrap() < -90.0, "{v}");
+        assert_ne!(v["social"]["value"], "unknown", "{v}");
+    }
+    let physical = &answers[2]["physical"];
+    assert_ne!(
+        physical["evidence"][0][0], "no background sound, dBFS",
+        "{physical}"
+    );
+    assert_ne!(physical["value"], "unknown", "{physical}");
+}
+
 #[test]
 fn a_missing_head_fails_at_start_up_never_falls_back() {
     // Every model but the head: `context` must refuse, naming the head.
