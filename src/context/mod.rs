@@ -126,8 +126,8 @@ pub const MUSIC_CLASS: &str = "Music";
 /// one step of a 16-bit sample (-90.3): digital silence, as from a muted
 /// input or a noise suppressor that zeroes everything but speech. The head
 /// had heard such a background once in 900 training scenes (the quietest
-/// synthetic rooms are at -65 dBFS) and called it `nature`, up to 0.99. Not tuned: see
-/// models/context/MODEL_CARD.md ("No background sound").
+/// synthetic rooms are at -65 dBFS) and called it `nature`, up to 0.99.
+/// Not tuned: see models/context/MODEL_CARD.md ("No background sound").
 pub const SILENT_BACKGROUND_DBFS: f32 = -90.0;
 /// The evidence that says so, with the level in dBFS.
 pub const SILENT_BACKGROUND_CUE: &str = "no background sound, dBFS";
