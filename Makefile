@@ -158,7 +158,7 @@ test: deps models $(TOOLS_READY)
 	built=0; $(CARGO) build --locked --example recommender || built=$$?; \
 	if ! wait $$gen; then cat tests/out/test-data.log; echo "[test] generating the test audio failed (above)"; exit 1; fi; \
 	echo "[test] test audio ready"; exit $$built
-	$(CARGO) test --workspace --all-targets --locked
+	HEYPLAYER_REQUIRE_MODELS=1 $(CARGO) test --workspace --all-targets --locked
 	$(CARGO) test --workspace --doc --locked
 
 lint:

@@ -7,16 +7,17 @@
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use heyplayer::app::context as file;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::config::Config;
-use heyplayer::context::{file, ContextModel, ContextStage};
+use heyplayer::context::{ContextModel, ContextStage};
 use heyplayer::models;
 use heyplayer::vad::FrameVad;
 
 fn bench(c: &mut Criterion) {
     let cfg = Config::default();
     let demo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo.wav");
-    let mut clip = heyplayer::pipeline::read_all(WavSource::open(&demo, false).unwrap()).unwrap();
+    let mut clip = heyplayer::audio::read_all(WavSource::open(&demo, false).unwrap()).unwrap();
     clip.truncate(4 * 16_000);
     let silero = models::locate("silero-vad", &cfg.models_dir).unwrap_or_else(|e| panic!("{e}"));
     let mut vad = FrameVad::new(&cfg.vad, &silero.path).unwrap();

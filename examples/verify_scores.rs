@@ -16,10 +16,11 @@
 //! `VERIFY_PLAIN=1` the same scores after a pass without the prompt (`plain`).
 
 use anyhow::Context;
+use heyplayer::audio::read_all;
 use heyplayer::audio::wav::WavSource;
+use heyplayer::command::verify::{match_phrase, verify_wake_clip, wake_lead, WakeCheck};
 use heyplayer::config::Config;
-use heyplayer::pipeline::{asr_worker, read_all, verify_wake_clip, wake_lead, WakeCheck};
-use heyplayer::wake::match_phrase;
+use heyplayer::pipeline::asr_worker;
 
 fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();

@@ -9,10 +9,11 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use heyplayer::audio::read_all;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::audio::FRAME_SAMPLES;
 use heyplayer::config::Config;
-use heyplayer::pipeline::{read_all, wake_models};
+use heyplayer::pipeline::wake_models;
 use heyplayer::wake::WakeDetector;
 
 fn thread_cpu() -> Option<Duration> {

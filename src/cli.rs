@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::audio::mic::HostChoice;
-use crate::events::EventFormat;
+use crate::config::EventFormat;
 
 /// heyplayer: an on-device, privacy-first voice front end for music players.
 ///

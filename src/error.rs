@@ -4,7 +4,6 @@ use crate::asr::AsrError;
 use crate::audio::AudioError;
 use crate::config::ConfigError;
 use crate::context::ContextError;
-use crate::eval::EvalError;
 use crate::models::ModelError;
 use crate::vad::VadError;
 use crate::wake::WakeError;
@@ -21,9 +20,6 @@ pub enum Error {
     /// Configuration.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Evaluation manifest.
-    #[error(transparent)]
-    Eval(#[from] EvalError),
     /// Wake word.
     #[error(transparent)]
     Wake(#[from] WakeError),
@@ -39,9 +35,6 @@ pub enum Error {
     /// The privacy store.
     #[error(transparent)]
     Privacy(#[from] heyplayer_privacy::PrivacyError),
-    /// The log viewer.
-    #[error(transparent)]
-    Viewer(#[from] crate::viewer::ViewerError),
     /// A pipeline thread could not be started.
     #[error("cannot start a listening thread: {0}")]
     Thread(#[source] std::io::Error),

@@ -9,6 +9,8 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::config::EventFormat;
+
 /// One event. Serialised as a JSON object with a `type` field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -382,19 +384,6 @@ impl ListenState {
             ListenState::Processing => "processing",
         }
     }
-}
-
-/// How events are printed.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum EventFormat {
-    /// JSON Lines: one JSON object per line.
-    #[default]
-    Json,
-    /// Human-readable lines.
-    Text,
 }
 
 /// Writes events to a stream in the chosen format, flushing after each one.

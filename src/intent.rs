@@ -612,11 +612,20 @@ const VOLUME_SET_OPENINGS: &[&str] = &[
     "turn it down to",
 ];
 
+/// A phrasing the guided search may choose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Phrase {
+    /// The words, lower case, as the intent parser reads them.
+    pub text: String,
+    /// Whether free words follow (a query, a number).
+    pub open: bool,
+}
+
 /// The phrasings guided decoding may choose from when the free transcript is
 /// not a command (see `asr::guided`): every fixed phrasing above, and, open
 /// (followed by free words), the play verbs and the volume-setting openings.
 /// Each of them parses to a command (tested).
-pub fn guide_phrases() -> Vec<crate::asr::Phrase> {
+pub fn guide_phrases() -> Vec<Phrase> {
     let closed = [
         WHATS_PLAYING,
         UNMUTE,
@@ -634,7 +643,7 @@ pub fn guide_phrases() -> Vec<crate::asr::Phrase> {
         RESUME,
         STOP,
     ];
-    let mut out: Vec<crate::asr::Phrase> = Vec::new();
+    let mut out: Vec<Phrase> = Vec::new();
     let mut add = |text: &str, open: bool| {
         // Spelling variants without the apostrophe would only compete with
         // the ones Whisper writes.
@@ -645,7 +654,7 @@ pub fn guide_phrases() -> Vec<crate::asr::Phrase> {
             return;
         }
         if !out.iter().any(|p| p.text == text && p.open == open) {
-            out.push(crate::asr::Phrase {
+            out.push(Phrase {
                 text: text.to_string(),
                 open,
             });

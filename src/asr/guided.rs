@@ -24,6 +24,7 @@ use std::sync::Arc;
 use whisper_rs::{WhisperContext, WhisperState};
 
 use super::AsrError;
+use crate::intent::Phrase;
 
 /// Longest free continuation after an open phrase, in tokens.
 pub const MAX_OPEN_TOKENS: usize = 12;
@@ -32,15 +33,6 @@ pub const MAX_OPEN_TOKENS: usize = 12;
 /// any complete phrase is found (a phrase this unlikely would be rejected
 /// anyway).
 pub const SEARCH_FLOOR: f32 = -20.0;
-
-/// A phrasing the guided search may choose.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Phrase {
-    /// The words, lower case, as the intent parser reads them.
-    pub text: String,
-    /// Whether free words follow (a query, a number).
-    pub open: bool,
-}
 
 /// The result of a guided search.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

@@ -41,12 +41,17 @@ pub struct Block {
     pub samples: [f32; CAPTURE_BLOCK],
 }
 
-/// The channel between the capture callback and the listener; see `pipeline.rs`.
+/// The channels between the capture callback and the listener, made by the
+/// pipeline (`pipeline/mod.rs`): audio blocks, and the stream's errors.
 pub struct CaptureQueue {
     /// The callback's end.
     pub tx: Sender<Block>,
     /// The listener's end.
     pub rx: Receiver<Block>,
+    /// The error callback's end (a few messages; extra ones are dropped).
+    pub err_tx: Sender<String>,
+    /// The listener's end of the errors.
+    pub err_rx: Receiver<String>,
 }
 
 /// Which cpal host to use.
@@ -210,7 +215,6 @@ impl MicSource {
         queue: CaptureQueue,
         stop: Arc<AtomicBool>,
     ) -> Result<Self, AudioError> {
-        let (err_tx, err_rx) = crossbeam_channel::bounded(16);
         let mut me = Self {
             info: SourceInfo {
                 kind: "mic",
@@ -222,8 +226,8 @@ impl MicSource {
             query: device.map(str::to_string),
             tx: queue.tx,
             rx: queue.rx,
-            err_tx,
-            err_rx,
+            err_tx: queue.err_tx,
+            err_rx: queue.err_rx,
             dropped: Arc::new(AtomicU64::new(0)),
             dropped_reported: 0,
             stop,

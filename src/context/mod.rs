@@ -28,62 +28,31 @@
 //! background part (never of the speech part alone; see [`features`]): it
 //! describes the surroundings, lives for one clip and is never stored.
 
+mod error;
 pub mod features;
-pub mod file;
 pub mod fold;
 pub mod head;
+mod labels;
 pub mod mapping;
 pub mod mel;
+mod model;
 pub mod net;
 pub mod prosody;
 pub mod yamnet;
 
+pub use error::ContextError;
+pub use labels::{mask, Arousal, ContextLabels, Label};
+pub use model::ContextModel;
+
 #[cfg(test)]
 mod golden;
 
-use std::path::Path;
-use std::sync::Arc;
-
-use serde::Serialize;
-
 use crate::audio::FRAME_SAMPLES;
-use crate::models::ModelError;
-use head::{ContextHead, HeadOutput, PHYSICAL_LABELS, SOCIAL_LABELS};
+use head::{HeadOutput, PHYSICAL_LABELS, SOCIAL_LABELS};
 use mapping::{Cue, LabelRule, Mapping};
 use mel::{LogMel, MelFrame, FRAMES_PER_PATCH, PATCH_HOP_FRAMES};
-use prosody::{Prosody, ProsodyAnalyser};
-use yamnet::{YamNet, EMBEDDING, NUM_CLASSES};
-
-/// Errors of the context stage.
-#[derive(Debug, thiserror::Error)]
-pub enum ContextError {
-    /// A model file is missing or damaged.
-    #[error(transparent)]
-    Model(#[from] ModelError),
-    /// A model file cannot be read, or is not the network the stage restates.
-    #[error("cannot load the context model {path}: {detail}")]
-    Load {
-        /// The file.
-        path: String,
-        /// What went wrong.
-        detail: String,
-    },
-    /// Inference failed.
-    #[error("context inference failed: {0}")]
-    Run(String),
-    /// yamnet_class_map.csv is not what we expect.
-    #[error("the YAMNet class map is invalid: {0}")]
-    ClassMap(String),
-    /// models/context/mapping.toml is invalid.
-    #[error("models/context/mapping.toml is invalid: {0}")]
-    Mapping(String),
-    /// The clip is too short to say anything.
-    #[error("the clip is too short for context: {ms} ms (at least {MIN_CLIP_MS} ms)")]
-    TooShort {
-        /// Its length.
-        ms: u64,
-    },
-}
+use prosody::ProsodyAnalyser;
+use yamnet::{EMBEDDING, NUM_CLASSES};
 
 /// Shortest clip classified, ms.
 pub const MIN_CLIP_MS: u64 = 250;
@@ -134,154 +103,6 @@ pub const SILENT_BACKGROUND_CUE: &str = "no background sound, dBFS";
 /// The lowest level given as evidence (digital zeros; prosody's levels stop
 /// at the same floor).
 const FLOOR_DBFS: f32 = -120.0;
-
-/// One axis's verdict.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Label {
-    /// The label, or `"unknown"`.
-    pub value: String,
-    /// Confidence in [0, 1] (of the best label, even when `value` is unknown).
-    pub confidence: f32,
-    /// The strongest cues: (AudioSet class or feature, weighted score).
-    pub evidence: Vec<(String, f32)>,
-}
-
-/// Arousal and the prosody behind it.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct Arousal {
-    /// In [0, 1]; `None` when the clip has too little speech.
-    pub value: Option<f32>,
-    /// The prosodic features.
-    pub prosody: Prosody,
-    /// The vocal cues: (AudioSet class, signed contribution).
-    pub evidence: Vec<(String, f32)>,
-}
-
-/// Everything the stage says about one clip.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
-pub struct ContextLabels {
-    /// indoor_quiet, indoor_busy, street, nature, vehicle.
-    pub physical: Label,
-    /// alone, conversation, crowd.
-    pub social: Label,
-    /// neutral, happy, sad, angry.
-    pub emotion: Label,
-    /// Arousal, from prosody and vocal cues.
-    pub arousal: Arousal,
-    /// Share of the clip's 10 ms frames marked speech.
-    pub speech_fraction: f32,
-    /// Share of the pre-roll's frames marked speech.
-    pub preroll_speech_fraction: f32,
-    /// Physical and social were judged on the whole clip (too little non-speech).
-    pub whole_clip_fallback: bool,
-    /// The most likely AudioSet classes over the clip (for inspection): the
-    /// whole-clip scores in the fallback, else the non-speech and speech
-    /// scores weighted by their frame counts (guard frames left out).
-    pub top_classes: Vec<(String, f32)>,
-}
-
-impl ContextLabels {
-    /// One line for people: `physical street 0.62 (Traffic noise… 0.61, …) | …`.
-    pub fn summary(&self) -> String {
-        let label = |name: &str, l: &Label| {
-            let ev: Vec<String> = l
-                .evidence
-                .iter()
-                .map(|(c, s)| format!("{c} {s:.2}"))
-                .collect();
-            format!("{name} {} {:.2} ({})", l.value, l.confidence, ev.join(", "))
-        };
-        let arousal = match self.arousal.value {
-            Some(a) => format!("arousal {a:.2}"),
-            None => "arousal unknown".into(),
-        };
-        format!(
-            "{} | {} | {} | {arousal}{}",
-            label("physical", &self.physical),
-            label("social", &self.social),
-            label("emotion", &self.emotion),
-            if self.whole_clip_fallback {
-                " | (little non-speech: physical and social from the whole clip)"
-            } else {
-                ""
-            }
-        )
-    }
-}
-
-/// The model and the mapping, loaded once and shared between stages.
-#[derive(Clone)]
-pub struct ContextModel {
-    yamnet: YamNet,
-    mapping: Arc<Mapping>,
-    head: Option<ContextHead>,
-    /// Index of [`MUSIC_CLASS`] in YAMNet's classes.
-    music: usize,
-}
-
-impl ContextModel {
-    /// Loads YAMNet, its class map and the learned head from the models
-    /// directory (sha256 checked against models/manifest.toml) and validates
-    /// the mapping. A missing or broken head is an error, never a silent
-    /// fall-back to the zero-shot mapping.
-    pub fn load(models_dir: &Path) -> Result<Self, ContextError> {
-        let zero_shot = Self::load_zero_shot(models_dir)?;
-        let head = crate::models::locate(head::HEAD_NAME, models_dir)?;
-        Ok(zero_shot.with_head(ContextHead::load(&head.path)?))
-    }
-
-    /// Loads YAMNet and its class map only: the zero-shot mapping decides
-    /// (`heyplayer context --zero-shot`, for comparing with the head).
-    pub fn load_zero_shot(models_dir: &Path) -> Result<Self, ContextError> {
-        let model = crate::models::locate(yamnet::MODEL_NAME, models_dir)?;
-        crate::models::locate(yamnet::DATA_NAME, models_dir)?;
-        let map = crate::models::locate(yamnet::CLASS_MAP_NAME, models_dir)?;
-        Self::from_yamnet(YamNet::load(&model.path, &map.path)?)
-    }
-
-    /// The same model with a learned head deciding physical and social.
-    pub fn with_head(mut self, head: ContextHead) -> Self {
-        self.head = Some(head);
-        self
-    }
-
-    /// The learned head, if any.
-    pub fn head(&self) -> Option<&ContextHead> {
-        self.head.as_ref()
-    }
-
-    /// Wraps a loaded YAMNet with the embedded mapping.
-    pub fn from_yamnet(yamnet: YamNet) -> Result<Self, ContextError> {
-        let mapping = Mapping::embedded(yamnet.classes())?;
-        let order = |rules: &[LabelRule]| rules.iter().map(|r| r.label.clone()).collect::<Vec<_>>();
-        if order(&mapping.physical) != PHYSICAL_LABELS || order(&mapping.social) != SOCIAL_LABELS {
-            return Err(ContextError::Mapping(format!(
-                "labels must be physical {PHYSICAL_LABELS:?} and social {SOCIAL_LABELS:?}, in that order (the head's feature layout)"
-            )));
-        }
-        let music = yamnet
-            .classes()
-            .iter()
-            .position(|c| c == MUSIC_CLASS)
-            .ok_or_else(|| ContextError::ClassMap(format!("it has no {MUSIC_CLASS:?} class")))?;
-        Ok(Self {
-            yamnet,
-            mapping: Arc::new(mapping),
-            head: None,
-            music,
-        })
-    }
-
-    /// The backbone.
-    pub fn yamnet(&self) -> &YamNet {
-        &self.yamnet
-    }
-
-    /// The mapping.
-    pub fn mapping(&self) -> &Mapping {
-        &self.mapping
-    }
-}
 
 /// Which frames a part of the clip is made of.
 #[derive(Clone, Copy, PartialEq)]
@@ -674,7 +495,7 @@ fn background_dbfs(clip: &[f32], near_speech: &[bool]) -> f32 {
     ((10.0 * (energy / n as f64).log10()) as f32).max(FLOOR_DBFS)
 }
 
-fn round3(x: f32) -> f32 {
+pub(crate) fn round3(x: f32) -> f32 {
     (x * 1000.0).round() / 1000.0
 }
 
@@ -773,26 +594,6 @@ fn cue_evidence(
     evidence.sort_by(|a, b| b.1.total_cmp(&a.1));
     evidence.truncate(EVIDENCE_ITEMS);
     evidence
-}
-
-/// When what a label is judged on is hidden (music in the background) or
-/// absent (no background sound), the label becomes `unknown` with confidence
-/// 0, its evidence first `why` with its value, then what would have been said
-/// (`learned head: vehicle`, or the mapping's cues).
-pub fn mask(label: &mut Label, why: &str, value: f32) {
-    if label.value != UNKNOWN {
-        for (cue, _) in label
-            .evidence
-            .iter_mut()
-            .filter(|(c, _)| c == "learned head")
-        {
-            *cue = format!("learned head: {}", label.value);
-        }
-    }
-    label.value = UNKNOWN.into();
-    label.confidence = 0.0;
-    label.evidence.insert(0, (why.to_string(), round3(value)));
-    label.evidence.truncate(EVIDENCE_ITEMS);
 }
 
 /// The learned head's verdict on an axis: its most probable label, the

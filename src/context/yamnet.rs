@@ -17,27 +17,17 @@ use std::path::Path;
 use std::sync::Arc;
 
 #[cfg(test)]
+use super::mel::N_MELS;
+#[cfg(test)]
 use tract_onnx::prelude::*;
 
-use super::mel::{MelFrame, FRAMES_PER_PATCH, N_MELS};
+use super::mel::{MelFrame, FRAMES_PER_PATCH};
 use super::net::{MobileNet, BATCH};
+pub use super::net::{
+    EMBEDDING, INPUT_SCALE, INPUT_ZERO_POINT, NUM_CLASSES, OUTPUT_SCALE, OUTPUT_ZERO_POINT,
+    PATCH_BYTES,
+};
 use super::ContextError;
-
-/// Scale of the uint8 input (`audio_scale`).
-pub const INPUT_SCALE: f32 = 0.047_937_885;
-/// Zero point of the uint8 input (`audio_zero_point`).
-pub const INPUT_ZERO_POINT: f32 = 144.0;
-/// Scale of the uint8 output (`class_scores_scale`).
-pub const OUTPUT_SCALE: f32 = 0.756_541_7;
-/// Zero point of the uint8 output (`class_scores_zero_point`).
-pub const OUTPUT_ZERO_POINT: f32 = 190.0;
-/// AudioSet classes.
-pub const NUM_CLASSES: usize = 521;
-/// Values of the embedding the classifier reads (the global average pool of
-/// the last convolution; checked at load).
-pub const EMBEDDING: usize = 1024;
-/// Bytes in one model input.
-pub const PATCH_BYTES: usize = FRAMES_PER_PATCH * N_MELS;
 
 /// Model names in models/manifest.toml.
 pub const MODEL_NAME: &str = "yamnet-w8a8";
@@ -130,11 +120,11 @@ impl YamNet {
 
     /// Finds the three files in `models_dir` through the manifest (sha256
     /// checked) and loads them.
-    pub fn locate(models_dir: &Path) -> Result<Self, crate::Error> {
+    pub fn locate(models_dir: &Path) -> Result<Self, ContextError> {
         let model = crate::models::locate(MODEL_NAME, models_dir)?;
         crate::models::locate(DATA_NAME, models_dir)?;
         let map = crate::models::locate(CLASS_MAP_NAME, models_dir)?;
-        Ok(Self::load(&model.path, &map.path)?)
+        Self::load(&model.path, &map.path)
     }
 
     /// AudioSet class names, in output order.

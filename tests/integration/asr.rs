@@ -5,11 +5,12 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use heyplayer::asr::{AsrModel, AsrWorker};
+use heyplayer::audio::read_all;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::models;
-use heyplayer::pipeline::read_all;
 
-use heyplayer::eval::{edit_distance, wer_words};
+use heyplayer::app::eval::wer_words;
+use heyplayer::text::edit_distance;
 
 use crate::common::{asterisk_prompts, config};
 

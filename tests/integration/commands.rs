@@ -4,9 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
+use heyplayer::audio::read_all;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::intent::Command;
-use heyplayer::pipeline::read_all;
 
 use crate::asr::worker;
 

@@ -486,3 +486,65 @@ fn sweep_deletes_what_expired_while_heyplayer_was_not_running() {
     let o = heyplayer(&data, &["sweep"]);
     assert_eq!(stdout(&o).trim(), "nothing had expired");
 }
+
+/// Issue 30: `heyplayer status` lists every model the listener loaded, as the
+/// loader reports them: the context head among them (left out when the list
+/// was written by hand), each with its file and sha256 from the manifest.
+#[test]
+fn issue_30_status_lists_every_model_the_listener_loaded() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("store");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/cafe.wav");
+    let mut child = Command::new(BIN)
+        .args(["listen", "--input"])
+        .arg(&demo)
+        .args(["--realtime", "--player", "dry-run", "--data-dir"])
+        .arg(&data)
+        .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let listening = loop {
+        let o = heyplayer(&data, &["status", "--json"]);
+        let st: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap_or_default();
+        if !st["listening"].is_null() && st["listening"].is_array() {
+            break st["listening"][0].clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "status never showed the listener: {st}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let names: Vec<&str> = listening["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    let cfg = crate::common::config();
+    for want in [
+        "silero-vad",
+        "oww-melspectrogram",
+        "oww-embedding",
+        "hey-player",
+        cfg.asr_model.as_str(),
+        "yamnet-w8a8",
+        "yamnet-class-map",
+        "context-head",
+    ] {
+        assert!(names.contains(&want), "{want} missing from {names:?}");
+    }
+    for m in listening["models"].as_array().unwrap() {
+        let entry = heyplayer::models::entry(m["name"].as_str().unwrap()).unwrap();
+        assert_eq!(m["sha256"], entry.sha256.as_str(), "{m}");
+        assert!(Path::new(m["file"].as_str().unwrap()).is_file(), "{m}");
+    }
+}

@@ -5,11 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+use heyplayer::audio::read_all;
 use heyplayer::audio::stdin::RawPcmSource;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::audio::FRAME_SAMPLES;
 use heyplayer::events::Event;
-use heyplayer::pipeline::{collect_all_events, read_all, wake_models, Assistant};
+use heyplayer::pipeline::{collect_all_events, wake_models, Assistant};
 use heyplayer::wake::WakeDetector;
 
 use crate::common::{config, to_s16le, Noise};
@@ -240,10 +241,10 @@ fn demo_recording_wakes_once_and_plays_jazz() {
 fn second_stage(
     w: &mut heyplayer::asr::AsrWorker,
     clip: &[f32],
-    check: &heyplayer::pipeline::WakeCheck,
+    check: &heyplayer::command::verify::WakeCheck,
 ) -> (String, Option<String>) {
     let t = w.transcribe(clip).unwrap();
-    let (v, plain) = heyplayer::pipeline::verify_wake_clip(w, clip, &t, check).unwrap();
+    let (v, plain) = heyplayer::command::verify::verify_wake_clip(w, clip, &t, check).unwrap();
     let mut heard = match plain {
         Some(p) => format!("{} / plain: {}", t.text, p.text),
         None => t.text,
@@ -291,7 +292,7 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
         "hey mayor, mute",
     ];
     let cfg = config();
-    let check = heyplayer::pipeline::WakeCheck::new(&cfg.wake);
+    let check = heyplayer::command::verify::WakeCheck::new(&cfg.wake);
     let mut w = crate::asr::worker();
     let dir = tempfile::tempdir().unwrap();
     let mut passed = Vec::new();

@@ -35,7 +35,7 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::format_err;
 
 use super::{SileroError, REFLECT, WINDOW};
-use crate::dense::product;
+use crate::nn::dense::product;
 
 /// FFT size (the STFT filters' length).
 const N_FFT: usize = 256;
@@ -113,7 +113,7 @@ impl SileroNet {
             path: path.display().to_string(),
             detail: format!("{detail}: not the Silero v6 OpenVINO export"),
         };
-        let file = crate::modelfile::OnnxFile::open(path).map_err(|e| bad(e.into()))?;
+        let file = crate::nn::modelfile::OnnxFile::open(path).map_err(|e| bad(e.into()))?;
         let nodes: Vec<_> = file
             .graph()
             .node
@@ -186,7 +186,7 @@ impl SileroNet {
         names.extend(lstm.input[1..4].iter().map(String::as_str));
         let values = evaluate(model, &names).map_err(|e| bad(format!("{e:#}")))?;
         let get = |k: usize, shape: &[usize]| -> Result<Vec<f32>, SileroError> {
-            crate::modelfile::floats(names[k], &values[k], shape).map_err(|e| bad(e.into()))
+            crate::nn::modelfile::floats(names[k], &values[k], shape).map_err(|e| bad(e.into()))
         };
 
         // The STFT filters must be a windowed DFT: filter k is window[n] *
@@ -194,7 +194,7 @@ impl SileroNet {
         let filters = get(0, &[2 * N_BINS, 1, N_FFT])?;
         let window: Box<[f32]> = filters[..N_FFT].into();
         let (real, imag) = filters.split_at(N_BINS * N_FFT);
-        let worst = crate::modelfile::dft_mismatch(real, imag, N_FFT);
+        let worst = crate::nn::modelfile::dft_mismatch(real, imag, N_FFT);
         if worst > 1e-5 {
             return Err(bad(format!(
                 "the STFT filters are not a windowed DFT (off by {worst:e})"

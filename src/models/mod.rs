@@ -14,7 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 /// The manifest, as committed.
-pub const MANIFEST: &str = include_str!("../models/manifest.toml");
+pub const MANIFEST: &str = include_str!("../../models/manifest.toml");
 
 /// The command that fetches every model into the default models directory.
 pub const FETCH_COMMAND: &str = "heyplayer models fetch   (or: make models)";
@@ -155,6 +155,27 @@ pub fn default_dir() -> PathBuf {
     directories::ProjectDirs::from("", "", "heyplayer")
         .map(|p| p.data_dir().join("models"))
         .unwrap_or_else(|| PathBuf::from("models/files"))
+}
+
+/// Set (to anything) to make a unit test whose model is missing fail instead
+/// of skipping: `make test` sets it, so the whole suite runs there.
+pub const REQUIRE_MODELS_ENV: &str = "HEYPLAYER_REQUIRE_MODELS";
+
+/// For unit tests: `name` in the default models directory (sha256 checked),
+/// or `None` when it is not there, after one line on stderr naming `make
+/// models`, so `cargo test --lib` runs on a fresh checkout. With
+/// [`REQUIRE_MODELS_ENV`] set, a missing model fails the test; a damaged
+/// one always does.
+#[cfg(test)]
+pub(crate) fn for_test(name: &str) -> Option<PathBuf> {
+    match locate(name, &default_dir()) {
+        Ok(m) => Some(m.path),
+        Err(e @ ModelError::Missing { .. }) if std::env::var_os(REQUIRE_MODELS_ENV).is_none() => {
+            eprintln!("skipped: {e} (run `make models`)");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
 }
 
 /// A model file that exists and matches the manifest.

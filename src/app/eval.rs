@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::events::Event;
 use crate::intent::{normalise, Command};
 use crate::pipeline::{collect_all_events_with, Assistant};
+use crate::text::edit_distance;
 use crate::Error;
 
 /// Errors reading a manifest.
@@ -43,6 +44,9 @@ pub enum EvalError {
         /// What is wrong.
         detail: String,
     },
+    /// Loading the models or running the pipeline on a file failed.
+    #[error(transparent)]
+    Pipeline(#[from] Error),
 }
 
 /// One manifest line.
@@ -309,21 +313,6 @@ pub fn wer_words(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// Levenshtein distance between two sequences (words, or characters).
-pub fn edit_distance<T: PartialEq>(a: &[T], b: &[T]) -> usize {
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, x) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, y) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(x != y))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 fn ratio(a: usize, b: usize) -> Option<f64> {
     (b > 0).then(|| a as f64 / b as f64)
 }
@@ -340,7 +329,7 @@ pub fn evaluate(
     manifest: &Path,
     config: &Config,
     mut progress: impl FnMut(usize, usize, &str),
-) -> Result<Report, Error> {
+) -> Result<Report, EvalError> {
     let entries = read_manifest(manifest)?;
     let base = manifest.parent().unwrap_or(Path::new("."));
     let mut assistant = Assistant::new(config)?;
@@ -350,7 +339,7 @@ pub fn evaluate(
     let mut latencies = Vec::new();
     let started = Instant::now();
     for (i, e) in entries.iter().enumerate() {
-        let src = WavSource::open(&base.join(&e.audio), false)?;
+        let src = WavSource::open(&base.join(&e.audio), false).map_err(Error::from)?;
         let events = collect_all_events_with(src, config, &mut assistant)?;
         let audio_s = events.last().map(|ev| ev.t_ms()).unwrap_or(0) as f64 / 1000.0;
         r.perf.audio_seconds += audio_s;

@@ -10,9 +10,9 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::{ContextLabels, ContextStage};
 use crate::audio::wav::WavSource;
 use crate::audio::{Frame, FRAME_SAMPLES};
+use crate::context::{ContextLabels, ContextStage};
 use crate::vad::{FrameVad, VadError};
 
 /// What `heyplayer context` reports for one file.
@@ -27,7 +27,7 @@ pub struct FileContext {
     pub labels: ContextLabels,
     /// Wall-clock time of the classification (VAD excluded), ms; not deterministic.
     pub elapsed_ms: u64,
-    /// The head's feature vector (see [`super::features`]), when asked for.
+    /// The head's feature vector (see [`crate::context::features`]), when asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub features: Option<Vec<f32>>,
 }
@@ -50,7 +50,7 @@ pub fn classify_file(
     vad: &mut FrameVad,
     preroll_ms: u64,
 ) -> Result<FileContext, crate::Error> {
-    let samples = crate::pipeline::read_all(WavSource::open(path, false)?)?;
+    let samples = crate::audio::read_all(WavSource::open(path, false)?)?;
     let mask = speech_mask(&samples, vad)?;
     let started = Instant::now();
     let labels = stage.classify_with_preroll(&samples, &mask, preroll_ms)?;

@@ -32,6 +32,7 @@ use std::path::Path;
 
 use crate::audio::{Frame, FRAME_MS, FRAME_SAMPLES};
 use crate::config::VadConfig;
+use crate::config::WebRtcMode;
 pub use silero::{Silero, SileroError, SILERO_HOP, SILERO_IDLE_RESET_WINDOWS};
 
 /// Errors of the VAD stage.
@@ -43,20 +44,6 @@ pub enum VadError {
     /// libfvad refused a frame (never expected with 10 ms frames at 16 kHz).
     #[error("webrtc-vad rejected a frame")]
     WebRtc,
-}
-
-/// The aggressiveness of webrtc-vad (libfvad's modes 0 to 3).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WebRtcMode {
-    /// Mode 0: marks the most as speech.
-    Quality,
-    /// Mode 1.
-    LowBitrate,
-    /// Mode 2.
-    Aggressive,
-    /// Mode 3: marks the least as speech.
-    VeryAggressive,
 }
 
 impl From<WebRtcMode> for webrtc_vad::VadMode {
