@@ -162,20 +162,31 @@ pub fn default_dir() -> PathBuf {
 pub const REQUIRE_MODELS_ENV: &str = "HEYPLAYER_REQUIRE_MODELS";
 
 /// For unit tests: `name` in the default models directory (sha256 checked),
-/// or `None` when it is not there, after one line on stderr naming `make
-/// models`, so `cargo test --lib` runs on a fresh checkout. With
+/// or `None` when it is not there, after one line on stderr that names
+/// `make models` (the error's own advice), so `cargo test --lib` runs on a fresh checkout. With
 /// [`REQUIRE_MODELS_ENV`] set, a missing model fails the test; a damaged
 /// one always does.
 #[cfg(test)]
 pub(crate) fn for_test(name: &str) -> Option<PathBuf> {
     match locate(name, &default_dir()) {
         Ok(m) => Some(m.path),
-        Err(e @ ModelError::Missing { .. }) if std::env::var_os(REQUIRE_MODELS_ENV).is_none() => {
-            eprintln!("skipped: {e} (run `make models`)");
+        Err(e @ ModelError::Missing { .. }) => {
+            skip(&e.to_string());
             None
         }
         Err(e) => panic!("{e}"),
     }
+}
+
+/// For unit tests: a test that cannot run here (a model or generated test
+/// data is missing) says why on one line and skips, unless
+/// [`REQUIRE_MODELS_ENV`] is set, when it fails.
+#[cfg(test)]
+pub(crate) fn skip(why: &str) {
+    if std::env::var_os(REQUIRE_MODELS_ENV).is_some() {
+        panic!("{why}");
+    }
+    eprintln!("skipped: {why}");
 }
 
 /// A model file that exists and matches the manifest.
