@@ -131,6 +131,13 @@ impl WakeFront {
                 self.speech.push(frame_speech);
             }
             let end = self.recorder.push(t_ms, frame, in_speech);
+            if end.is_some() {
+                // No second wake from the phrase and command just recorded
+                // (still in the detector's windows): issue 29.
+                if let Trigger::Model(d) = &mut self.trigger {
+                    d.forget();
+                }
+            }
             return Ok(end.map(|end| self.job(t_ms + FRAME_MS, end)));
         }
         self.preroll.push(frame);

@@ -70,6 +70,27 @@ pub const WAKE_GATE_HOLD_MS: u64 = 1000;
 const STREAM_THROUGH_STEPS: u64 = 20;
 /// Samples kept: the mel model's input plus the replayed steps.
 const HISTORY: usize = MEL_INPUT + REPLAY_STEPS * WAKE_STEP;
+/// Level (RMS, dBFS) of the quiet that stands for audio the detector never
+/// heard: before the stream started, and the command it just woke for
+/// (see [`WakeDetector::forget`]). A quiet room's microphone noise, chosen
+/// before measuring; digital zeros would be a log-mel floor no microphone
+/// gives. Without it, a phrase in the first 2 s of a stream was never
+/// scored: the windows had not filled.
+pub const QUIET_DBFS: f32 = -70.0;
+
+/// Fills `out` (int16 range, oldest first) with the quiet of [`QUIET_DBFS`]:
+/// white noise, the same every time.
+fn fill_quiet(out: &mut [f32]) {
+    // Uniform in [-a, a] has an RMS of a / sqrt(3).
+    let amp = 32767.0 * 10f32.powf(QUIET_DBFS / 20.0) * 3f32.sqrt();
+    let mut x: u32 = 0x9E37_79B9;
+    for s in out {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        *s = (x as f32 / u32::MAX as f32 * 2.0 - 1.0) * amp;
+    }
+}
 const _: () = assert!(HISTORY.is_multiple_of(FRAME_SAMPLES));
 
 /// Errors of the wake stage.
@@ -251,6 +272,10 @@ fn run_err(e: TractError) -> WakeError {
 impl WakeDetector {
     /// A detector on shared models.
     pub fn new(models: WakeModels, cfg: WakeConfig) -> Self {
+        let mut audio = Box::new([0.0; 2 * HISTORY]);
+        let (first, second) = audio.split_at_mut(HISTORY);
+        fill_quiet(first);
+        second.copy_from_slice(first);
         Self {
             head_state: None,
             emb_state: EmbState::new(&models.emb),
@@ -258,7 +283,7 @@ impl WakeDetector {
             mel_out: Box::new([0.0; MEL_PER_STEP * MEL_BINS]),
             models,
             cfg,
-            audio: Box::new([0.0; 2 * HISTORY]),
+            audio,
             head: 0,
             fill: 0,
             steps: 0,
@@ -351,6 +376,27 @@ impl WakeDetector {
         Ok(Some(det))
     }
 
+    /// Forgets what it heard: its history becomes quiet (but for the
+    /// current, unfinished step), and its windows start afresh at the next
+    /// step. Called when a command recording ends, so that nothing heard
+    /// before or during that command (the wake phrase still in its 2 s
+    /// windows) can wake it again; new speech can at once.
+    pub fn forget(&mut self) {
+        let (first, second) = self.audio.split_at_mut(HISTORY);
+        // The oldest HISTORY - fill samples, in ring order from `head`.
+        let old = HISTORY - self.fill;
+        let (a, b) = (self.head, (self.head + old).min(HISTORY));
+        fill_quiet(&mut first[a..b]);
+        let wrapped = old - (b - a);
+        fill_quiet(&mut first[..wrapped]);
+        second.copy_from_slice(first);
+        self.mel_frames = 0;
+        self.emb_count = 0;
+        self.skipped = STREAM_THROUGH_STEPS + 1;
+        self.over = 0;
+        self.run_max = 0.0;
+    }
+
     /// The models did not run on the latest step: the gate was shut, or they
     /// have never run.
     fn asleep(&self) -> bool {
@@ -362,7 +408,8 @@ impl WakeDetector {
     /// run on through the skipped steps; after a longer one they start afresh
     /// on the last [`REPLAY_STEPS`] steps (fewer at the start of the stream),
     /// which is all a score depends on. Either way the state is the always-on
-    /// detector's.
+    /// detector's. Before the stream (or after [`Self::forget`]) the history
+    /// is quiet ([`QUIET_DBFS`]), so a phrase at the very start is scored too.
     fn wake_up(&mut self) -> Result<f32, WakeError> {
         let ran_before = self.head_state.is_some();
         let back = if ran_before && self.skipped <= STREAM_THROUGH_STEPS {
@@ -370,7 +417,7 @@ impl WakeDetector {
         } else {
             self.mel_frames = 0;
             self.emb_count = 0;
-            (self.steps - 1).min(REPLAY_STEPS as u64)
+            REPLAY_STEPS as u64
         };
         self.skipped = 0;
         for k in (1..=back as usize).rev() {
@@ -528,6 +575,19 @@ pub(crate) mod tests {
             }
         }
 
+        /// Runs on `history` (int16 range) as if it came before the stream:
+        /// its first MEL_INPUT - WAKE_STEP samples as the initial context,
+        /// the rest as whole steps.
+        fn prime(&mut self, history: &[f32]) {
+            let lead = MEL_INPUT - WAKE_STEP;
+            self.audio[..lead].copy_from_slice(&history[..lead]);
+            for step in history[lead..].chunks_exact(WAKE_STEP) {
+                self.audio[lead..].copy_from_slice(step);
+                self.step();
+                self.audio.copy_within(WAKE_STEP.., 0);
+            }
+        }
+
         /// Some(score) at the end of each 80 ms step.
         fn push(&mut self, frame: &Frame) -> Option<f32> {
             let at = MEL_INPUT - WAKE_STEP + self.fill;
@@ -625,6 +685,9 @@ pub(crate) mod tests {
         let mut reference = Reference::new(&mel, &emb, &head);
         let models = WakeModels::load(&mel, &emb, &head).unwrap();
         let mut det = WakeDetector::new(models, WakeConfig::default());
+        // The same quiet before the stream as the detector's history (the
+        // oldest step of its ring gives way to the stream's first).
+        reference.prime(&det.audio[WAKE_STEP..HISTORY]);
         let (mut steps, mut scored, mut max_score) = (0, 0, 0.0f32);
         let (mut max_score_diff, mut max_emb_diff) = (0.0f32, 0.0f32);
         for f in &test_audio() {
