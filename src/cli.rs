@@ -340,9 +340,16 @@ const LISTEN_HELP: &str = "Input:
 
 Events (one per line on stdout; JSON by default, --events text for people):
   audio_start, state, voice_started, voice_stopped, wake, wake_rejected,
-  transcript, command, not_understood, action_result, context, kept, expired,
-  store_error, frames_dropped, work_dropped, device_lost, device_reopened,
-  audio_stop. Each carries t_ms, the time on the audio clock.
+  transcript, command, not_understood, command_failed, action_result, context,
+  kept, expired, store_error, frames_dropped, work_dropped, device_lost,
+  device_reopened, audio_stop. Each carries t_ms, the time on the audio clock.
+  A failure while handling one wake is a command_failed event; listening goes on.
+
+Words (transcripts, what was not understood, a command's query) are printed
+only to a terminal, or with --events-content: a pipe, a file or the journal
+gets \"(words hidden)\", since what they keep is beyond `heyplayer purge` and
+the retention rules. What a rejected wake heard is never printed, except with
+--debug-rejected-words.
 
 Say \"hey player\", then a command: \"play some jazz\", \"skip\", \"turn it down\",
 \"volume to forty\", \"what's playing?\". Audio reaches Whisper only after the wake
@@ -419,6 +426,18 @@ pub struct ListenArgs {
     /// Do not judge context (surroundings and mood) at all.
     #[arg(long)]
     pub no_context: bool,
+    /// Print the words of commands (transcripts, what was not understood, a
+    /// command's query) even when stdout is not a terminal. Without it, a
+    /// pipe, a file or the journal gets "(words hidden)": what they keep is
+    /// beyond `heyplayer purge` and the retention rules. Config:
+    /// `[output] events_content`.
+    #[arg(long)]
+    pub events_content: bool,
+    /// Debugging only: also print what Whisper heard in a rejected wake,
+    /// speech that was not meant for heyplayer. It goes wherever stdout goes;
+    /// never use it under the service unit.
+    #[arg(long)]
+    pub debug_rejected_words: bool,
 }
 
 #[cfg(test)]

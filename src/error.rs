@@ -45,3 +45,20 @@ pub enum Error {
     #[error("cannot write events: {0}")]
     Output(#[source] std::io::Error),
 }
+
+impl Error {
+    /// The part of heyplayer that failed, in one word (`command_failed` events).
+    pub fn stage(&self) -> &'static str {
+        match self {
+            Error::Audio(_) => "audio",
+            Error::Vad(_) => "vad",
+            Error::Config(_) => "config",
+            Error::Wake(_) => "wake",
+            Error::Asr(_) => "asr",
+            Error::Context(_) => "context",
+            Error::Model(_) => "models",
+            Error::Privacy(_) => "store",
+            Error::Thread(_) | Error::Panicked(_) | Error::Output(_) => "pipeline",
+        }
+    }
+}

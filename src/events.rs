@@ -77,11 +77,15 @@ pub enum Event {
         score: f32,
     },
     /// The second stage (Whisper) did not hear the wake phrase: a false wake, dropped.
+    /// Its words were not meant for heyplayer: the listener prints them only
+    /// with `--debug-rejected-words` (see [`Words`]).
     WakeRejected {
         /// Audio clock, ms.
         t_ms: u64,
-        /// What Whisper heard instead (primed with the command prompt).
-        heard: String,
+        /// What Whisper heard instead (primed with the command prompt); in
+        /// memory for `eval` and the tests, left out of the output.
+        #[serde(skip_serializing_if = "Option::is_none", default)]
+        heard: Option<String>,
         /// What it heard without the prompt, when it tried again that way.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         heard_plain: Option<String>,
@@ -116,6 +120,16 @@ pub enum Event {
         /// What was heard ("" if nothing usable).
         text: String,
         /// Why it is not a command.
+        reason: String,
+    },
+    /// Handling a wake failed (Whisper or the context stage): the reason,
+    /// never the audio or the words. The wake is audited; listening goes on.
+    CommandFailed {
+        /// Audio clock, ms (end of the recording).
+        t_ms: u64,
+        /// The stage that failed: `asr`, `context`, `wake` or `pipeline`.
+        stage: String,
+        /// What went wrong.
         reason: String,
     },
     /// What executing a command did to the player.
@@ -200,7 +214,7 @@ pub enum Event {
 impl Event {
     /// Every event's name, as [`Event::name`] gives it (`heyplayer listen --help`
     /// lists them all; a test checks both).
-    pub const NAMES: [&'static str; 19] = [
+    pub const NAMES: [&'static str; 20] = [
         "audio_start",
         "voice_started",
         "voice_stopped",
@@ -212,6 +226,7 @@ impl Event {
         "transcript",
         "command",
         "not_understood",
+        "command_failed",
         "action_result",
         "kept",
         "expired",
@@ -236,6 +251,7 @@ impl Event {
             Event::Transcript { .. } => "transcript",
             Event::Command { .. } => "command",
             Event::NotUnderstood { .. } => "not_understood",
+            Event::CommandFailed { .. } => "command_failed",
             Event::ActionResult { .. } => "action_result",
             Event::Kept { .. } => "kept",
             Event::Expired { .. } => "expired",
@@ -261,6 +277,7 @@ impl Event {
             | Event::Transcript { t_ms, .. }
             | Event::Command { t_ms, .. }
             | Event::NotUnderstood { t_ms, .. }
+            | Event::CommandFailed { t_ms, .. }
             | Event::ActionResult { t_ms, .. }
             | Event::Kept { t_ms, .. }
             | Event::Expired { t_ms, .. }
@@ -309,7 +326,10 @@ impl Event {
                     .map(|p| format!(" (without the prompt: {p:?})"))
                     .unwrap_or_default();
                 let why = if why.is_empty() { String::new() } else { format!(": {why}") };
-                format!("Whisper heard {heard:?}{plain}, not the wake phrase{why}")
+                match heard {
+                    Some(h) => format!("Whisper heard {h:?}{plain}, not the wake phrase{why}"),
+                    None => format!("not the wake phrase{why}"),
+                }
             }
             Event::Transcript { text, .. } => format!("{text:?}"),
             Event::Command {
@@ -323,6 +343,9 @@ impl Event {
                 ..
             } => format!("{command} (guided: {g:?})"),
             Event::NotUnderstood { text, reason, .. } => format!("{text:?}: {reason}"),
+            Event::CommandFailed { stage, reason, .. } => {
+                format!("{stage}: {reason} (this wake is dropped; listening goes on)")
+            }
             Event::ActionResult {
                 ok, player, detail, ..
             } => format!("{player}: {}{detail}", if *ok { "" } else { "FAILED: " }),
@@ -386,23 +409,121 @@ impl ListenState {
     }
 }
 
-/// Writes events to a stream in the chosen format, flushing after each one.
+/// What stands in an event's field for words the output leaves out.
+pub const WORDS_HIDDEN: &str = "(words hidden)";
+
+/// Which words the printed events may carry. Words follow the retention
+/// rules everywhere: stdout piped into a file or the journal would keep them
+/// out of reach of `heyplayer purge` and of the transcript rule, so by
+/// default only a terminal sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Words {
+    /// What was said after a wake: transcripts, `not_understood` text, a
+    /// command's query and guided phrasing, and what the player did with it.
+    pub commands: bool,
+    /// What Whisper heard in a rejected wake: speech not meant for
+    /// heyplayer. Only with an explicit debugging opt-in.
+    pub rejected: bool,
+}
+
+impl Event {
+    /// The event as printed under `words`: the same event when it carries no
+    /// words that `words` leaves out; else a copy with them replaced by
+    /// [`WORDS_HIDDEN`] (a rejected wake's are left out altogether).
+    pub fn printable(&self, words: Words) -> std::borrow::Cow<'_, Event> {
+        use std::borrow::Cow;
+        let hide = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                WORDS_HIDDEN.to_string()
+            }
+        };
+        match self {
+            Event::WakeRejected {
+                t_ms,
+                heard,
+                heard_plain,
+                why,
+            } if !words.rejected && (heard.is_some() || heard_plain.is_some()) => {
+                Cow::Owned(Event::WakeRejected {
+                    t_ms: *t_ms,
+                    heard: None,
+                    heard_plain: None,
+                    why: why.clone(),
+                })
+            }
+            _ if words.commands => Cow::Borrowed(self),
+            Event::Transcript { t_ms, text } => Cow::Owned(Event::Transcript {
+                t_ms: *t_ms,
+                text: hide(text),
+            }),
+            Event::NotUnderstood { t_ms, text, reason } => Cow::Owned(Event::NotUnderstood {
+                t_ms: *t_ms,
+                text: hide(text),
+                reason: reason.clone(),
+            }),
+            Event::Command {
+                t_ms,
+                command,
+                guided,
+            } if command.query.is_some() || guided.is_some() => {
+                let mut command = command.clone();
+                command.query = command.query.as_deref().map(hide);
+                Cow::Owned(Event::Command {
+                    t_ms: *t_ms,
+                    command,
+                    guided: guided.as_deref().map(hide),
+                })
+            }
+            Event::ActionResult {
+                t_ms,
+                action: action @ crate::intent::Action::Play,
+                ok,
+                player,
+                detail,
+            } => Cow::Owned(Event::ActionResult {
+                t_ms: *t_ms,
+                action: *action,
+                ok: *ok,
+                player: player.clone(),
+                detail: hide(detail),
+            }),
+            _ => Cow::Borrowed(self),
+        }
+    }
+}
+
+/// Writes events to a stream in the chosen format, flushing after each one,
+/// with the words [`Words`] allows.
 pub struct EventWriter<W: Write> {
     out: W,
     format: EventFormat,
+    words: Words,
 }
 
 impl<W: Write> EventWriter<W> {
-    /// Writes to `out` in `format`.
+    /// Writes to `out` in `format`, with no words (see [`EventWriter::with_words`]).
     pub fn new(out: W, format: EventFormat) -> Self {
-        Self { out, format }
+        Self {
+            out,
+            format,
+            words: Words::default(),
+        }
+    }
+
+    /// Prints only the words `words` allows.
+    pub fn with_words(mut self, words: Words) -> Self {
+        self.words = words;
+        self
     }
 
     /// Writes one event.
     pub fn write(&mut self, ev: &Event) -> std::io::Result<()> {
+        let ev = ev.printable(self.words);
         match self.format {
             EventFormat::Json => {
-                serde_json::to_writer(&mut self.out, ev)?;
+                serde_json::to_writer(&mut self.out, &*ev)?;
                 self.out.write_all(b"\n")?;
             }
             EventFormat::Text => writeln!(self.out, "{}", ev.to_text())?,
@@ -466,7 +587,7 @@ mod tests {
             },
             Event::WakeRejected {
                 t_ms: 11,
-                heard: "hey layer".into(),
+                heard: Some("hey layer".into()),
                 heard_plain: Some("Hey, layer.".into()),
                 why: "phrase not heard".into(),
             },
@@ -488,6 +609,12 @@ mod tests {
                 t_ms: 9,
                 text: "hello".into(),
                 reason: "not a command".into(),
+            },
+            Event::CommandFailed {
+                t_ms: 9,
+                stage: "asr".into(),
+                reason: "the audio is too short to transcribe (70 ms; at least 100 ms is needed)"
+                    .into(),
             },
             Event::Kept {
                 t_ms: 10,
@@ -579,6 +706,82 @@ mod tests {
             let back: Event = serde_json::from_value(v).unwrap();
             assert_eq!(&back, ev);
         }
+    }
+
+    /// Issue 32: words are printed only where `Words` allows: a rejected
+    /// wake's never by default; a command's words only when asked (a
+    /// terminal, or `--events-content`).
+    #[test]
+    fn issue_32_printed_events_carry_only_the_words_allowed() {
+        let said = [
+            Event::WakeRejected {
+                t_ms: 1,
+                heard: Some("tell grandma the news".into()),
+                heard_plain: Some("tell grandma".into()),
+                why: "phrase not heard".into(),
+            },
+            Event::Transcript {
+                t_ms: 2,
+                text: "play the secret song".into(),
+            },
+            Event::Command {
+                t_ms: 2,
+                command: crate::intent::parse("play the secret song").unwrap(),
+                guided: Some("play the secret song".into()),
+            },
+            Event::NotUnderstood {
+                t_ms: 3,
+                text: "the secret plan".into(),
+                reason: "not a command".into(),
+            },
+            Event::ActionResult {
+                t_ms: 2,
+                action: crate::intent::Action::Play,
+                ok: true,
+                player: "dry-run".into(),
+                detail: "would play the secret song".into(),
+            },
+        ];
+        let print = |words: Words, format: EventFormat| {
+            let mut buf = Vec::new();
+            let mut w = EventWriter::new(&mut buf, format).with_words(words);
+            for ev in &said {
+                w.write(ev).unwrap();
+            }
+            String::from_utf8(buf).unwrap()
+        };
+        for format in [EventFormat::Json, EventFormat::Text] {
+            let none = print(Words::default(), format);
+            for word in ["grandma", "secret"] {
+                assert!(!none.contains(word), "{word} printed: {none}");
+            }
+            assert!(
+                none.contains("phrase not heard") && none.contains(WORDS_HIDDEN),
+                "{none}"
+            );
+            let commands = print(
+                Words {
+                    commands: true,
+                    rejected: false,
+                },
+                format,
+            );
+            assert!(!commands.contains("grandma"), "{commands}");
+            assert!(commands.contains("secret plan") && commands.contains("secret song"));
+            let all = print(
+                Words {
+                    commands: true,
+                    rejected: true,
+                },
+                format,
+            );
+            assert!(all.contains("tell grandma the news"), "{all}");
+        }
+        // The events in memory (eval, the tests) keep everything.
+        assert!(matches!(
+            &said[0],
+            Event::WakeRejected { heard: Some(_), .. }
+        ));
     }
 
     #[test]

@@ -171,7 +171,7 @@ fn wake_outcomes(events: &[Event]) -> Vec<(u64, Result<Option<String>, String>)>
             } => {
                 if let Some(last) = out.last_mut() {
                     // What was heard, without the prompt too, and why it failed.
-                    let mut h = heard.clone();
+                    let mut h = heard.clone().unwrap_or_default();
                     if let Some(p) = heard_plain {
                         h += &format!(" / plain: {p}");
                     }
@@ -179,6 +179,11 @@ fn wake_outcomes(events: &[Event]) -> Vec<(u64, Result<Option<String>, String>)>
                         h += &format!(" ({why})");
                     }
                     last.1 = Err(h);
+                }
+            }
+            Event::CommandFailed { stage, reason, .. } => {
+                if let Some(last) = out.last_mut() {
+                    last.1 = Err(format!("handling failed ({stage}): {reason}"));
                 }
             }
             Event::Transcript { text, .. } => {
@@ -299,6 +304,19 @@ pub struct Report {
     pub not_scored: Vec<String>,
     /// Speed.
     pub perf: Perf,
+    /// Files that could not be scored, with why (the rest are scored).
+    pub errors: Vec<FileError>,
+}
+
+/// A file `eval` could not score.
+#[derive(Debug, Clone, Serialize)]
+pub struct FileError {
+    /// The manifest id.
+    pub id: String,
+    /// The audio file, as in the manifest.
+    pub audio: String,
+    /// What went wrong.
+    pub error: String,
 }
 
 /// WER normalisation (EVAL.md): lower case, punctuation stripped, numbers as
@@ -339,8 +357,22 @@ pub fn evaluate(
     let mut latencies = Vec::new();
     let started = Instant::now();
     for (i, e) in entries.iter().enumerate() {
-        let src = WavSource::open(&base.join(&e.audio), false).map_err(Error::from)?;
-        let events = collect_all_events_with(src, config, &mut assistant)?;
+        let ran = WavSource::open(&base.join(&e.audio), false)
+            .map_err(Error::from)
+            .and_then(|src| collect_all_events_with(src, config, &mut assistant));
+        let events = match ran {
+            Ok(events) => events,
+            Err(err) => {
+                // One bad file costs its own result only.
+                r.errors.push(FileError {
+                    id: e.id.clone(),
+                    audio: e.audio.display().to_string(),
+                    error: err.to_string(),
+                });
+                progress(i + 1, entries.len(), &e.id);
+                continue;
+            }
+        };
         let audio_s = events.last().map(|ev| ev.t_ms()).unwrap_or(0) as f64 / 1000.0;
         r.perf.audio_seconds += audio_s;
         let outcomes = wake_outcomes(&events);
@@ -575,6 +607,15 @@ impl Report {
                 self.not_scored.join(", ")
             ));
         }
+        if !self.errors.is_empty() {
+            s.push_str(&format!(
+                "not scored ({} file(s) failed; the figures above are of the rest):\n",
+                self.errors.len()
+            ));
+            for e in &self.errors {
+                s.push_str(&format!("  {} ({}): {}\n", e.id, e.audio, e.error));
+            }
+        }
         s
     }
 }
@@ -620,7 +661,7 @@ mod tests {
             wake(1000),
             Event::WakeRejected {
                 t_ms: 1500,
-                heard: "Hey, layer.".into(),
+                heard: Some("Hey, layer.".into()),
                 heard_plain: Some("Hey layer.".into()),
                 why: "phrase not heard".into(),
             },

@@ -122,7 +122,7 @@ impl Commander {
                     let (why, heard_plain) = rejected;
                     out.push(Event::WakeRejected {
                         t_ms,
-                        heard: t.text,
+                        heard: Some(t.text),
                         heard_plain,
                         why: why.unwrap_or_default(),
                     });
@@ -251,7 +251,27 @@ pub fn classify(stage: &mut ContextStage, job: &Job) -> Result<Option<ContextLab
 /// hears it; if the wake stands (context never looks at a rejected wake),
 /// context is judged beside the command while it is understood; the
 /// `context` event follows the command's. Events go to `out`.
+///
+/// A failure while handling this one wake (Whisper, the context stage)
+/// becomes a `command_failed` event with the reason, never the audio or the
+/// words; the events before it stand, and listening goes on.
 pub fn handle(
+    c: &mut Commander,
+    context: Option<&mut dyn ContextJudge>,
+    job: Job,
+    out: &mut Vec<Event>,
+) {
+    let t_ms = job.t_ms;
+    if let Err(e) = sequence(c, context, job, out) {
+        out.push(Event::CommandFailed {
+            t_ms,
+            stage: e.stage().into(),
+            reason: e.to_string(),
+        });
+    }
+}
+
+fn sequence(
     c: &mut Commander,
     context: Option<&mut dyn ContextJudge>,
     job: Job,
@@ -262,12 +282,17 @@ pub fn handle(
         return Ok(());
     };
     let asked = context.and_then(|j| j.start(job).then_some(j));
-    c.understand(heard, out)?;
-    if let Some(j) = asked {
-        out.extend(j.finish()?.map(|labels| Event::Context {
-            t_ms,
-            labels: Box::new(labels),
-        }));
-    }
+    let understood = c.understand(heard, out);
+    // A context started is always finished, so its answer never waits for
+    // (and is never taken as) the next wake's.
+    let labels = match asked {
+        Some(j) => j.finish(),
+        None => Ok(None),
+    };
+    understood?;
+    out.extend(labels?.map(|labels| Event::Context {
+        t_ms,
+        labels: Box::new(labels),
+    }));
     Ok(())
 }

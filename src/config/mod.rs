@@ -78,6 +78,8 @@ pub struct Config {
     pub command: CommandConfig,
     /// Event output format.
     pub events: EventFormat,
+    /// Words in the printed events.
+    pub events_content: EventsContent,
     /// Judge context for each command (after the wake word only).
     pub context_enabled: bool,
     /// Where context labels are published: a Unix socket and/or a file.
@@ -103,6 +105,7 @@ impl Default for Config {
             asr: AsrConfig::default(),
             command: CommandConfig::default(),
             events: EventFormat::Json,
+            events_content: EventsContent::Auto,
             context_enabled: true,
             context_out: ContextOut::default(),
             data_dir: default_data_dir(),

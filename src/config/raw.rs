@@ -133,6 +133,8 @@ pub struct RawWake {
 pub struct RawOutput {
     /// Event format on stdout: "json" (JSON Lines) or "text". Default "json".
     pub events: Option<EventFormat>,
+    /// Words in the printed events (transcripts, what was not understood, a command's query): "auto" (only when stdout is a terminal), "always" or "never". Default "auto".
+    pub events_content: Option<EventsContent>,
     /// Unix socket that publishes context labels as JSON Lines (mode 0600). Default: none.
     pub context_socket: Option<PathBuf>,
     /// File or FIFO each context line is appended to. Default: none.
@@ -471,6 +473,7 @@ impl RawConfig {
                 .filter(|p| !p.as_os_str().is_empty())
                 .unwrap_or_else(crate::models::default_dir),
             events: self.output.events.unwrap_or_default(),
+            events_content: self.output.events_content.unwrap_or_default(),
             context_enabled: self.context.enabled.unwrap_or(true),
             context_out: ContextOut {
                 socket: self

@@ -331,3 +331,16 @@ pub enum EventFormat {
     /// Human-readable lines.
     Text,
 }
+
+/// When the printed events carry words (`[output] events_content`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventsContent {
+    /// Only when stdout is a terminal.
+    #[default]
+    Auto,
+    /// Always (`listen --events-content`).
+    Always,
+    /// Never.
+    Never,
+}

@@ -45,7 +45,7 @@ impl Assistant {
     /// One recording, on this thread: the same events as the threaded
     /// pipeline ([`command::handle`]; the context is judged beside the
     /// command, and its `context` event follows the command's).
-    pub fn handle(&mut self, job: Job, out: &mut Vec<Event>) -> Result<(), Error> {
+    pub fn handle(&mut self, job: Job, out: &mut Vec<Event>) {
         let mut beside = self
             .context
             .as_mut()
@@ -96,7 +96,7 @@ pub fn run<S: AudioSource>(
                 ToWorker::State(..) => {}
                 ToWorker::Job(job) => {
                     if let Some(a) = assistant.as_mut() {
-                        a.handle(job, &mut events)?;
+                        a.handle(job, &mut events);
                     }
                     for ev in events.drain(..) {
                         emit(&ev).map_err(Error::Output)?;

@@ -46,9 +46,8 @@ pub(crate) fn command_worker(
                     .is_none_or(|ev| send(ToSink::Event(ev)));
                 if let Some(c) = commander.as_mut() {
                     let judge = context.as_mut().map(|l| l as &mut dyn ContextJudge);
-                    let handled = command::handle(c, judge, job, &mut out);
+                    command::handle(c, judge, job, &mut out);
                     let _ = tokens.send(());
-                    handled?;
                     if let Some(clip) = c.take_clip() {
                         ok &= send(ToSink::Clip(clip));
                     }

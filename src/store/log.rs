@@ -50,6 +50,13 @@ impl CaptureLog {
                 older
             }
             Event::WakeRejected { .. } => self.pending.take(),
+            // Handling the wake failed: audited with the reason, and
+            // whatever was heard before the failure, by the rules.
+            Event::CommandFailed { stage, reason, .. } => {
+                let mut p = self.pending.take()?;
+                p.command = Some(json!({"failed": {"stage": stage, "reason": reason}}));
+                Some(p)
+            }
             Event::Transcript { text, .. } => {
                 if let Some(p) = &mut self.pending {
                     p.transcript = Some(text.clone());
@@ -141,7 +148,7 @@ mod tests {
         log.push(&wake());
         let r = Event::WakeRejected {
             t_ms: 2000,
-            heard: "hey planner".into(),
+            heard: Some("hey planner".into()),
             heard_plain: None,
             why: "phrase not heard".into(),
         };

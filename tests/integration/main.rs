@@ -15,6 +15,7 @@ mod property;
 mod pulse;
 mod resample;
 mod threads;
+mod trust;
 mod vad_real;
 mod viewer;
 mod wake;

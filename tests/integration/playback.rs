@@ -85,7 +85,9 @@ fn start_mpv(sock: &Path, bus: Option<&SessionBus>) -> Killed {
 /// `heyplayer listen` on `wav` with `extra` flags (and the private bus, if any).
 fn listen(wav: &Path, extra: &[&str], data: &Path, bus: Option<&SessionBus>) -> Vec<Event> {
     let mut cmd = Command::new(BIN);
+    // The results' details name what was played: words, printed only when asked.
     cmd.arg("listen")
+        .arg("--events-content")
         .arg("--input")
         .arg(wav)
         .args(extra)

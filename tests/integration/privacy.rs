@@ -44,6 +44,8 @@ fn listen_keeps_what_the_rules_allow_and_the_user_can_see_export_and_delete_it()
             &data,
             &[
                 "listen",
+                // The transcripts are checked against the audit log below.
+                "--events-content",
                 "--input",
                 wav.to_str().unwrap(),
                 "--config",

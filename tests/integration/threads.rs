@@ -18,7 +18,14 @@ fn listen_on_threads_gives_the_one_thread_events_in_order_plus_states() {
     let (threaded, one_thread) = {
         let _turn = crate::common::whisper_turn();
         let out = Command::new(BIN)
-            .args(["listen", "--player", "dry-run", "--input"])
+            // Every word, to compare with the events in memory.
+            .args([
+                "listen",
+                "--events-content",
+                "--player",
+                "dry-run",
+                "--input",
+            ])
             .arg(&wav)
             .arg("--data-dir")
             .arg(tmp.path().join("store"))

@@ -4,7 +4,7 @@
 
 mod privacy;
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,8 +15,9 @@ use clap::Parser;
 
 use heyplayer::audio::mic::{list_devices, HostChoice};
 use heyplayer::cli::{Cli, Command, ContextArgs, ListenArgs, ModelsAction, TranscribeArgs};
+use heyplayer::config::EventsContent;
 use heyplayer::config::{self, Config, DEFAULT_TOML};
-use heyplayer::events::EventWriter;
+use heyplayer::events::{EventWriter, Words};
 use heyplayer::models;
 use heyplayer::pipeline::{self, Input};
 use heyplayer::playback::mpris::Mpris;
@@ -149,6 +150,13 @@ fn run(cli: Cli) -> Result<()> {
             } else {
                 print!("{}", report.to_text());
             }
+            // The others are scored and shown; the run still says it was not whole.
+            anyhow::ensure!(
+                report.errors.is_empty(),
+                "{} of {} files could not be scored (listed in the report)",
+                report.errors.len(),
+                report.errors.len() + report.files
+            );
             Ok(())
         }
         Command::Devices { host, json } => {
@@ -230,7 +238,22 @@ fn listen(args: ListenArgs, mut config: Config) -> Result<()> {
             .context("cannot install the Ctrl-C handler")?;
     }
     let stdout = std::io::stdout();
-    let mut writer = EventWriter::new(stdout.lock(), format);
+    let commands = match config.events_content {
+        _ if args.events_content => true,
+        EventsContent::Auto => stdout.is_terminal(),
+        EventsContent::Always => true,
+        EventsContent::Never => false,
+    };
+    if args.debug_rejected_words {
+        eprintln!(
+            "heyplayer: --debug-rejected-words: the words of rejected wakes (speech not meant for heyplayer) go to stdout"
+        );
+    }
+    let words = Words {
+        commands,
+        rejected: args.debug_rejected_words,
+    };
+    let mut writer = EventWriter::new(stdout.lock(), format).with_words(words);
     if let Some(p) = args.wake_phrase {
         let phrase = heyplayer::intent::normalise(&p);
         anyhow::ensure!(!phrase.is_empty(), "--wake-phrase needs at least one word");
