@@ -112,6 +112,28 @@ const KIND_WORDS = {
   audit: "the audit log",
 };
 
+const SHORT_KIND = {
+  transcript: "your words",
+  command: "the command",
+  context: "the context",
+  raw_audio: "the audio",
+  audit: "audit entries",
+};
+
+function shortKind(k) {
+  return SHORT_KIND[k] || kindWords(k);
+}
+
+// Retention rules as the store writes them ("transcript=24h command=30d …").
+function rulesWords(v) {
+  if (typeof v !== "string") return words(v);
+  const parts = v.trim().split(/\s+/).map((kv) => {
+    const [k, r] = kv.split("=");
+    return r === undefined ? kv : `${RULE_NAMES[k] ? RULE_NAMES[k].toLowerCase() : shortKind(k)} ${fmtRule(r).replace(/^kept /, "")}`;
+  });
+  return parts.join(", ");
+}
+
 function kindWords(k) {
   return KIND_WORDS[k] || String(k).replace(/_/g, " ");
 }
@@ -122,7 +144,7 @@ function words(v) {
   if (typeof v === "boolean") return v ? "yes" : "no";
   if (typeof v === "number") return Number.isInteger(v) ? String(v) : String(Math.round(v * 1000) / 1000);
   if (typeof v === "string") return v;
-  if (Array.isArray(v)) return v.length ? v.map(words).join("; ") : "none";
+  if (Array.isArray(v)) return v.length ? v.map(words).join(v.every((x) => typeof x !== "object") ? ", " : "; ") : "none";
   return Object.entries(v).map(([k, x]) => `${humanKey(k)} ${words(x)}`).join(", ");
 }
 
@@ -134,7 +156,8 @@ function humanKey(k) {
     input: "listening to", models: "models", file: "file", all: "everything",
     kind: "kind", before: "made before", settings_sha256: "settings fingerprint",
     retention: "retention rules", from: "from", to: "to", until: "until", rule: "rule",
-    name: "name", sha256: "fingerprint",
+    name: "name", sha256: "fingerprint", by: "by", entry: "entry",
+    transcript: "your words", command: "commands", context: "context", raw_audio: "audio", audit: "audit entries",
   };
   return known[k] || String(k).replace(/_/g, " ");
 }
@@ -143,6 +166,7 @@ function humanKey(k) {
 function detailList(obj) {
   const dl = el("dl", null, "kv");
   for (const [k, v] of Object.entries(obj)) {
+    if (k === "at" && typeof obj.at_ms === "number") continue; // the same time, once
     dl.append(el("dt", humanKey(k)));
     const dd = el("dd");
     if (typeof v === "number" && /_ms$/.test(k)) dd.textContent = fmtUtc(v);
@@ -578,16 +602,15 @@ function keptWords(kept) {
   if (!Array.isArray(kept) || !kept.length) return "nothing kept";
   const parts = kept.map((k) => {
     if (k.rule === "never") return null;
-    if (k.rule === "session") return `${kindWords(k.kind)} in memory only`;
-    return `${kindWords(k.kind)} for ${fmtRule(k.rule).replace(/^kept /, "")}`;
+    if (k.rule === "session") return `${shortKind(k.kind)} in memory only`;
+    return `${shortKind(k.kind)} for ${fmtRule(k.rule).replace(/^kept /, "")}`;
   }).filter((x) => x);
   return parts.length ? `kept ${parts.join(", ")}` : "nothing kept (your rules)";
 }
 
 function countsWords(c) {
   if (!c || typeof c !== "object") return "";
-  const short = { command: "the command", context: "the context", raw_audio: "the audio recording" };
-  const parts = Object.entries(c).map(([k, n]) => `${n > 1 ? `${n} × ` : ""}${short[k] || kindWords(k)}`);
+  const parts = Object.entries(c).map(([k, n]) => `${n > 1 ? `${n} × ` : ""}${shortKind(k)}`);
   return parts.join(", ");
 }
 
@@ -607,7 +630,7 @@ function sentence(e, d) {
       if (e.actor === "sweeper") {
         const ids = Array.isArray(d.records) ? d.records : [];
         const n = d.count ?? ids.length;
-        return [by, `Deleted ${what || kindWords(e.kind)} of ${plural(n, "record")}${ids.length ? ` (${ids.join(", ")})` : ""}: their time to be kept ran out.`];
+        return [by, `Deleted ${what || shortKind(e.kind)} of ${plural(n, "record")}${ids.length ? ` (${ids.join(", ")})` : ""}: their time to be kept ran out.`];
       }
       if (e.actor === "purge" && d.all) return [by, `Deleted everything${what ? `: ${what}` : ""}, the audit log before this entry included.`];
       if (Array.isArray(d.records)) return [by, `Deleted record ${d.records.join(", ")}${what ? ` (${what})` : ""}.`];
@@ -616,7 +639,10 @@ function sentence(e, d) {
     case "listen_start": return [by, `Started listening to ${d.input || "an input"}.`];
     case "listen_stop": return [by, `Stopped listening${d.reason ? `: ${d.reason}` : ""}.`];
     case "config": {
-      if (d.retention) return [by, `Retention rules set: ${words(d.retention.to)}${d.retention.from ? ` (were: ${words(d.retention.from)})` : ""}.`];
+      if (d.retention) {
+        const was = d.retention.from ? ` (they were: ${rulesWords(d.retention.from)})` : "";
+        return [by, `${d.retention.from ? "Changed how long things are kept" : "Set how long things are kept"}: ${rulesWords(d.retention.to)}${was}.`];
+      }
       return [by, "Settings changed (their fingerprint is in the details)."];
     }
     case "export": return [by, `Everything was exported to ${d.file} (${plural(d.records ?? 0, "record")}).`];
@@ -641,10 +667,14 @@ function renderAuditEntry(e) {
   li.append(head, el("p", text, "what"));
   const det = el("details");
   det.append(el("summary", "Details"));
-  const info = { entry: e.seq, at_ms: e.t_ms, by: e.actor };
+  const actors = { user: "you", purge: "you (delete everything)", sweeper: "automatic, when the time to keep ran out", heyplayer: "heyplayer" };
+  const info = { entry: e.seq, at_ms: e.t_ms, by: actors[e.actor] || e.actor };
   if (e.kind) info.kind = kindWords(e.kind);
-  det.append(detailList(info));
-  if (d && typeof d === "object" && Object.keys(d).length) det.append(detailList(d));
+  let shown = d;
+  if (d && e.action === "config" && d.retention && typeof d.retention === "object") {
+    shown = { ...d, retention: { from: d.retention.from ? rulesWords(d.retention.from) : "none before", to: rulesWords(d.retention.to) } };
+  }
+  det.append(detailList(shown && typeof shown === "object" ? { ...info, ...shown } : info));
   det.append(el("p", `Fingerprint ${e.hash.slice(0, 16)}…, chained to ${e.prev.slice(0, 16)}…`, "muted small"));
   li.append(det);
   return li;

@@ -822,6 +822,8 @@ fn the_viewer_shows_the_records_updates_live_and_deletes_one_in_chromium() {
         "the details opened by keyboard",
         "return document.querySelector('#audit > li:first-child details').open",
     );
+    d.js("document.getElementById('audit-h').scrollIntoView()");
+    std::fs::write(out.join("viewer-1280x800-audit.png"), d.screenshot()).unwrap();
 
     // Delete record 4 (the dry run) with Enter on its button, through the
     // confirmation dialog.
