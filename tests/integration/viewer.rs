@@ -749,6 +749,13 @@ fn the_viewer_shows_the_records_updates_live_and_deletes_one_in_chromium() {
     let json_text: Vec<String> = serde_json::from_value(d.js(JSON_TEXT)).unwrap();
     assert!(json_text.is_empty(), "raw JSON on the page: {json_text:?}");
 
+    // Live: listening starts, the indicator follows within seconds (SSE).
+    store.listening_started("test microphone", vec![]).unwrap();
+    d.wait_for(
+        "the live indicator",
+        "return document.getElementById('listening').textContent.startsWith('Listening now') && document.getElementById('listening').textContent.includes('test microphone')",
+    );
+
     // Readable: AA contrast, nothing sideways, at 1280×800 and 390×844.
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/viewer");
     std::fs::create_dir_all(&out).unwrap();
@@ -785,13 +792,6 @@ fn the_viewer_shows_the_records_updates_live_and_deletes_one_in_chromium() {
         d.js("window.scrollTo(0, 0)");
     }
     d.viewport(1280, 800);
-
-    // Live: listening starts, the indicator follows within seconds (SSE).
-    store.listening_started("test microphone", vec![]).unwrap();
-    d.wait_for(
-        "the live indicator",
-        "return document.getElementById('listening').textContent.startsWith('Listening now') && document.getElementById('listening').textContent.includes('test microphone')",
-    );
 
     // Everything the page loaded came from the viewer itself.
     let loaded: Vec<String> = serde_json::from_value(
