@@ -394,28 +394,7 @@ fn ok(player: &str, detail: &str) -> Option<Outcome> {
 /// played, one dry run, one failed), one not understood (6), and two of
 /// three days ago whose words have expired (1, 2).
 fn fill_store(data: &Path) -> Store {
-    let day = 86_400_000;
-    let clock = Arc::new(ManualClock::new(SystemClock.now_ms() - 3 * day));
-    let mut old = Store::open(data, RetentionRules::default(), clock.clone()).unwrap();
     let quiet = ("indoor_quiet", 0.64, &[("learned head", 0.64)][..]);
-    wake_event(
-        &mut old,
-        "pause",
-        Some(cmd(IntentAction::Pause, None)),
-        labels(quiet, ("alone", 0.8), "neutral"),
-        ok("mpv", "paused"),
-    );
-    clock.advance(Duration::from_secs(86_400));
-    wake_event(
-        &mut old,
-        "next one",
-        Some(cmd(IntentAction::Next, None)),
-        labels(quiet, ("conversation", 0.6), "happy"),
-        ok("mpv", "next track"),
-    );
-    drop(old);
-    // Opening with the real clock sweeps the expired words.
-    let mut store = Store::open(data, RetentionRules::default(), Arc::new(SystemClock)).unwrap();
     let street = (
         "street",
         0.72,
@@ -425,46 +404,77 @@ fn fill_store(data: &Path) -> Store {
             ("Vehicle horn, car horn, honking", 0.2),
         ][..],
     );
-    wake_event(
-        &mut store,
-        "play some jazz",
-        Some(cmd(IntentAction::Play, Some("jazz"))),
-        labels(street, ("alone", 0.81), "happy"),
-        ok("mpv", "playing 12 tracks matching jazz"),
+    let music = (
+        "unknown",
+        0.0,
+        &[("Music", 0.81), ("learned head: indoor_busy", 0.6)][..],
     );
-    wake_event(
-        &mut store,
-        "turn it down",
-        Some(cmd(IntentAction::VolumeDown, None)),
-        labels(quiet, ("conversation", 0.58), "neutral"),
-        ok("dry-run", "would turn the volume down by 10"),
+    let failed = Some(Outcome {
+        ok: false,
+        player: "mpris".into(),
+        detail: "no MPRIS player is running".into(),
+    });
+    let play = cmd(IntentAction::Play, Some("jazz"));
+    let (pause, next) = (
+        cmd(IntentAction::Pause, None),
+        cmd(IntentAction::Next, None),
     );
-    wake_event(
-        &mut store,
-        "skip this song",
-        Some(cmd(IntentAction::Next, None)),
-        labels(
-            (
-                "unknown",
-                0.0,
-                &[("Music", 0.81), ("learned head: indoor_busy", 0.6)],
-            ),
-            ("unknown", 0.0),
-            "neutral",
+    let down = cmd(IntentAction::VolumeDown, None);
+    // Three days and two days ago.
+    let old = [
+        (
+            "pause",
+            Some(pause),
+            labels(quiet, ("alone", 0.8), "neutral"),
+            ok("mpv", "paused"),
         ),
-        Some(Outcome {
-            ok: false,
-            player: "mpris".into(),
-            detail: "no MPRIS player is running".into(),
-        }),
-    );
-    wake_event(
-        &mut store,
-        "what's the weather",
-        None,
-        labels(quiet, ("alone", 0.7), "neutral"),
-        None,
-    );
+        (
+            "next one",
+            Some(next.clone()),
+            labels(quiet, ("conversation", 0.6), "happy"),
+            ok("mpv", "next track"),
+        ),
+    ];
+    // Today.
+    let new = [
+        (
+            "play some jazz",
+            Some(play),
+            labels(street, ("alone", 0.81), "happy"),
+            ok("mpv", "playing 12 tracks matching jazz"),
+        ),
+        (
+            "turn it down",
+            Some(down),
+            labels(quiet, ("conversation", 0.58), "neutral"),
+            ok("dry-run", "would turn the volume down by 10"),
+        ),
+        (
+            "skip this song",
+            Some(next),
+            labels(music, ("unknown", 0.0), "neutral"),
+            failed,
+        ),
+        (
+            "what's the weather",
+            None,
+            labels(quiet, ("alone", 0.7), "neutral"),
+            None,
+        ),
+    ];
+    let day = Duration::from_secs(86_400);
+    let clock = Arc::new(ManualClock::new(SystemClock.now_ms() - 3 * 86_400_000));
+    let mut store = Store::open(data, RetentionRules::default(), clock.clone()).unwrap();
+    for (said, command, ctx, outcome) in old {
+        wake_event(&mut store, said, command, ctx, outcome);
+        clock.advance(day);
+    }
+    drop(store);
+    // Opening with the real clock sweeps the expired words.
+    let mut store = Store::open(data, RetentionRules::default(), Arc::new(SystemClock)).unwrap();
+    for (said, command, ctx, outcome) in new {
+        wake_event(&mut store, said, command, ctx, outcome);
+    }
     store
 }
 
