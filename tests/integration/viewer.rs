@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use heyplayer::context::prosody::Prosody;
 use heyplayer::context::{Arousal, ContextLabels, Label};
-use heyplayer::events::Event;
+use heyplayer::events::{Event, ListenState};
 use heyplayer::intent::{Action as IntentAction, Command};
 use heyplayer::keep::CaptureLog;
 use heyplayer::playback::Outcome;
@@ -765,6 +765,16 @@ fn the_viewer_shows_the_records_updates_live_and_deletes_one_in_chromium() {
         "the live indicator",
         "return document.getElementById('listening').textContent.startsWith('Listening now') && document.getElementById('listening').textContent.includes('test microphone')",
     );
+    store.set_state(ListenState::Awake.as_str()).unwrap();
+    d.wait_for(
+        "what the listener is doing",
+        "return document.getElementById('listening').textContent.includes('heard the wake word, listening to your command')",
+    );
+    store.set_state(ListenState::Listening.as_str()).unwrap();
+    d.wait_for(
+        "back to waiting",
+        "return document.getElementById('listening').textContent.includes('waiting for “Hey, player”')",
+    );
 
     // Readable: AA contrast, nothing sideways, at 1280×800 and 390×844.
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/viewer");
@@ -872,6 +882,13 @@ fn the_viewer_shows_the_records_updates_live_and_deletes_one_in_chromium() {
     d.wait_for(
         "the deletion in the audit log, in words",
         "return [...document.querySelectorAll('#audit > li')].some(e => e.innerText.includes('Deleted record 4') && e.innerText.includes('You'))",
+    );
+
+    // The audit log's filter asks the viewer for one action.
+    d.js("const a = document.getElementById('action'); a.value = 'delete'; a.dispatchEvent(new Event('input'))");
+    d.wait_for(
+        "only the deletions",
+        "const e = [...document.querySelectorAll('#audit > li')]; return e.length === 2 && e.every(x => x.dataset.action === 'delete')",
     );
 
     let ids: Vec<i64> = store.records(0).unwrap().iter().map(|r| r.id).collect();
