@@ -20,7 +20,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use heyplayer_privacy::store::{AuditQuery, PurgeFilter};
-use heyplayer_privacy::{Actor, Clock, PrivacyError, Store, SystemClock};
+use heyplayer_privacy::{Action, Actor, Clock, PrivacyError, Store, SystemClock};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -227,6 +227,9 @@ fn status_value(s: &mut Store) -> Result<Value, PrivacyError> {
     Ok(json!({
         "listening": listening,
         "alive": alive,
+        "state": st.state,
+        "last_stop": st.last_stop,
+        "next_expiry_ms": st.next_expiry_ms,
         "data_dir": st.data_dir,
         "records": st.records,
         "counts": st.counts,
@@ -237,7 +240,8 @@ fn status_value(s: &mut Store) -> Result<Value, PrivacyError> {
 
 fn empty_status(st: &AppState) -> Value {
     json!({
-        "listening": null, "alive": false, "data_dir": st.dir, "records": 0, "counts": {},
+        "listening": null, "alive": false, "state": null, "last_stop": null, "next_expiry_ms": null,
+        "data_dir": st.dir, "records": 0, "counts": {},
         "retention": {}, "chain": {"entries": 0, "first_broken": null},
     })
 }
@@ -249,16 +253,43 @@ async fn status(State(st): State<Arc<AppState>>) -> Response {
     }
 }
 
+/// `/api/audit`'s parameters: a page of [`AUDIT_ROWS`] entries, newest
+/// first, optionally of one action and from a time on (the page's filter and
+/// its wake-ups-per-hour chart). `limit=0` with `since_ms`: all of them.
 #[derive(Deserialize)]
-struct PageQuery {
+struct AuditParams {
     page: Option<u64>,
+    action: Option<String>,
+    since_ms: Option<i64>,
+    limit: Option<u64>,
 }
 
-async fn audit(State(st): State<Arc<AppState>>, Query(q): Query<PageQuery>) -> Response {
+async fn audit(State(st): State<Arc<AppState>>, Query(q): Query<AuditParams>) -> Response {
     let page = q.page.unwrap_or(1).max(1);
+    let action = match q.action.as_deref().filter(|a| !a.is_empty()) {
+        None => None,
+        Some(a) => match Action::from_name(a) {
+            Some(a) => Some(a),
+            None => {
+                return (
+                    StatusCode::BAD_REQUEST,
+                    Json(json!({"error": format!("no audit action {a:?}")})),
+                )
+                    .into_response()
+            }
+        },
+    };
+    // Everything at once only for a bounded time span.
+    let limit = match (q.limit, q.since_ms) {
+        (Some(0), Some(_)) => 0,
+        (Some(n), _) if n > 0 => n.min(AUDIT_ROWS),
+        _ => AUDIT_ROWS,
+    };
     let query = AuditQuery {
-        limit: AUDIT_ROWS,
-        offset: (page - 1) * AUDIT_ROWS,
+        limit,
+        offset: (page - 1) * limit,
+        action,
+        since_ms: q.since_ms,
         ..Default::default()
     };
     match st.with(|s| s.audit_entries(&query)) {
