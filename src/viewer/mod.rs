@@ -24,9 +24,9 @@ use heyplayer_privacy::{Action, Actor, Clock, PrivacyError, Store, SystemClock};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-const INDEX: &str = include_str!("viewer/index.html");
-const APP_JS: &str = include_str!("viewer/app.js");
-const APP_CSS: &str = include_str!("viewer/app.css");
+const INDEX: &str = include_str!("index.html");
+const APP_JS: &str = include_str!("app.js");
+const APP_CSS: &str = include_str!("app.css");
 
 /// Content-Security-Policy of every response: only this origin's own script
 /// and style, no inline code, no framing, no form posts elsewhere.
