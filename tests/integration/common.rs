@@ -220,3 +220,16 @@ pub fn events_of(out: &std::process::Output) -> Vec<Event> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad event line {l:?}: {e}")))
         .collect()
 }
+
+/// Runs the heyplayer binary with `args` and `--data-dir data`, the models
+/// of [`config`], no stdin, and stdout and stderr captured (not a terminal).
+pub fn heyplayer(data: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_heyplayer"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("HEYPLAYER_MODELS_DIR", config().models_dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap()
+}

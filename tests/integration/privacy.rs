@@ -6,20 +6,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use crate::common::heyplayer;
+
 use heyplayer::events::Event;
 
 const BIN: &str = env!("CARGO_BIN_EXE_heyplayer");
-
-fn heyplayer(data: &Path, args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .arg("--data-dir")
-        .arg(data)
-        .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()

@@ -2,7 +2,7 @@
 //! carry none unless asked), and no single wake can stop listening.
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use heyplayer::events::{Event, WORDS_HIDDEN};
 
@@ -11,17 +11,12 @@ const BIN: &str = env!("CARGO_BIN_EXE_heyplayer");
 /// `heyplayer listen` on `wav` with `extra` flags, stdout piped (not a terminal).
 fn listen(wav: &Path, extra: &[&str], data: &Path) -> Output {
     let _turn = crate::common::whisper_turn();
-    Command::new(BIN)
-        .arg("listen")
-        .arg("--input")
-        .arg(wav)
-        .args(extra)
-        .arg("--data-dir")
-        .arg(data)
-        .env("HEYPLAYER_MODELS_DIR", crate::common::config().models_dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
+    let wav = wav.to_str().unwrap();
+    let args: Vec<&str> = ["listen", "--input", wav]
+        .into_iter()
+        .chain(extra.iter().copied())
+        .collect();
+    crate::common::heyplayer(data, &args)
 }
 
 /// The words an event carries, as printed.
@@ -180,11 +175,7 @@ fn issue_32_a_wake_70_ms_before_the_end_of_the_input_does_not_stop_listening() {
     );
     assert!(matches!(events.last(), Some(Event::AudioStop { .. })));
     // The failed wake is audited like the others: three captures.
-    let audit = Command::new(BIN)
-        .args(["audit", "--json", "--per-page", "0", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
+    let audit = crate::common::heyplayer(&data, &["audit", "--json", "--per-page", "0"]);
     let captures = String::from_utf8_lossy(&audit.stdout)
         .lines()
         .filter(|l| l.contains("\"action\":\"capture\""))

@@ -20,8 +20,8 @@ use heyplayer::context::prosody::Prosody;
 use heyplayer::context::{Arousal, ContextLabels, Label};
 use heyplayer::events::{Event, ListenState};
 use heyplayer::intent::{Action as IntentAction, Command};
-use heyplayer::keep::CaptureLog;
 use heyplayer::playback::Outcome;
+use heyplayer::store::log::CaptureLog;
 use heyplayer_privacy::{Actor, Clock, ManualClock, RetentionRules, Store, SystemClock};
 use serde_json::{json, Value};
 
