@@ -25,7 +25,7 @@ def module_name(src: Path, f: Path) -> str:
     parts = list(f.relative_to(src).with_suffix("").parts)
     if parts[-1] == "mod":
         parts.pop()
-    if parts in (["lib"], ["main"]):
+    if parts == ["lib"]:
         return "crate"
     return "::".join(parts)
 
@@ -113,8 +113,12 @@ def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     files_level = "--files" in sys.argv
     src = Path(args[0] if args else "src")
-    # src/bin/ holds binaries: other crates, which use the library by name.
-    files = sorted(p for p in src.rglob("*.rs") if "bin" not in p.relative_to(src).parts[:1])
+    # src/main.rs and src/bin/ are binaries: other crates, which use the library by name.
+    files = sorted(
+        p
+        for p in src.rglob("*.rs")
+        if "bin" not in p.relative_to(src).parts[:1] and p.relative_to(src) != Path("main.rs")
+    )
     modules = {module_name(src, f): f for f in files}
     # Modules declared only for tests (`#[cfg(test)] mod golden;`) are test code.
     for name, f in list(modules.items()):
