@@ -65,10 +65,10 @@ fn listen_on_threads_gives_the_one_thread_events_in_order_plus_states() {
         .count();
     assert_eq!(commands, 2, "{}", names(&one_thread));
 
-    // Each wake: awake at once, then processing, then the command, its
+    // Each wake: awake at once (within one 80 ms step), then processing, then the command, its
     // context, then the player's result; the states change one at a time and end idle.
     let mut last_state = None;
-    let mut seen_wake = false;
+    let mut seen_wake = None;
     let mut processing = 0;
     for (i, e) in threaded.iter().enumerate() {
         match e {
@@ -80,7 +80,7 @@ fn listen_on_threads_gives_the_one_thread_events_in_order_plus_states() {
                 }
                 last_state = Some(*state);
             }
-            Event::Wake { .. } => seen_wake = true,
+            Event::Wake { t_ms, .. } => seen_wake = Some(*t_ms),
             Event::Command { .. } => {
                 assert_eq!(last_state, Some(ListenState::Processing), "event {i}");
                 assert!(
@@ -92,13 +92,18 @@ fn listen_on_threads_gives_the_one_thread_events_in_order_plus_states() {
             }
             _ => {}
         }
-        if seen_wake && matches!(e, Event::State { .. }) {
+        if let (Some(wake_ms), Event::State { t_ms, .. }) = (seen_wake, e) {
             assert_eq!(
                 last_state,
                 Some(ListenState::Awake),
                 "first state after a wake"
             );
-            seen_wake = false;
+            // The cue a UI or a chime uses (issue 31): within one 80 ms step.
+            assert!(
+                *t_ms <= wake_ms + 80,
+                "awake at {t_ms} ms, the wake at {wake_ms} ms"
+            );
+            seen_wake = None;
         }
     }
     assert_eq!(processing, 2, "{}", names(&threaded));
