@@ -479,9 +479,9 @@ def judge() -> "kv.Judge":
 def build_pos_kokoro(n: int, heldout: bool, variants: list[str], rng, spk_rng, heavy=True):
     """n renders of "hey player [command]" by Kokoro mixture speakers (kokoro_voices.py),
     each as one utterance in one of `variants` (fluent / comma / pause), the end of "player"
-    from the model's own token durations. 20 % are the wake phrase alone. Whisper (the
-    verifier's tiny.en) transcribes every dry render; only those where it hears "player"
-    are kept, the others are counted. spk_rng draws speakers and texts (shards that share it
+    from the model's own token durations. 20 % are the wake phrase alone. Whisper tiny.en (the
+    product's fast option; the default verifier is base) transcribes every dry render; only
+    those where it hears "player" are kept, the others are counted. spk_rng draws speakers and texts (shards that share it
     share their speakers), rng the augmentation."""
     st = Stream(rng)
     meta, stats = [], {"rendered": 0, "accepted": 0}

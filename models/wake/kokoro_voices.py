@@ -197,8 +197,9 @@ WHISPER_MODEL = Path(os.environ.get("HEYPLAYER_MODELS", Path.home() / ".local/sh
 
 
 class Judge:
-    """Whisper tiny.en (q8_0, the verifier's model) through whisper.cpp (pywhispercpp), one
-    thread: keeps a render only when the transcript has "player" (hears_wake) in it."""
+    """Whisper tiny.en (q8_0, the product's fast ASR option; the default verifier is Whisper
+    base) through whisper.cpp (pywhispercpp), one thread: keeps a render only when the
+    transcript has "player" (hears_wake) in it."""
 
     def __init__(self, model: Path = WHISPER_MODEL):
         if not model.exists():
