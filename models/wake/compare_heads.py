@@ -60,11 +60,16 @@ def main():
     ap.add_argument("--head", action="append", required=True, help="NAME=PATH.onnx (repeat)")
     ap.add_argument("--fa", default="0.5,2,5", help="false accepts/h targets on the negative pool")
     ap.add_argument("--patience", type=int, default=2)
+    ap.add_argument("--pool", default=",".join(NEG_POOL_PREFIX),
+                    help="shard-name prefixes of the negative pool (default: all held-out real speech and music)")
+    ap.add_argument("--near-miss", default="",
+                    help="also rows at the lowest threshold with at most this many near-miss TTS false accepts "
+                         "(comma-separated counts)")
     args = ap.parse_args()
     shards = load_shards(Path(args.features))
     pos_sets = {k: [n for n in v if n in shards] for k, v in POS_SETS.items()}
     pos_sets = {k: v for k, v in pos_sets.items() if v}
-    pool = [n for n in shards if n.startswith(NEG_POOL_PREFIX)]
+    pool = [n for n in shards if n.startswith(tuple(args.pool.split(",")))]
     near = [n for n in NEAR_MISS if n in shards]
     hours = sum(shards[n]["seconds"] for n in pool) / 3600
     print(f"negative pool: {', '.join(sorted(pool))} ({hours:.2f} h)")
@@ -75,11 +80,21 @@ def main():
         items = {n: (f(shards[n]["emb"]), shards[n]["wake_ends"], shards[n]["seconds"], shards[n]["n_utt"])
                  for n in set(pool + near + sum(pos_sets.values(), []))}
         fa_at = {float(t): stream_eval([items[n] for n in pool], t, args.patience) for t in GRID}
+        nm_at = {float(t): stream_eval([items[n] for n in near], t, args.patience) for t in GRID} \
+            if args.near_miss else {}
         print(f"\n## {name} ({path})")
         print("| FA/h target on the pool | threshold | FA/h | " + " | ".join(pos_sets) + " | near-miss TTS FAs |")
         print("| --- " * (4 + len(pos_sets)) + "|")
-        for tgt in targets + ["0.5 (daemon default threshold)"]:
-            if isinstance(tgt, str):
+        nm_targets = [f"near-miss FAs <= {v}" for v in args.near_miss.split(",") if v]
+        for tgt in targets + ["0.5 (daemon default threshold)"] + nm_targets:
+            if isinstance(tgt, str) and tgt.startswith("near-miss"):
+                cap = int(tgt.rsplit(" ", 1)[1])
+                ok = [t for t in GRID if nm_at[float(t)]["false_accepts"] <= cap]
+                if not ok:
+                    print(f"| {tgt} | none on the grid | | |")
+                    continue
+                thr = float(min(ok))
+            elif isinstance(tgt, str):
                 thr = 0.5
             else:
                 ok = [t for t in GRID if fa_at[float(t)]["fa_per_hour"] <= tgt]

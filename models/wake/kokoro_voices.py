@@ -284,8 +284,10 @@ def summarise(rows):
 
 def label_check(args):
     """How far the label (end of "player" from the durations) lies from the audible end of
-    "hey player" rendered alone by the same speaker (start-aligned): a sanity check of the
-    duration output, not a proof (the command changes the phrase's timing a little)."""
+    "hey player" rendered alone by the same speaker (start-aligned). Not a proof of the
+    label: said alone, "player" ends the phrase and is drawn out (phrase-final lengthening),
+    so the label in a fluent render should come earlier; measured 2026-12-06: -0.22 s median
+    fluent, -0.19 s comma, |max| 0.34 s (20 speakers)."""
     k = Kokoro(threads=1)
     rng = np.random.default_rng(args.seed)
     d = {"fluent": [], "comma": []}
