@@ -29,6 +29,8 @@ from scipy.signal import resample_poly, lfilter, butter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import wakefeat as wf  # noqa: E402
+import kokoro_voices as kv  # noqa: E402
+import real_speech as rsp  # noqa: E402
 
 DATA_VERSION = "v3"
 SR = wf.SR
@@ -420,6 +422,11 @@ def tts_say(engine: str, voices, rng: np.random.Generator):
         prm = espeak_params(rng)
         return (lambda t: speed(trim(espeak_synth_p(t, voice, variant, prm)), f)), \
             f"espeak:{voice}+{variant}x{f:.2f}"
+    if engine == "kokoro":
+        spk = kv.draw_speaker(rng, voices.get("heldout", False), "neg")
+        k = kokoro()
+        return (lambda t: to16k(k.say(spk, t, None, "fluent")[0], kv.KOKORO_SR)), \
+            f"kokoro:{spk.dominant()}/{spk.lang}x{spk.speed:.2f}"
     ls, ns, nw = voices["settings"][int(rng.integers(len(voices["settings"])))]
     ls = ls * rng.uniform(0.97, 1.03) if voices.get("jitter") else ls
     p = piper()
@@ -449,6 +456,56 @@ def build_pos(n: int, engine: str, voices, rng, heavy=True):
         st.utt_meta.append({"who": who, "text": wake + (" +cmd" if len(a) > len(w) else ""), "snr": snr})
     st.gap(0.6, 0.9)
     return st, meta
+
+
+_KOKORO = None
+_JUDGE = None
+
+
+def kokoro() -> "kv.Kokoro":
+    global _KOKORO
+    if _KOKORO is None:
+        _KOKORO = kv.Kokoro(threads=1)
+    return _KOKORO
+
+
+def judge() -> "kv.Judge":
+    global _JUDGE
+    if _JUDGE is None:
+        _JUDGE = kv.Judge()
+    return _JUDGE
+
+
+def build_pos_kokoro(n: int, heldout: bool, variants: list[str], rng, spk_rng, heavy=True):
+    """n renders of "hey player [command]" by Kokoro mixture speakers (kokoro_voices.py),
+    each as one utterance in one of `variants` (fluent / comma / pause), the end of "player"
+    from the model's own token durations. 20 % are the wake phrase alone. Whisper tiny.en (the
+    product's fast option; the default verifier is base) transcribes every dry render; only
+    those where it hears "player" are kept, the others are counted. spk_rng draws speakers and texts (shards that share it
+    share their speakers), rng the augmentation."""
+    st = Stream(rng)
+    meta, stats = [], {"rendered": 0, "accepted": 0}
+    for i in range(n):
+        spk = kv.draw_speaker(spk_rng, heldout, f"k{i}")
+        v = variants[int(spk_rng.integers(len(variants)))]
+        cmd = None if spk_rng.random() < 0.2 else COMMANDS[int(spk_rng.integers(len(COMMANDS)))]
+        pause = float(spk_rng.uniform(0.15, 0.6))
+        a24, we = kokoro().say(spk, "hey player", cmd, v, pause)
+        a = to16k(a24, kv.KOKORO_SR)
+        stats["rendered"] += 1
+        text = judge().text(a)
+        if not kv.hears_wake(text):
+            continue
+        stats["accepted"] += 1
+        a = level(augment_utt(a, rng, heavy), rng)
+        st.gap(0.25, 1.0)
+        snr = pick_snr(rng) if heavy else pick_snr(rng, 0.4)
+        st.add(a, wake_end=we, snr=snr)
+        who = f"kokoro:{spk.dominant()}/{spk.lang}/{v}"
+        meta.append(who)
+        st.utt_meta.append({"who": who, "text": text, "snr": snr})
+    st.gap(0.6, 0.9)
+    return st, meta, stats
 
 
 def build_tts_neg(n: int, engine: str, voices, rng, heavy=True):
@@ -521,7 +578,47 @@ def build_noise(seconds: float, rng, files: list[str] | None = None):
 
 
 # ----------------------------------------------------------------------------- plan
-def plan(scale: float):
+# Data v4 (issue 29): Kokoro mixture speakers and real game speech, on top of v3.
+KOKORO_POS_SHARDS = 4       # Kokoro positive shards of 80 renders (pos_kok_3 is validation)
+KOKORO_NEG_SHARDS = 2       # Kokoro near-miss/other-speech shards of 80 (neg_kok_1 is validation)
+KOKORO_HO_RENDERS = 80      # per held-out variant shard (the same speakers and texts in each)
+QUEEN_TRAIN_CLIPS = 1600    # of the 6,024 training queen clips: real_queen_0 (train), _1 (validation)
+NEVERBALL_REPEATS = 6       # "player one" ... read this many times, augmented anew each time
+
+
+def plan_v4(scale: float, S) -> list[dict]:
+    specs = []
+    tr = {"heldout": False}
+    for i in range(KOKORO_POS_SHARDS):
+        specs.append(dict(name=f"pos_kok_{i}", kind="pos_kokoro", heldout=False,
+                          variants=["fluent", "comma", "pause"], n=S(80), spk_seed=5000 + i, split="train"))
+    for i in range(KOKORO_NEG_SHARDS):
+        specs.append(dict(name=f"neg_kok_{i}", kind="tts_neg", engine="kokoro", voices=tr, n=S(80), split="train"))
+    for v in ("fluent", "comma", "pause"):
+        specs.append(dict(name=f"ho_pos_kok_{v}", kind="pos_kokoro", heldout=True, variants=[v],
+                          n=S(KOKORO_HO_RENDERS), spk_seed=6000, split="heldout"))
+    specs.append(dict(name="ho_neg_kok_0", kind="tts_neg", engine="kokoro", voices={"heldout": True},
+                      n=S(100), split="heldout"))
+    rs = random.Random(4321)
+    src = rsp.all_sources()
+    q_tr, q_ho = rsp.split(src["queen"])
+    rs.shuffle(q_tr)
+    k = S(QUEEN_TRAIN_CLIPS)
+    specs.append(dict(name="real_queen_0", kind="real", files=sorted(q_tr[:k // 2]), split="train"))
+    specs.append(dict(name="real_queen_1", kind="real", files=sorted(q_tr[k // 2:k]), split="train"))
+    d_tr, d_ho = rsp.split(src["drascula"])
+    specs.append(dict(name="real_drascula_0", kind="real", files=d_tr, split="train"))
+    specs.append(dict(name="real_kajongg_0", kind="real", files=[str(f) for f in src["kajongg"]], split="train"))
+    specs.append(dict(name="real_qabcs_0", kind="real", files=[str(f) for f in src["qabcs"]], split="train"))
+    specs.append(dict(name="real_neverball_0", kind="real",
+                      files=[str(f) for f in src["neverball"]] * NEVERBALL_REPEATS, split="train"))
+    # held-out real speech: whole queen conversations and drascula files never trained on
+    specs.append(dict(name="ho_rspeech_queen", kind="real_clean", files=q_ho, split="heldout"))
+    specs.append(dict(name="ho_rspeech_drascula", kind="real_clean", files=d_ho, split="heldout"))
+    return specs
+
+
+def plan(scale: float, version: str = DATA_VERSION):
     """List of shard specs. split: train (train+val by shard), heldout."""
     vtrain, vheld = split_variants()
     esp_tr = {"voices": ESPEAK_TRAIN_VOICES, "variants": vtrain, "perturb": True}
@@ -575,6 +672,11 @@ def plan(scale: float):
                       seconds=240, split="heldout"))
     for k, s in enumerate(specs):
         s["seed"] = 1000 + k
+    if version == "v4":
+        extra = plan_v4(scale, S)
+        for k, s in enumerate(extra):
+            s["seed"] = 3000 + k
+        specs += extra
     return specs
 
 
@@ -590,8 +692,12 @@ def run_spec(spec: dict, out_dir: str) -> dict:
         global _PIPER
         ort.set_seed(spec["seed"])
         _PIPER = Piper()
+    stats = None
     if kind == "pos":
         st, meta = build_pos(spec["n"], spec["engine"], spec["voices"], rng)
+    elif kind == "pos_kokoro":
+        st, meta, stats = build_pos_kokoro(spec["n"], spec["heldout"], spec["variants"], rng,
+                                           np.random.default_rng(spec["spk_seed"]))
     elif kind == "tts_neg":
         st, meta = build_tts_neg(spec["n"], spec["engine"], spec["voices"], rng)
     elif kind == "real":
@@ -614,7 +720,8 @@ def run_spec(spec: dict, out_dir: str) -> dict:
                         seconds=np.array(len(audio) / SR))
     info = dict(name=spec["name"], kind=kind, split=spec["split"], seconds=len(audio) / SR,
                 n_emb=int(emb.shape[0]), n_wake=len(st.wake_ends), n_utt=len(st.utt_spans),
-                voices=sorted(set(meta))[:200] if kind in ("pos", "tts_neg") else None,
+                voices=sorted(set(meta))[:200] if kind in ("pos", "tts_neg", "pos_kokoro") else None,
+                whisper_filter=stats, utt_meta=st.utt_meta if kind == "pos_kokoro" else None,
                 t_synth=round(t1 - t0, 1), t_feat=round(t2 - t1, 1))
     with open(os.path.join(out_dir, spec["name"] + ".json"), "w") as f:
         json.dump(info, f)
@@ -636,20 +743,23 @@ def main():
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0)
     ap.add_argument("--only", default=None, help="comma list of shard names")
+    ap.add_argument("--data-version", default=DATA_VERSION, choices=["v3", "v4"],
+                    help="v3: the committed recipe; v4: + Kokoro speakers and real game speech (issue 29)")
     args = ap.parse_args()
     t0 = time.time()
     wf.oww_models()
     wf.piper_voice()
-    out_dir = wf.cache_dir() / f"features_{DATA_VERSION}_s{args.scale:g}"
+    out_dir = wf.cache_dir() / f"features_{args.data_version}_s{args.scale:g}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    specs = plan(args.scale)
+    specs = plan(args.scale, args.data_version)
     if args.only:
         keep = set(args.only.split(","))
         specs = [s for s in specs if s["name"] in keep]
     todo = [s for s in specs if not (out_dir / (s["name"] + ".json")).exists()]
     print(f"[build_data] {len(specs)} shards, {len(todo)} to build -> {out_dir}", flush=True)
     # longest first for better packing
-    todo.sort(key=lambda s: -(len(s.get("files") or []) * 3 + s.get("n", 0) * 2.5 + s.get("seconds", 0)))
+    todo.sort(key=lambda s: -(len(s.get("files") or []) * 3 + s.get("n", 0) * (8 if s["kind"] == "pos_kokoro" else 2.5)
+                              + s.get("seconds", 0)))
     done = 0
     if args.jobs > 1 and len(todo) > 1:
         import multiprocessing as mp

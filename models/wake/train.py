@@ -39,7 +39,8 @@ DET_LO, DET_HI = -0.35, 1.0       # streaming eval: detection counts as a hit in
 REFRACTORY_S = 1.5                # after a detection, ignore triggers for this long
 
 VAL_SHARDS = {"pos_esp_9", "pos_pip_3", "neg_esp_6", "neg_pip_1",
-              "real_en_1", "real_es_1", "real_fr_1"}
+              "real_en_1", "real_es_1", "real_fr_1",
+              "pos_kok_3", "neg_kok_1", "real_queen_1"}  # the last three: data v4 only
 
 H1, H2 = 64, 32
 CFG = {"dropout": 0.2, "feat_noise": 0.05, "wd": 1e-4}
@@ -487,7 +488,14 @@ def main():
         "heldout_real_speech_ru": group(ho, lambda n: n.startswith("ho_real_ru")),
         "heldout_near_miss_tts_espeak": group(ho, lambda n: n.startswith("ho_neg_esp")),
         "heldout_music": group(ho, lambda n: n.startswith("ho_music")),
+        # data v4 only (empty groups are left out)
+        "heldout_pos_kokoro_fluent": group(ho, lambda n: n == "ho_pos_kok_fluent"),
+        "heldout_pos_kokoro_comma": group(ho, lambda n: n == "ho_pos_kok_comma"),
+        "heldout_pos_kokoro_pause": group(ho, lambda n: n == "ho_pos_kok_pause"),
+        "heldout_near_miss_tts_kokoro": group(ho, lambda n: n.startswith("ho_neg_kok")),
+        "heldout_real_speech_games": group(ho, lambda n: n.startswith("ho_rspeech_")),
     }
+    ho_sets = {k: v for k, v in ho_sets.items() if v}
     ho_items = {k: stream_items(model, v) for k, v in ho_sets.items()}
     metrics = {
         "model": "hey_player.onnx",

@@ -25,6 +25,8 @@ def main():
     ap.add_argument("--apt", action="store_true", help="apt-get install apt-packages.txt first")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scale", type=float, default=1.0)
+    ap.add_argument("--data-version", default=None, choices=["v3", "v4"],
+                    help="build_data.py's recipe (default: its DATA_VERSION)")
     args = ap.parse_args()
     pkgs = [l.strip() for l in (HERE / "apt-packages.txt").read_text().splitlines()
             if l.strip() and not l.startswith("#")]
@@ -39,9 +41,10 @@ def main():
         print(f"[train_all] warning: Debian packages missing (data will be smaller/different): {missing}",
               flush=True)
     times = {}
+    dv = ["--data-version", args.data_version] if args.data_version else []
     for step, cmd in [("build_data", [sys.executable, str(HERE / "build_data.py"),
-                                      "--jobs", str(args.jobs), "--scale", str(args.scale)]),
-                      ("train", [sys.executable, str(HERE / "train.py"), "--scale", str(args.scale)])]:
+                                      "--jobs", str(args.jobs), "--scale", str(args.scale)] + dv),
+                      ("train", [sys.executable, str(HERE / "train.py"), "--scale", str(args.scale)] + dv)]:
         t0 = time.time()
         print(f"[train_all] === {step}: {' '.join(cmd)}", flush=True)
         subprocess.run(cmd, check=True)
