@@ -69,13 +69,14 @@ fn issue_32_piped_listen_prints_no_words_of_commands_unless_asked() {
 
 #[test]
 fn issue_32_a_rejected_wake_prints_no_words_without_the_debugging_flag() {
-    let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/wake");
-    // 10 minutes of real Italian and Russian speech: every first-stage fire
-    // on it is rejected by Whisper (tests/integration/wake.rs).
-    let neg = corpus.join("neg/real_speech.wav");
-    assert!(neg.is_file(), "{} (run `make test-data`)", neg.display());
     let tmp = tempfile::tempdir().unwrap();
-    let debug = listen(&neg, &["--debug-rejected-words"], &tmp.path().join("a"));
+    // Held-out espeak voices saying "hey player, ..." that Whisper hears as
+    // "I play a ..." or "Keep the next song": the second stage rejects them
+    // (measured 2026-12-06; 10 minutes of real speech gave no first-stage
+    // fire at all, so no rejected wake to test with).
+    let ids = ["pos-002", "pos-008", "pos-012"];
+    let wav = crate::common::spoken_commands(&ids, &tmp.path().join("rejected.wav"));
+    let debug = listen(&wav, &["--debug-rejected-words"], &tmp.path().join("a"));
     assert!(
         String::from_utf8_lossy(&debug.stderr).contains("--debug-rejected-words"),
         "the flag must say what it writes"
@@ -87,19 +88,23 @@ fn issue_32_a_rejected_wake_prints_no_words_without_the_debugging_flag() {
         .collect();
     assert!(
         !heard.is_empty(),
-        "no rejected wake with words in the real speech: the test proves nothing"
+        "none of {ids:?} was rejected (has the second stage improved?): pick clips it rejects, \
+         or the test proves nothing"
     );
-    // Even with the command words asked for, and as text.
-    let plain = listen(
-        &neg,
-        &["--events-content", "--events", "text"],
-        &tmp.path().join("b"),
-    );
-    assert!(plain.status.success());
-    let out = String::from_utf8_lossy(&plain.stdout);
-    assert!(out.contains("wake_rejected"), "{out}");
-    for w in &heard {
-        assert!(!out.contains(w.as_str()), "{w:?} printed:\n{out}");
+    // Not even with the command words asked for, as JSON or as text.
+    for format in ["json", "text"] {
+        let run = listen(
+            &wav,
+            &["--events-content", "--events", format],
+            &tmp.path().join(format),
+        );
+        assert!(run.status.success());
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert!(out.contains("wake_rejected"), "{out}");
+        assert!(!out.contains("\"heard"), "{out}");
+        for w in &heard {
+            assert!(!out.contains(w.as_str()), "{w:?} printed:\n{out}");
+        }
     }
 }
 
