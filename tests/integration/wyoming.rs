@@ -245,3 +245,72 @@ fn wyoming_survives_garbage_huge_payloads_and_abrupt_disconnects_and_audits_sess
         .unwrap();
     assert!(verify.success());
 }
+
+#[test]
+fn wyoming_no_verify_sends_the_first_stage_detection_then_the_command() {
+    let s = Server::start(&["--no-verify"]);
+    let info = &s.client(&["describe"])[0];
+    let desc = info["data"]["wake"][0]["models"][0]["description"]
+        .as_str()
+        .unwrap();
+    assert!(desc.contains("first stage only"), "{desc}");
+    let evs = s.client(&["detect", &wav("wake/pos/pos-005.wav"), "--chunk-ms", "40"]);
+    assert_eq!(
+        types(&evs),
+        ["detection", "transcript", "intent"],
+        "{evs:?}"
+    );
+    assert_eq!(evs[2]["data"]["name"], "pause");
+    assert!(s.stop().0.success());
+}
+
+/// The load check (a benchmark, not in the default run: several minutes on
+/// 2 busy cores): 8 clients stream "hey player, <command>" at real time in
+/// 20 ms chunks at once (tests/wyoming_load.py). No client's sending may
+/// fall behind real time (the server reads every chunk as it comes: no
+/// audio is dropped or held back), every client gets its answer, and the
+/// server's peak memory grows by less than 20 MB per client.
+/// `cargo test --test integration wyoming_load -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn wyoming_load_8_clients_at_real_time() {
+    let s = Server::start(&[]);
+    let wavs: Vec<String> = (0..8)
+        .map(|i| wav(&format!("wake/pos/pos-00{i}.wav")))
+        .collect();
+    let mut args = vec![s.uri.clone(), s.child.id().to_string()];
+    args.extend(wavs);
+    args.extend(["--clients".into(), "8".into()]);
+    let out = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tests/wyoming_load.py"))
+        .args(&args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    println!("{}", serde_json::to_string_pretty(&r).unwrap());
+    let results = r["results"].as_array().unwrap();
+    assert_eq!(results.len(), 8);
+    for c in results {
+        let behind = c["sending_behind_real_time_s"].as_f64().unwrap();
+        assert!(behind < 0.5, "{c}");
+        let evs = c["events"].as_array().unwrap();
+        assert!(
+            evs.first() == Some(&Value::from("detection")) || evs == &[Value::from("not-detected")],
+            "{c}"
+        );
+    }
+    let detected = results
+        .iter()
+        .filter(|c| c["intent"].as_array().is_some_and(|i| !i.is_empty()))
+        .count();
+    assert!(detected >= 6, "{detected} of 8 understood");
+    let grew = r["rss_mb_after"]["VmHWM"].as_i64().unwrap()
+        - r["rss_mb_before"]["VmHWM"].as_i64().unwrap();
+    assert!(grew < 8 * 20, "peak memory grew {grew} MB");
+    assert!(s.stop().0.success());
+}
