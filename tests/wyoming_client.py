@@ -14,6 +14,8 @@ sent, or since the start). Actions:
                                 barrier: everything up to its info is printed
   garbage                       a line that is not JSON; prints the reply
   huge                          an audio-chunk announcing a 2 GiB payload
+  badformat                     wrong audio formats and an unknown event, then
+                                describe on the same connection
   disconnect WAV                detect, half the audio, then closes at once
 """
 import argparse
@@ -125,6 +127,16 @@ async def main():
             req = Detect(names=["hey_player"]) if a.action == "detect" else Transcribe(name=a.name, language="en")
             t0 = await stream(client, req, a.arg, a.chunk_ms, a.realtime)
             await until_info(client, t0)
+        elif a.action == "badformat":
+            # A format out of range, a chunk that contradicts audio-start,
+            # an unknown event (dropped), then describe on the same connection.
+            await client.write_event(AudioStart(rate=16000, width=7, channels=1).event())
+            await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+            await client.write_event(AudioChunk(rate=8000, width=2, channels=1, audio=b"\0" * 320).event())
+            await client.write_event(Event(type="no-such-event", data={"x": 1}))
+            await client.write_event(AudioStop().event())
+            await client.write_event(Describe().event())
+            await until_info(client, T0)
         elif a.action == "disconnect":
             await stream(client, Detect(names=["hey_player"]), a.arg, a.chunk_ms, False, stop_after=0.5)
             # Abruptly: a reset, not a polite close.

@@ -62,14 +62,17 @@ impl WhisperPool {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         };
-        let out = f(&mut c);
+        // A panic in one session must not take the worker with it (the
+        // pool would shrink until every session waits for ever): the worker
+        // goes back, then the panic ends that session only.
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(&mut c)));
         c.reset();
         self.free
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(c);
         self.ready.notify_one();
-        out
+        out.unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 }
 

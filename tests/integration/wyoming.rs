@@ -211,6 +211,14 @@ fn wyoming_survives_garbage_huge_payloads_and_abrupt_disconnects_and_audits_sess
     assert_eq!(evs[0]["data"]["code"], "too-large");
     assert_eq!(evs[1]["type"], "closed");
 
+    // Wrong formats are errors on a connection that goes on; an unknown
+    // event is dropped; audio-stop of nothing heard is an empty transcript.
+    let evs = s.client(&["badformat"]);
+    assert_eq!(types(&evs), ["error", "error", "transcript"], "{evs:?}");
+    assert_eq!(evs[0]["data"]["code"], "bad-format");
+    assert_eq!(evs[1]["data"]["code"], "bad-format");
+    assert_eq!(evs[2]["data"]["text"], "");
+
     for _ in 0..3 {
         s.client(&["disconnect", &wav("wake/pos/pos-000.wav")]);
     }
@@ -232,7 +240,7 @@ fn wyoming_survives_garbage_huge_payloads_and_abrupt_disconnects_and_audits_sess
     assert!(out.status.success());
     let log = String::from_utf8(out.stdout).unwrap();
     let n = log.lines().count();
-    assert_eq!(n, 7, "{log}");
+    assert_eq!(n, 8, "{log}");
     assert!(log.contains("127.0.0.1:"), "{log}");
     for words in ["jazz", "rock"] {
         assert!(!log.contains(words), "the audit holds words: {log}");
