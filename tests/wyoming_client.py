@@ -14,6 +14,7 @@ sent, or since the start). Actions:
                                 barrier: everything up to its info is printed
   garbage                       a line that is not JSON; prints the reply
   huge                          an audio-chunk announcing a 2 GiB payload
+  hold                          audio-start, then waits for what the server says
   badformat                     wrong audio formats and an unknown event, then
                                 describe on the same connection
   disconnect WAV                detect, half the audio, then closes at once
@@ -127,6 +128,15 @@ async def main():
             req = Detect(names=["hey_player"]) if a.action == "detect" else Transcribe(name=a.name, language="en")
             t0 = await stream(client, req, a.arg, a.chunk_ms, a.realtime)
             await until_info(client, t0)
+        elif a.action == "hold":
+            # A client in the middle of a stream, waiting: prints what the
+            # server says when it stops.
+            await client.write_event(AudioStart(rate=16000, width=2, channels=1).event())
+            print(json.dumps({"type": "holding"}), flush=True)
+            ev = await asyncio.wait_for(client.read_event(), timeout=120)
+            if ev is not None:
+                show(ev, T0)
+            print(json.dumps({"type": "closed"}), flush=True)
         elif a.action == "badformat":
             # A format out of range, a chunk that contradicts audio-start,
             # an unknown event (dropped), then describe on the same connection.

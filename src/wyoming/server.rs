@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use heyplayer_privacy::{PrivacyError, Store, SystemClock};
 use serde_json::{json, Value};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::protocol::{read_message, Message};
 use super::session::{Session, Shared, WhisperPool, COMMANDS_MODEL, WAKE_NAME};
@@ -237,6 +237,8 @@ struct Ctx {
     shared: Shared,
     store: Mutex<Store>,
     clients: Arc<Semaphore>,
+    /// Becomes true when the server stops: every client is told and closed.
+    stopping: watch::Receiver<bool>,
 }
 
 /// Runs the server until Ctrl-C or SIGTERM. `on_ready` is told the address
@@ -261,10 +263,12 @@ pub fn serve(
         let listener = Listener::bind(&opts.bind).await?;
         let shown = listener.shown();
         store.listening_started(&format!("wyoming {shown}"), models_in_use(&files))?;
+        let (stop_tx, stopping) = watch::channel(false);
         let ctx = Arc::new(Ctx {
             shared,
             store: Mutex::new(store),
             clients: Arc::new(Semaphore::new(opts.max_clients.max(1))),
+            stopping,
         });
         on_ready(&shown);
         let stop = shutdown_signal();
@@ -286,11 +290,15 @@ pub fn serve(
             }
         }
         listener.close();
+        // Every client is told and closed; each session ends (a recording
+        // being heard is finished first) and audits itself.
+        let _ = stop_tx.send(true);
+        let all = u32::try_from(opts.max_clients.max(1)).unwrap_or(u32::MAX);
+        let _ = tokio::time::timeout(Duration::from_secs(10), ctx.clients.acquire_many(all)).await;
         Ok::<_, WyomingError>(ctx)
     });
     let ctx = r?;
-    // Sessions under way see their connection end and audit themselves.
-    rt.shutdown_timeout(Duration::from_secs(5));
+    rt.shutdown_timeout(Duration::from_secs(1));
     let mut store = ctx.store.lock().unwrap_or_else(PoisonError::into_inner);
     store.listening_stopped("shutdown")?;
     Ok(())
@@ -422,11 +430,19 @@ async fn client(conn: Box<dyn Conn>, peer: String, ctx: Arc<Ctx>) {
         let out_tx = out_tx.clone();
         tokio::task::spawn_blocking(move || run_session(&ctx, peer, in_rx, out_tx))
     };
+    let mut stopping = ctx.stopping.clone();
     let reader = async move {
         let mut rd = BufReader::new(rd);
         let mut line = Vec::with_capacity(1024);
         loop {
-            match tokio::time::timeout(IDLE, read_message(&mut rd, &mut line)).await {
+            let next = tokio::select! {
+                r = tokio::time::timeout(IDLE, read_message(&mut rd, &mut line)) => r,
+                _ = stopping.wait_for(|s| *s) => {
+                    let _ = out_tx.send(Message::error("shutdown", "the server is stopping"));
+                    break;
+                }
+            };
+            match next {
                 Ok(Ok(Some(m))) => {
                     if in_tx.send(m).await.is_err() {
                         break;

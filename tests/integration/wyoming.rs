@@ -269,7 +269,37 @@ fn wyoming_no_verify_sends_the_first_stage_detection_then_the_command() {
         "{evs:?}"
     );
     assert_eq!(evs[2]["data"]["name"], "pause");
-    assert!(s.stop().0.success());
+
+    // Stopping with a client connected: it is told, and the stop is quick.
+    let mut held = Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("tests/wyoming_client.py"))
+        .args([s.uri.as_str(), "hold"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(held.stdout.take().unwrap()).lines();
+    assert!(lines.next().unwrap().unwrap().contains("holding"));
+    let t = std::time::Instant::now();
+    let (status, data) = s.stop();
+    assert!(status.success());
+    assert!(t.elapsed().as_secs_f64() < 3.0, "{:?}", t.elapsed());
+    let told: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(told["data"]["code"], "shutdown", "{told}");
+    assert!(held.wait().unwrap().success());
+    // The held session was audited before the stop.
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["audit", "--json", "--per-page", "2"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8(out.stdout).unwrap();
+    let actions: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(actions[0]["action"], "listen_stop", "{log}");
+    assert_eq!(actions[1]["action"], "session", "{log}");
 }
 
 /// The load check (a benchmark, not in the default run: several minutes on
