@@ -298,7 +298,23 @@ impl<'a> Session<'a> {
             }
         }
         self.mode = Mode::Detect;
+        // A new request over a stream under way (a satellite sends `detect`
+        // again after each command, without a new audio-start): listen afresh.
+        if self.stream.is_some() {
+            self.detecting = Some(self.new_detecting()?);
+        }
         Ok(())
+    }
+
+    fn new_detecting(&self) -> Result<Detecting, (&'static str, String)> {
+        let s = self.shared;
+        let vad = VoiceDetector::new(&s.config.vad, &s.silero)
+            .map_err(|e| ("vad-failed", e.to_string()))?;
+        Ok(Detecting {
+            vad,
+            front: WakeFront::new(&s.config, s.wake.clone()),
+            detected_any: false,
+        })
     }
 
     fn audio_start(&mut self, m: &Message) -> Result<(), (&'static str, String)> {
@@ -316,14 +332,7 @@ impl<'a> Session<'a> {
         self.t_ms = 0;
         self.detecting = None;
         if self.mode == Mode::Detect {
-            let s = self.shared;
-            let vad = VoiceDetector::new(&s.config.vad, &s.silero)
-                .map_err(|e| ("vad-failed", e.to_string()))?;
-            self.detecting = Some(Detecting {
-                vad,
-                front: WakeFront::new(&s.config, s.wake.clone()),
-                detected_any: false,
-            });
+            self.detecting = Some(self.new_detecting()?);
         }
         Ok(())
     }
