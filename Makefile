@@ -88,6 +88,12 @@ $(TOOLS_READY): $(VENV)/.ready models/wake/requirements.txt
 	$(PY) -m pip install -q -r models/wake/requirements.txt
 	touch $@
 
+# The integration tests' Wyoming client (the `wyoming` package).
+TESTS_READY := $(VENV)/.tests-ready
+$(TESTS_READY): $(VENV)/.ready tests/requirements.txt
+	$(PY) -m pip install -q -r tests/requirements.txt
+	touch $@
+
 test-data: deps $(TOOLS_READY)
 	$(PY) tests/gen/commands.py tests/out/commands
 	$(PY) tests/gen/wake.py tests/out/wake
@@ -151,7 +157,7 @@ bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 # about a core-minute idle, and the generator needs about 40 s of CPU. Its
 # output goes to tests/out/test-data.log, shown if it fails; it runs niced,
 # so the build keeps the CPU it can use.
-test: deps models $(TOOLS_READY)
+test: deps models $(TOOLS_READY) $(TESTS_READY)
 	$(CARGO) fmt --all --check
 	@mkdir -p tests/out; echo "[test] generating the test audio in the background (log: tests/out/test-data.log)"
 	@nice -n 10 $(MAKE) --no-print-directory test-data > tests/out/test-data.log 2>&1 & gen=$$!; \

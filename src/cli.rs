@@ -147,6 +147,10 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         port: u16,
     },
+    /// Serve the wake word, speech-to-text and playback intents to Home
+    /// Assistant (or any Wyoming client) over the Wyoming protocol.
+    #[command(after_help = WYOMING_HELP)]
+    Wyoming(WyomingArgs),
     /// Show the model files and whether they are installed.
     #[command(
         after_help = "Examples:\n  heyplayer models list\n  heyplayer models fetch\n  heyplayer models fetch --only whisper-base-q8"
@@ -171,7 +175,7 @@ pub struct AuditArgs {
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Only entries about this kind of data (raw_audio, transcript, command,
-    /// context, audit) or with this action (listen_start, listen_stop, capture,
+    /// context, audit) or with this action (listen_start, listen_stop, session, capture,
     /// delete, config, export, prune).
     #[arg(long, value_name = "KIND")]
     pub kind: Option<String>,
@@ -329,6 +333,73 @@ pub struct TranscribeArgs {
     #[arg(long, value_name = "N")]
     pub threads: Option<u16>,
     /// Models directory (default: from the config, else $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
+    #[arg(long, value_name = "DIR")]
+    pub models_dir: Option<PathBuf>,
+}
+
+const WYOMING_HELP: &str = "Home Assistant (Assist) talks to wake-word and speech services over the
+Wyoming protocol. To add heyplayer there:
+  1. run `heyplayer wyoming` on the machine Home Assistant runs on (it listens
+     on tcp://127.0.0.1:10400; see examples/heyplayer-wyoming.service);
+  2. in Home Assistant: Settings -> Devices & services -> Add integration ->
+     Wyoming Protocol; Host 127.0.0.1, Port 10400;
+  3. in Settings -> Voice assistants, pick heyplayer for speech-to-text
+     (heyplayer-commands: guided toward playback commands) and, on a voice
+     satellite, \"hey player\" (hey_player) as the wake word.
+
+What it serves:
+  describe   -> info: the wake word (hey_player, MIT, its sha256), Whisper
+                (language en; heyplayer-commands for guided decoding), the
+                playback intents
+  detect + audio-start/chunk/stop -> detection {name, timestamp}, then
+                transcript and intent (or not-recognized) for the command
+                after it; not-detected at audio-stop. With the Whisper check
+                (default, as `listen`), detection comes once the command was
+                heard; --no-verify sends it as soon as the first stage fires.
+  transcribe + audio -> transcript (any rate, width 1-4 bytes, 1-64 channels;
+                at most 30 s is heard)
+  recognize {text} -> intent {name: play, entities: [query]} / not-recognized
+
+Privacy: loopback (or a Unix socket, mode 0600) by default. With --allow-lan
+any machine that can reach the port can stream audio to it and read back what
+was said; there is no authentication in the Wyoming protocol. Nothing is stored
+but one audit entry per session (`heyplayer audit --kind session`: peer, start,
+stop, counts of what was asked; never words or audio); replies go only back to
+the client that sent the audio.
+
+Bad events, oversized payloads (over 1 MiB) and wrong formats get a Wyoming
+error event; unknown event types are dropped, as the protocol asks.
+
+Examples:
+  heyplayer wyoming
+  heyplayer wyoming --uri tcp://127.0.0.1:10400
+  heyplayer wyoming --uri unix:///run/user/1000/heyplayer.sock
+  heyplayer wyoming --uri tcp://0.0.0.0:10400 --allow-lan";
+
+/// Options of `heyplayer wyoming`.
+#[derive(Debug, Args)]
+pub struct WyomingArgs {
+    /// Where to listen: tcp://HOST:PORT or unix:///PATH (port 0: a free one,
+    /// printed on stdout).
+    #[arg(long, default_value = "tcp://127.0.0.1:10400", value_name = "URI")]
+    pub uri: String,
+    /// Allow an address other machines can reach (prints what that exposes).
+    #[arg(long)]
+    pub allow_lan: bool,
+    /// Send `detection` as soon as the first stage fires, without the
+    /// Whisper check (lower latency, more false wakes).
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Whisper workers: recordings heard at once (each about 2 threads).
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub asr_workers: usize,
+    /// Clients served at once; more are told they are busy.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub max_clients: usize,
+    /// Whisper model by name (default: asr.model from the config).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+    /// Models directory (default: from the config).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,
 }

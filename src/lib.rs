@@ -16,7 +16,10 @@
 //! - [`command`]: after a wake: the recorder, the whole second wake stage
 //!   ([`command::verify`]) and hear → understand.
 //! - [`store`]: the listener's side of the privacy crate.
-//! - [`pipeline`]: the only threads and channels; loads every model once.
+//! - [`pipeline`]: the listener's threads and channels; loads every model once.
+//! - [`wyoming`]: the Wyoming protocol server (Home Assistant): many
+//!   clients, each its own session over the shared models; its own runtime
+//!   and threads.
 //! - [`app`], [`viewer`], [`cli`]: the subcommands' logic, the log viewer
 //!   and the command line.
 //!
@@ -60,6 +63,9 @@ pub mod command;
 pub mod store;
 
 pub mod pipeline;
+
+// The Wyoming server: above the pipeline, its own threads and runtime.
+pub mod wyoming;
 
 // Above the pipeline.
 pub mod app;

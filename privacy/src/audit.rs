@@ -29,6 +29,9 @@ pub enum Action {
     Export,
     /// Audit entries past their retention were removed (the chain is anchored).
     Prune,
+    /// A client's session with the Wyoming server ended (peer, start, stop,
+    /// what was asked, what was kept; never content).
+    Session,
 }
 
 impl Action {
@@ -42,11 +45,12 @@ impl Action {
             Action::Config => "config",
             Action::Export => "export",
             Action::Prune => "prune",
+            Action::Session => "session",
         }
     }
 
     /// Every action, for `--kind` help and validation.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::ListenStart,
         Action::ListenStop,
         Action::Capture,
@@ -54,6 +58,7 @@ impl Action {
         Action::Config,
         Action::Export,
         Action::Prune,
+        Action::Session,
     ];
 
     /// Reads a stored or typed name.

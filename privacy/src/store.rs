@@ -1112,6 +1112,19 @@ impl Store {
         Ok(())
     }
 
+    /// Audits one client session of the Wyoming server: `detail` says who
+    /// (peer), when (start, stop), what was asked and what was kept. The
+    /// caller never puts content (words, audio) in it.
+    pub fn session_ended(&mut self, detail: &Value) -> Result<(), PrivacyError> {
+        let now = self.clock.now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        append_audit(&tx, now, Action::Session, Actor::Heyplayer, None, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Everything `heyplayer status` shows.
     pub fn status(&self) -> Result<Status, PrivacyError> {
         let listening = match get_meta(&self.conn, "listening")? {

@@ -556,3 +556,21 @@ fn settings_changes_are_audited_once_each() {
         e[0].detail
     );
 }
+
+#[test]
+fn a_wyoming_session_is_audited_in_the_chain_with_its_detail() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut s, _clock) = open(tmp.path(), RetentionRules::default());
+    let detail = serde_json::json!({"peer": "127.0.0.1:5555", "asked": {"transcribe": 1}});
+    s.session_ended(&detail).unwrap();
+    assert_eq!(actions(&s).last().unwrap().0, "session");
+    let (entries, _) = s.audit_entries(&AuditQuery::default()).unwrap();
+    assert_eq!(entries[0].action, "session");
+    assert_eq!(entries[0].actor, "heyplayer");
+    assert_eq!(
+        serde_json::from_str::<Value>(&entries[0].detail).unwrap(),
+        detail
+    );
+    assert!(s.verify_audit().unwrap().ok());
+    assert_eq!(Action::from_name("session"), Some(Action::Session));
+}

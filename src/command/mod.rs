@@ -76,6 +76,12 @@ impl Commander {
         self.kept_clip.take()
     }
 
+    /// Its Whisper worker, for plain transcription (the Wyoming server's
+    /// `transcribe`).
+    pub fn asr(&mut self) -> &mut AsrWorker {
+        &mut self.asr
+    }
+
     /// Forgets the last command's audio.
     pub fn reset(&mut self) {
         self.kept_clip = None;

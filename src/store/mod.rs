@@ -25,6 +25,18 @@ pub fn expired_event(t_ms: u64, c: Counts) -> Event {
     }
 }
 
+/// The model files loaded, as the store records them (file, name, sha256).
+pub fn models_in_use(loaded: &[VerifiedModel]) -> Vec<ModelInUse> {
+    loaded
+        .iter()
+        .map(|m| ModelInUse {
+            file: m.path.display().to_string(),
+            name: m.entry.name.clone(),
+            sha256: m.entry.sha256.clone(),
+        })
+        .collect()
+}
+
 /// The privacy store as the listener uses it, on the listening thread (the
 /// pipeline runs the expiry sweeper beside it with its own connection).
 pub struct Keeper {
@@ -49,15 +61,7 @@ impl Keeper {
             heyplayer_privacy::audit::hex(&sha2::Sha256::digest(format!("{config:?}").as_bytes()))
         };
         store.note_config(&digest)?;
-        let models = loaded
-            .iter()
-            .map(|m| ModelInUse {
-                file: m.path.display().to_string(),
-                name: m.entry.name.clone(),
-                sha256: m.entry.sha256.clone(),
-            })
-            .collect();
-        store.listening_started(input, models)?;
+        store.listening_started(input, models_in_use(loaded))?;
         Ok((
             Keeper {
                 store,

@@ -19,3 +19,4 @@ mod trust;
 mod vad_real;
 mod viewer;
 mod wake;
+mod wyoming;

@@ -159,6 +159,11 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Wyoming(args) => {
+            let mut config = config::load(cli.config.as_deref())?;
+            config.data_dir = data_dir(&config);
+            wyoming(args, config)
+        }
         Command::Devices { host, json } => {
             let config = config::load(cli.config.as_deref())?;
             devices(host.unwrap_or(config.audio.host), json)
@@ -298,6 +303,54 @@ fn listen(args: ListenArgs, mut config: Config) -> Result<()> {
         &stop,
         |ev| writer.write(ev),
     )?;
+    Ok(())
+}
+
+fn wyoming(args: heyplayer::cli::WyomingArgs, mut config: Config) -> Result<()> {
+    use heyplayer::wyoming::{serve, Bind, Options};
+    if let Some(d) = args.models_dir {
+        config.models_dir = d;
+    }
+    if let Some(m) = args.model {
+        config.asr_model = m;
+    }
+    if args.no_verify {
+        config.wake.verify = false;
+    }
+    config.context_enabled = false;
+    anyhow::ensure!(
+        (1..=8).contains(&args.asr_workers),
+        "--asr-workers must be between 1 and 8"
+    );
+    anyhow::ensure!(
+        (1..=256).contains(&args.max_clients),
+        "--max-clients must be between 1 and 256"
+    );
+    let bind = Bind::parse(&args.uri)?;
+    if !bind.is_local() && args.allow_lan {
+        eprintln!(
+            "[wyoming] --allow-lan: {} is reachable from other machines. Anyone who can reach it \
+             can stream audio to heyplayer and read back what was said (the Wyoming protocol has \
+             no authentication); keep it behind a firewall that lets only Home Assistant in.",
+            args.uri
+        );
+    }
+    let opts = Options {
+        bind,
+        allow_lan: args.allow_lan,
+        asr_workers: args.asr_workers,
+        max_clients: args.max_clients,
+    };
+    eprintln!("[wyoming] loading the models...");
+    serve(&config, &opts, |addr| {
+        println!("{addr}");
+        let _ = std::io::stdout().flush();
+        eprintln!(
+            "[wyoming] serving on {addr} (Whisper {}, {} worker(s); Ctrl-C stops it)",
+            config.asr_model, args.asr_workers
+        );
+    })?;
+    eprintln!("[wyoming] stopped");
     Ok(())
 }
 
