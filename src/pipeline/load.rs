@@ -31,22 +31,21 @@ impl Loaded {
     pub fn load(config: &Config, assistant: bool) -> Result<Self, Error> {
         let mut files = Vec::new();
         let silero = locate("silero-vad", config, &mut files)?;
-        let mut loaded = Loaded {
-            silero,
-            wake: None,
-            asr: None,
-            context: None,
-            files: Vec::new(),
-        };
+        let (mut wake, mut asr, mut context) = (None, None, None);
         if assistant {
             if config.wake.uses_model() {
-                loaded.wake = Some(load_wake(config, &mut files)?);
+                wake = Some(load_wake(config, &mut files)?);
             }
-            loaded.asr = Some(load_asr(config, &mut files)?);
-            loaded.context = load_context(config, &mut files)?;
+            asr = Some(load_asr(config, &mut files)?);
+            context = load_context(config, &mut files)?;
         }
-        loaded.files = files;
-        Ok(loaded)
+        Ok(Loaded {
+            silero,
+            wake,
+            asr,
+            context,
+            files,
+        })
     }
 }
 

@@ -13,7 +13,6 @@ use crate::command::{self, Beside, Commander, ContextJudge, Job};
 use crate::config::Config;
 use crate::context::ContextStage;
 use crate::events::Event;
-use crate::models;
 use crate::vad::VoiceDetector;
 use crate::Error;
 
@@ -140,8 +139,8 @@ fn collect<S: AudioSource>(
     config: &Config,
     assistant: Option<&mut Assistant>,
 ) -> Result<Vec<Event>, Error> {
-    let silero = models::locate("silero-vad", &config.models_dir)?;
-    let detector = VoiceDetector::new(&config.vad, &silero.path)?;
+    let silero = Loaded::load(config, false)?.silero;
+    let detector = VoiceDetector::new(&config.vad, &silero)?;
     let mut events = Vec::new();
     run(source, detector, assistant, &AtomicBool::new(false), |e| {
         events.push(e.clone());

@@ -393,8 +393,7 @@ impl WakeDetector {
         let wrapped = old - (b - a);
         fill_quiet(&mut first[..wrapped]);
         second.copy_from_slice(first);
-        self.mel_frames = 0;
-        self.emb_count = 0;
+        // More than a short gap: the next open step restarts the windows.
         self.skipped = STREAM_THROUGH_STEPS + 1;
         self.over = 0;
         self.run_max = 0.0;
