@@ -211,6 +211,34 @@ pub enum Event {
     },
 }
 
+/// `$body` with `$t` bound to the `t_ms` field of whichever event `$e` is.
+macro_rules! each_t_ms {
+    ($e:expr, $t:ident => $body:expr) => {
+        match $e {
+            Event::AudioStart { $t, .. }
+            | Event::VoiceStarted { $t }
+            | Event::VoiceStopped { $t, .. }
+            | Event::FramesDropped { $t, .. }
+            | Event::DeviceLost { $t, .. }
+            | Event::DeviceReopened { $t, .. }
+            | Event::Wake { $t, .. }
+            | Event::WakeRejected { $t, .. }
+            | Event::Transcript { $t, .. }
+            | Event::Command { $t, .. }
+            | Event::NotUnderstood { $t, .. }
+            | Event::CommandFailed { $t, .. }
+            | Event::ActionResult { $t, .. }
+            | Event::Kept { $t, .. }
+            | Event::Expired { $t, .. }
+            | Event::StoreError { $t, .. }
+            | Event::Context { $t, .. }
+            | Event::State { $t, .. }
+            | Event::WorkDropped { $t, .. }
+            | Event::AudioStop { $t, .. } => $body,
+        }
+    };
+}
+
 impl Event {
     /// Every event's name, as [`Event::name`] gives it (`heyplayer listen --help`
     /// lists them all; a test checks both).
@@ -265,28 +293,13 @@ impl Event {
 
     /// The event's time on the audio clock.
     pub fn t_ms(&self) -> u64 {
-        match self {
-            Event::AudioStart { t_ms, .. }
-            | Event::VoiceStarted { t_ms }
-            | Event::VoiceStopped { t_ms, .. }
-            | Event::FramesDropped { t_ms, .. }
-            | Event::DeviceLost { t_ms, .. }
-            | Event::DeviceReopened { t_ms, .. }
-            | Event::Wake { t_ms, .. }
-            | Event::WakeRejected { t_ms, .. }
-            | Event::Transcript { t_ms, .. }
-            | Event::Command { t_ms, .. }
-            | Event::NotUnderstood { t_ms, .. }
-            | Event::CommandFailed { t_ms, .. }
-            | Event::ActionResult { t_ms, .. }
-            | Event::Kept { t_ms, .. }
-            | Event::Expired { t_ms, .. }
-            | Event::StoreError { t_ms, .. }
-            | Event::Context { t_ms, .. }
-            | Event::State { t_ms, .. }
-            | Event::WorkDropped { t_ms, .. }
-            | Event::AudioStop { t_ms, .. } => *t_ms,
-        }
+        each_t_ms!(self, t_ms => *t_ms)
+    }
+
+    /// The audio clock of the event, to set (a command heard ahead of the end
+    /// of its recording takes the recording's end).
+    pub fn t_ms_mut(&mut self) -> &mut u64 {
+        each_t_ms!(self, t_ms => t_ms)
     }
 
     /// One human-readable line, e.g. `   1.230 s  voice_started`.

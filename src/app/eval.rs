@@ -395,7 +395,7 @@ pub fn evaluate(
                 })
                 .max();
             if let Some(end) = speech_end {
-                latencies.push(t_cmd - end + assistant.last_asr_ms());
+                latencies.push(t_cmd - end + assistant.last_wait_ms());
             }
         }
         match e.labels.wake {

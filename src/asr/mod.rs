@@ -26,8 +26,6 @@ pub const ENCODER_FRAMES_PER_S: usize = 50;
 pub const FULL_AUDIO_CTX: usize = 1500;
 /// Encoder frames added to a trimmed context beyond the clip itself.
 pub const AUDIO_CTX_MARGIN: usize = 64;
-/// Smallest trimmed audio context; below this tiny models lose words.
-pub const MIN_AUDIO_CTX: usize = 512;
 /// Text tokens allowed per second of audio (people say about 3 words a second);
 /// a cap stops Whisper's repetition loops.
 pub const MAX_TOKENS_PER_S: usize = 8;
@@ -169,10 +167,11 @@ pub struct AsrWorker {
     encoded: bool,
 }
 
-/// The encoder context for a clip of `samples` samples.
-pub fn audio_ctx_for(samples: usize) -> usize {
+/// The encoder context for a clip of `samples` samples, at least `min`
+/// frames ([`AsrConfig::min_audio_ctx`]).
+pub fn audio_ctx_for(samples: usize, min: usize) -> usize {
     let frames = samples.div_ceil(SAMPLE_RATE as usize / ENCODER_FRAMES_PER_S);
-    (frames + AUDIO_CTX_MARGIN).clamp(MIN_AUDIO_CTX, FULL_AUDIO_CTX)
+    (frames + AUDIO_CTX_MARGIN).clamp(min.min(FULL_AUDIO_CTX), FULL_AUDIO_CTX)
 }
 
 impl AsrWorker {
@@ -333,7 +332,7 @@ impl AsrWorker {
             (input.len() * MAX_TOKENS_PER_S / SAMPLE_RATE as usize).max(MIN_MAX_TOKENS);
         p.set_max_tokens(max_tokens as i32);
         if self.cfg.trim_audio_ctx {
-            p.set_audio_ctx(audio_ctx_for(input.len()) as i32);
+            p.set_audio_ctx(audio_ctx_for(input.len(), usize::from(self.cfg.min_audio_ctx)) as i32);
         }
         if prompt && !self.cfg.initial_prompt.is_empty() {
             p.set_initial_prompt(&self.cfg.initial_prompt);
@@ -443,11 +442,14 @@ mod tests {
 
     #[test]
     fn audio_ctx_follows_the_clip_within_bounds() {
-        assert_eq!(audio_ctx_for(16_000), MIN_AUDIO_CTX);
-        assert_eq!(audio_ctx_for(96_000), MIN_AUDIO_CTX);
+        assert_eq!(audio_ctx_for(16_000, 512), 512);
+        assert_eq!(audio_ctx_for(96_000, 512), 512);
         // 16 s: 800 frames + margin.
-        assert_eq!(audio_ctx_for(16 * 16_000), 800 + AUDIO_CTX_MARGIN);
-        assert_eq!(audio_ctx_for(16_000 * 60), FULL_AUDIO_CTX);
+        assert_eq!(audio_ctx_for(16 * 16_000, 512), 800 + AUDIO_CTX_MARGIN);
+        assert_eq!(audio_ctx_for(16_000 * 60, 512), FULL_AUDIO_CTX);
+        // 3 s with a small floor: the clip's own 150 frames + margin.
+        assert_eq!(audio_ctx_for(3 * 16_000, 128), 150 + AUDIO_CTX_MARGIN);
+        assert_eq!(audio_ctx_for(16_000, 9_999), FULL_AUDIO_CTX);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 
 use std::collections::VecDeque;
 
-use super::recorder::{CommandEnd, CommandRecorder};
-use super::Job;
+use super::recorder::{CommandEnd, CommandRecorder, Step};
+use super::{Job, Speculate};
 use crate::audio::{Frame, FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE};
 use crate::config::Config;
 use crate::events::{Event, ListenState};
@@ -38,6 +38,10 @@ pub struct WakeFront {
     lead_frames: usize,
     wake_t_ms: u64,
     wake_score: f32,
+    /// The number of the last hearing ahead started.
+    last_ahead: u64,
+    /// The hearing ahead of the pause under way, if one was started.
+    ahead: Option<u64>,
 }
 
 impl WakeFront {
@@ -64,6 +68,8 @@ impl WakeFront {
             lead_frames: 0,
             wake_t_ms: 0,
             wake_score: 0.0,
+            last_ahead: 0,
+            ahead: None,
         }
     }
 
@@ -75,6 +81,7 @@ impl WakeFront {
         self.preroll.clear();
         self.preroll_speech.clear();
         self.recorder.cancel();
+        self.ahead = None;
     }
 
     /// The finished recording as a job.
@@ -91,6 +98,7 @@ impl WakeFront {
             wake_t_ms: self.wake_t_ms,
             wake_score: self.wake_score,
             after: ListenState::Idle,
+            ahead: None,
         }
     }
 
@@ -98,7 +106,9 @@ impl WakeFront {
     /// it is, not lost.
     pub fn flush(&mut self, t_ms: u64) -> Option<Job> {
         let end = self.recorder.end_now(t_ms)?;
-        Some(self.job(t_ms, end))
+        let mut job = self.job(t_ms, end);
+        job.ahead = self.ahead.take();
+        Some(job)
     }
 
     /// Whether a command is being recorded (the listener is awake).
@@ -109,13 +119,15 @@ impl WakeFront {
     /// Feeds the frame that starts at `t_ms`; `in_speech` (the segmenter's,
     /// with hang-over), `frame_speech` (this frame's own decision) and
     /// `onset` come from the VAD. A `wake` event goes to `out`; a finished
-    /// recording is returned.
+    /// recording is returned. With `ahead`, a pause in the command hands the
+    /// recording so far on to be heard ahead ([`Speculate`]).
     pub fn push(
         &mut self,
         t_ms: u64,
         frame: &Frame,
         (in_speech, frame_speech): (bool, bool),
         onset: bool,
+        mut ahead: Option<&mut dyn Speculate>,
         out: &mut Vec<Event>,
     ) -> Result<Option<Job>, Error> {
         // The detector hears every frame; its models run only around speech
@@ -130,15 +142,47 @@ impl WakeFront {
             if self.speech.len() < self.speech.capacity() {
                 self.speech.push(frame_speech);
             }
-            let end = self.recorder.push(t_ms, frame, in_speech);
-            if end.is_some() {
-                // No second wake from the phrase and command just recorded
-                // (still in the detector's windows): issue 29.
-                if let Trigger::Model(d) = &mut self.trigger {
-                    d.forget();
+            if let (Some(id), Some(a)) = (self.ahead, ahead.as_mut()) {
+                if self.recorder.awaits_reading() {
+                    if let Some(r) = a.reading(id, self.recorder.needs_reading()) {
+                        self.recorder.set_reading(r);
+                    }
                 }
             }
-            return Ok(end.map(|end| self.job(t_ms + FRAME_MS, end)));
+            match self.recorder.push(t_ms, frame, in_speech, frame_speech) {
+                Some(Step::Pause) => {
+                    if let Some(a) = ahead {
+                        self.last_ahead += 1;
+                        self.ahead = Some(self.last_ahead);
+                        let mut job = self.job(
+                            t_ms + FRAME_MS,
+                            CommandEnd::Spoken {
+                                speech_end_ms: t_ms + FRAME_MS,
+                                cut: false,
+                            },
+                        );
+                        job.after = ListenState::Awake;
+                        a.start(self.last_ahead, job);
+                    }
+                }
+                Some(Step::Resume) => {
+                    if let (Some(id), Some(a)) = (self.ahead.take(), ahead) {
+                        a.void(id);
+                    }
+                }
+                Some(Step::End(end)) => {
+                    // No second wake from the phrase and command just recorded
+                    // (still in the detector's windows): issue 29.
+                    if let Trigger::Model(d) = &mut self.trigger {
+                        d.forget();
+                    }
+                    let mut job = self.job(t_ms + FRAME_MS, end);
+                    job.ahead = self.ahead.take();
+                    return Ok(Some(job));
+                }
+                None => {}
+            }
+            return Ok(None);
         }
         self.preroll.push(frame);
         if self.preroll_speech.len() == self.preroll.capacity_frames() {

@@ -14,6 +14,7 @@ use crate::context::{ContextError, ContextLabels, ContextStage};
 use crate::events::{Event, ListenState};
 use crate::Error;
 use recorder::CommandEnd;
+pub use recorder::Reading;
 use verify::{match_phrase, phrase_heard, verify_wake_clip, wake_lead, WakeCheck};
 
 /// A finished command recording, handed from the front end to the command
@@ -36,6 +37,43 @@ pub struct Job {
     pub wake_score: f32,
     /// The front end's state once the recording ended.
     pub after: ListenState,
+    /// The hearing ahead ([`Speculate`]) that stands for this recording: it
+    /// was started at the last pause, and nobody spoke after it.
+    pub ahead: Option<u64>,
+}
+
+/// Hears a command while it is still being recorded (issue 31). At a pause
+/// the recording so far goes to Whisper; if the speaker goes on, that hearing
+/// is void; if not, it stands for the whole recording, so the command is
+/// ready as the recording ends, and when it was heard as complete a short
+/// quiet ends the recording ([`Reading`]).
+pub trait Speculate {
+    /// Starts hearing `job`, the recording up to the pause, as number `id`.
+    fn start(&mut self, id: u64, job: Job);
+    /// Speech resumed: hearing `id` is void.
+    fn void(&mut self, id: u64);
+    /// What `id` was heard as, if known; waits for it when `wait` and the
+    /// pipeline can afford to (never on a lossy source).
+    fn reading(&mut self, id: u64, wait: bool) -> Option<Reading>;
+}
+
+/// Most hearings ahead kept at once: the last pause's, and one whose
+/// recording has ended but is not yet handled.
+const MAX_AHEAD: usize = 2;
+
+/// A recording heard ahead of its end: its events, ready to go out when the
+/// recording ends without more speech.
+#[derive(Debug)]
+struct Ahead {
+    id: u64,
+    /// Audio clock at the pause, ms (the events' `t_ms`).
+    t_ms: u64,
+    /// Wall-clock time the hearing took, ms.
+    took_ms: u64,
+    events: Vec<Event>,
+    /// The wake stood.
+    stood: bool,
+    reading: Reading,
 }
 
 /// The command worker's half: Whisper (its own state over the shared model),
@@ -43,6 +81,12 @@ pub struct Job {
 pub struct Commander {
     /// Wall-clock time of the last Whisper run, ms (for latency figures).
     pub last_asr_ms: u64,
+    /// How long after the end of its recording the last command was ready,
+    /// ms, had the audio come in real time (0 when it was heard ahead and
+    /// done before; for latency figures).
+    pub last_wait_ms: u64,
+    /// Recordings heard ahead, oldest first (at most [`MAX_AHEAD`]).
+    ahead: Vec<Ahead>,
     /// No first-stage model: every speech onset was a candidate.
     onset: bool,
     verify: bool,
@@ -61,6 +105,8 @@ impl Commander {
         let onset = !w.uses_model();
         Self {
             last_asr_ms: 0,
+            last_wait_ms: 0,
+            ahead: Vec::with_capacity(MAX_AHEAD + 1),
             onset,
             // A custom phrase has no first-stage model: Whisper must check it.
             verify: w.verify || onset,
@@ -82,9 +128,56 @@ impl Commander {
         &mut self.asr
     }
 
-    /// Forgets the last command's audio.
+    /// Forgets the last command's audio and what was heard ahead.
     pub fn reset(&mut self) {
         self.kept_clip = None;
+        self.ahead.clear();
+    }
+
+    /// Hears `job`, a recording up to a pause, ahead of its end, as number
+    /// `id` (see [`Speculate`]); `void` says when that hearing was made void
+    /// (it is then given up between steps). Returns what it was heard as,
+    /// `None` when it was void or failed (the recording's end then hears it
+    /// afresh and reports the failure).
+    pub fn speculate(&mut self, id: u64, job: &Job, void: &dyn Fn() -> bool) -> Option<Reading> {
+        let started = std::time::Instant::now();
+        let mut events = Vec::with_capacity(4);
+        let heard = self.hear(job, &mut events);
+        // Only the recording's end keeps audio.
+        self.kept_clip = None;
+        let stood = match heard {
+            Ok(Some(heard)) => {
+                if void() {
+                    return None;
+                }
+                self.understand(heard, &mut events).ok()?;
+                true
+            }
+            Ok(None) => false,
+            Err(_) => return None,
+        };
+        let reading = reading_of(&events);
+        if self.ahead.len() == MAX_AHEAD {
+            self.ahead.remove(0);
+        }
+        self.ahead.push(Ahead {
+            id,
+            t_ms: job.t_ms,
+            took_ms: started.elapsed().as_millis() as u64,
+            events,
+            stood,
+            reading,
+        });
+        Some(reading)
+    }
+
+    /// The hearing ahead that stands for `job`, taken (older ones are dropped).
+    fn take_ahead(&mut self, job: &Job) -> Option<Ahead> {
+        let id = job.ahead?;
+        let i = self.ahead.iter().position(|a| a.id == id)?;
+        let a = self.ahead.remove(i);
+        self.ahead.retain(|b| b.id > id);
+        Some(a)
     }
 
     /// Transcribes a recording and checks the wake phrase (the second stage).
@@ -203,6 +296,35 @@ impl Commander {
     }
 }
 
+impl Speculate for Commander {
+    fn start(&mut self, id: u64, job: Job) {
+        self.speculate(id, &job, &|| false);
+    }
+
+    fn void(&mut self, id: u64) {
+        self.ahead.retain(|a| a.id != id);
+    }
+
+    fn reading(&mut self, id: u64, _wait: bool) -> Option<Reading> {
+        self.ahead.iter().find(|a| a.id == id).map(|a| a.reading)
+    }
+}
+
+/// What a hearing's events make of the command: complete, open ("play ...")
+/// or not one yet.
+fn reading_of(events: &[Event]) -> Reading {
+    events
+        .iter()
+        .find_map(|e| match e {
+            Event::Command { command, .. } => Some(match command.action {
+                crate::intent::Action::Play => Reading::Open,
+                _ => Reading::Complete,
+            }),
+            _ => None,
+        })
+        .unwrap_or(Reading::Unsure)
+}
+
 /// A recording whose wake phrase stood, waiting to be understood.
 #[derive(Debug)]
 pub struct Heard {
@@ -284,11 +406,17 @@ fn sequence(
     out: &mut Vec<Event>,
 ) -> Result<(), Error> {
     let t_ms = job.t_ms;
-    let Some(heard) = c.hear(&job, out)? else {
+    if let Some(ahead) = c.take_ahead(&job) {
+        return ahead_done(c, context, job, ahead, out);
+    }
+    let heard = c.hear(&job, out);
+    c.last_wait_ms = c.last_asr_ms;
+    let Some(heard) = heard? else {
         return Ok(());
     };
     let asked = context.and_then(|j| j.start(job).then_some(j));
     let understood = c.understand(heard, out);
+    c.last_wait_ms = c.last_asr_ms;
     // A context started is always finished, so its answer never waits for
     // (and is never taken as) the next wake's.
     let labels = match asked {
@@ -301,4 +429,77 @@ fn sequence(
         labels: Box::new(labels),
     }));
     Ok(())
+}
+
+/// A recording heard ahead of its end: the events of that hearing, at the
+/// recording's end; the context is judged on the whole recording.
+fn ahead_done(
+    c: &mut Commander,
+    context: Option<&mut dyn ContextJudge>,
+    job: Job,
+    ahead: Ahead,
+    out: &mut Vec<Event>,
+) -> Result<(), Error> {
+    let t_ms = job.t_ms;
+    // Ready this long after the recording ended (real-time audio).
+    c.last_wait_ms = (ahead.t_ms + ahead.took_ms).saturating_sub(t_ms);
+    for mut ev in ahead.events {
+        if ev.t_ms() == ahead.t_ms {
+            *ev.t_ms_mut() = t_ms;
+        }
+        out.push(ev);
+    }
+    if !ahead.stood {
+        return Ok(());
+    }
+    if c.keep_clip {
+        c.kept_clip = Some(job.clip.clone());
+    }
+    let labels = match context {
+        Some(j) => {
+            if j.start(job) {
+                j.finish()?
+            } else {
+                None
+            }
+        }
+        None => None,
+    };
+    out.extend(labels.map(|labels| Event::Context {
+        t_ms,
+        labels: Box::new(labels),
+    }));
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::intent::{Action, Command};
+
+    fn command(action: Action) -> Event {
+        Event::Command {
+            t_ms: 0,
+            command: Command {
+                action,
+                query: None,
+                value: None,
+            },
+            guided: None,
+        }
+    }
+
+    #[test]
+    fn issue_31_a_reading_says_whether_the_command_may_go_on() {
+        assert_eq!(reading_of(&[command(Action::Pause)]), Reading::Complete);
+        assert_eq!(reading_of(&[command(Action::VolumeSet)]), Reading::Complete);
+        assert_eq!(reading_of(&[command(Action::Play)]), Reading::Open);
+        let not = Event::NotUnderstood {
+            t_ms: 0,
+            text: "play some".into(),
+            reason: "not a command".into(),
+        };
+        assert_eq!(reading_of(&[not]), Reading::Unsure);
+        assert_eq!(reading_of(&[]), Reading::Unsure);
+    }
 }

@@ -83,6 +83,8 @@ pub struct RawAsr {
     pub initial_prompt: Option<String>,
     /// Trim Whisper's 30 s audio context to the clip length (faster on short commands). Default true.
     pub trim_audio_ctx: Option<bool>,
+    /// The smallest trimmed audio context in encoder frames of 20 ms, 64 to 1500. Default 384.
+    pub min_audio_ctx: Option<u16>,
     /// Reject transcripts whose average token log-probability is below this, -10 to 0. Default -1.0.
     pub min_avg_logprob: Option<f32>,
     /// Reject transcripts whose no-speech probability is above this, 0 to 1. Default 0.7.
@@ -101,6 +103,12 @@ pub struct RawCommand {
     pub hangover_ms: Option<u64>,
     /// Longest command, ms, 1000 to 30000. Default 8000.
     pub max_ms: Option<u64>,
+    /// Quiet after speech before Whisper starts on the command so far, ms, 0 (off) to 2000. Default 100.
+    pub speculate_after_ms: Option<u64>,
+    /// Quiet that ends a command already heard as complete, ms, 0 to 5000 (not below speculate_after_ms). Default 250.
+    pub complete_hangover_ms: Option<u64>,
+    /// Quiet that ends a command heard as open ("play ..."), ms, 0 to 5000 (not below complete_hangover_ms). Default 500.
+    pub open_hangover_ms: Option<u64>,
 }
 
 /// `[wake]` as written in the file.
@@ -407,6 +415,15 @@ impl RawConfig {
             language: a.language.filter(|l| !l.is_empty()).unwrap_or(da.language),
             initial_prompt: a.initial_prompt.unwrap_or(da.initial_prompt),
             trim_audio_ctx: a.trim_audio_ctx.unwrap_or(da.trim_audio_ctx),
+            min_audio_ctx: check(
+                path,
+                "asr.min_audio_ctx",
+                a.min_audio_ctx,
+                da.min_audio_ctx,
+                64,
+                1500,
+                "must be between 64 and 1500 (encoder frames of 20 ms)",
+            )?,
             min_avg_logprob: check(
                 path,
                 "asr.min_avg_logprob",
@@ -459,6 +476,43 @@ impl RawConfig {
                 30_000,
                 "must be between 1000 and 30000",
             )?,
+            speculate_after_ms: check(
+                path,
+                "command.speculate_after_ms",
+                self.command.speculate_after_ms,
+                DEFAULT_SPECULATE_AFTER_MS,
+                0,
+                2000,
+                "must be between 0 (off) and 2000",
+            )?,
+            complete_hangover_ms: 0,
+            open_hangover_ms: 0,
+        };
+        // The shorter ends come after Whisper started: not below the quiet
+        // that starts it, the open one not below the complete one.
+        let command = CommandConfig {
+            complete_hangover_ms: check(
+                path,
+                "command.complete_hangover_ms",
+                self.command.complete_hangover_ms,
+                DEFAULT_COMPLETE_HANGOVER_MS.max(command.speculate_after_ms),
+                command.speculate_after_ms,
+                5000,
+                "must be between command.speculate_after_ms and 5000",
+            )?,
+            ..command
+        };
+        let command = CommandConfig {
+            open_hangover_ms: check(
+                path,
+                "command.open_hangover_ms",
+                self.command.open_hangover_ms,
+                DEFAULT_OPEN_HANGOVER_MS.max(command.complete_hangover_ms),
+                command.complete_hangover_ms,
+                5000,
+                "must be between command.complete_hangover_ms and 5000",
+            )?,
+            ..command
         };
         Ok(Config {
             audio,

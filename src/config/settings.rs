@@ -170,12 +170,27 @@ pub struct CommandConfig {
     pub hangover_ms: u64,
     /// Longest command, ms.
     pub max_ms: u64,
+    /// Quiet after the command's speech (the VAD's own frame decisions)
+    /// before Whisper starts on the recording so far, ms; 0 waits for the
+    /// end of the recording.
+    pub speculate_after_ms: u64,
+    /// Quiet that ends a command Whisper already heard as complete
+    /// ("pause", "volume to forty"), ms.
+    pub complete_hangover_ms: u64,
+    /// Quiet that ends a command heard as open ("play ..."), ms.
+    pub open_hangover_ms: u64,
 }
 
 /// Default silence that ends a command, ms.
 pub const DEFAULT_COMMAND_HANGOVER_MS: u64 = 700;
 /// Default longest command, ms.
 pub const DEFAULT_COMMAND_MAX_MS: u64 = 8000;
+/// Default quiet before Whisper starts on a command still being recorded, ms.
+pub const DEFAULT_SPECULATE_AFTER_MS: u64 = 100;
+/// Default quiet that ends a command heard as complete, ms.
+pub const DEFAULT_COMPLETE_HANGOVER_MS: u64 = 250;
+/// Default quiet that ends a command heard as open ("play ..."), ms.
+pub const DEFAULT_OPEN_HANGOVER_MS: u64 = 500;
 /// The Whisper model used unless configured.
 pub const DEFAULT_ASR_MODEL: &str = "whisper-base-q8";
 
@@ -184,6 +199,9 @@ impl Default for CommandConfig {
         Self {
             hangover_ms: DEFAULT_COMMAND_HANGOVER_MS,
             max_ms: DEFAULT_COMMAND_MAX_MS,
+            speculate_after_ms: DEFAULT_SPECULATE_AFTER_MS,
+            complete_hangover_ms: DEFAULT_COMPLETE_HANGOVER_MS,
+            open_hangover_ms: DEFAULT_OPEN_HANGOVER_MS,
         }
     }
 }
@@ -273,6 +291,9 @@ pub struct AsrConfig {
     pub initial_prompt: String,
     /// Trim the encoder's audio context to the clip length.
     pub trim_audio_ctx: bool,
+    /// The smallest trimmed audio context, in encoder frames (20 ms each):
+    /// the encoder's cost grows with it; too small and Whisper loses words.
+    pub min_audio_ctx: u16,
     /// Results whose average token log-probability is below this are rejected.
     pub min_avg_logprob: f32,
     /// Results whose no-speech probability is above this are rejected.
@@ -284,6 +305,12 @@ pub struct AsrConfig {
     pub guided_min_avg_logprob: f32,
 }
 
+/// Default smallest trimmed audio context, encoder frames (see
+/// [`AsrConfig::min_audio_ctx`]). Measured with whisper-base-q8 (issue 31):
+/// on the 62 spoken commands (`heyplayer transcribe`), 512 and 384 both give
+/// 58 right intents, 256 and 128 give 57; on the 40 held-out wake clips,
+/// 256 and below keep FRR and intents as at 512.
+pub const DEFAULT_MIN_AUDIO_CTX: u16 = 384;
 /// Default threads per transcription.
 pub const DEFAULT_THREADS: u16 = 2;
 /// Default minimum average log-probability.
@@ -311,6 +338,7 @@ impl Default for AsrConfig {
             language: "en".into(),
             initial_prompt: DEFAULT_INITIAL_PROMPT.into(),
             trim_audio_ctx: true,
+            min_audio_ctx: DEFAULT_MIN_AUDIO_CTX,
             min_avg_logprob: DEFAULT_MIN_AVG_LOGPROB,
             max_no_speech_prob: DEFAULT_MAX_NO_SPEECH_PROB,
             guided: true,

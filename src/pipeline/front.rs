@@ -5,7 +5,8 @@
 
 use crate::audio::{samples_to_ms, AudioSource, FrameStream, Item, Notice, FRAME_MS};
 use crate::command::front::WakeFront;
-use crate::command::Job;
+use crate::command::recorder::CommandEnd;
+use crate::command::{Job, Speculate};
 use crate::events::{Event, ListenState};
 use crate::vad::{Boundary, VoiceDetector};
 use crate::Error;
@@ -21,6 +22,9 @@ pub(crate) enum ToWorker {
     State(u64, ListenState),
     /// A command recording.
     Job(Job),
+    /// A command recording up to a pause, to hear ahead, and its number
+    /// ([`Speculate`]; sent straight from the front end, not in audio order).
+    Ahead(u64, Job),
 }
 
 /// The front end: frames from the source through the VAD and, with a
@@ -61,10 +65,12 @@ impl<S: AudioSource> FrontEnd<S> {
         })
     }
 
-    /// Reads what the source has; returns false at its end.
+    /// Reads what the source has; returns false at its end. With `ahead`,
+    /// commands are heard ahead of their end ([`Speculate`]).
     pub(crate) fn pump(
         &mut self,
         mut front: Option<&mut WakeFront>,
+        mut ahead: Option<&mut dyn Speculate>,
         out: &mut Vec<ToWorker>,
     ) -> Result<bool, Error> {
         if let Some(ev) = self.start.take() {
@@ -100,12 +106,13 @@ impl<S: AudioSource> FrontEnd<S> {
                     if let Some(b) = boundary {
                         out.push(ToWorker::Event(boundary_event(b)));
                     }
-                    let speech = detector.in_speech();
+                    let mut speech = detector.in_speech();
                     let mut awake = false;
                     let mut job = None;
                     if let Some(f) = front.as_mut() {
                         let frame_speech = detector.frame_speech();
-                        match f.push(t_ms, frame, (speech, frame_speech), onset, evs) {
+                        let a = ahead.as_mut().map(|a| &mut **a as &mut dyn Speculate);
+                        match f.push(t_ms, frame, (speech, frame_speech), onset, a, evs) {
                             Ok(j) => {
                                 out.extend(evs.drain(..).map(ToWorker::Event));
                                 job = j;
@@ -113,6 +120,18 @@ impl<S: AudioSource> FrontEnd<S> {
                             Err(e) => *failure = Some(e),
                         }
                         awake = f.awake();
+                    }
+                    // A command that ended before the VAD's hang-over (heard
+                    // as complete): its speech has ended, and says so first.
+                    if let Some(Job {
+                        end: CommandEnd::Spoken { cut: false, .. },
+                        ..
+                    }) = &job
+                    {
+                        if let Some(b) = detector.end_segment() {
+                            out.push(ToWorker::Event(boundary_event(b)));
+                            speech = false;
+                        }
                     }
                     let now = if awake {
                         ListenState::Awake

@@ -9,7 +9,7 @@ use super::load::Loaded;
 use super::Summary;
 use crate::audio::AudioSource;
 use crate::command::front::WakeFront;
-use crate::command::{self, Beside, Commander, ContextJudge, Job};
+use crate::command::{self, Beside, Commander, ContextJudge, Job, Speculate};
 use crate::config::Config;
 use crate::context::ContextStage;
 use crate::events::Event;
@@ -58,6 +58,12 @@ impl Assistant {
         self.commander.last_asr_ms
     }
 
+    /// How long after the end of its recording the last command was ready,
+    /// had the audio come in real time, ms (for latency figures).
+    pub fn last_wait_ms(&self) -> u64 {
+        self.commander.last_wait_ms
+    }
+
     /// Forgets everything heard (buffers, recording), keeping the models.
     pub fn reset(&mut self) {
         self.front.reset();
@@ -81,7 +87,16 @@ pub fn run<S: AudioSource>(
     let mut events = Vec::with_capacity(8);
     loop {
         let stopped = stop.load(Ordering::Relaxed);
-        let more = !stopped && fe.pump(assistant.as_mut().map(|a| &mut a.front), &mut msgs)?;
+        let more = !stopped && {
+            let (front, ahead) = match assistant.as_mut() {
+                Some(a) => (
+                    Some(&mut a.front),
+                    Some(&mut a.commander as &mut dyn Speculate),
+                ),
+                None => (None, None),
+            };
+            fe.pump(front, ahead, &mut msgs)?
+        };
         if !more {
             fe.finish(
                 assistant.as_mut().map(|a| &mut a.front),
@@ -92,7 +107,7 @@ pub fn run<S: AudioSource>(
         for m in msgs.drain(..) {
             match m {
                 ToWorker::Event(ev) => emit(&ev).map_err(Error::Output)?,
-                ToWorker::State(..) => {}
+                ToWorker::State(..) | ToWorker::Ahead(..) => {}
                 ToWorker::Job(job) => {
                     if let Some(a) = assistant.as_mut() {
                         a.handle(job, &mut events);

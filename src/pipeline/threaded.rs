@@ -7,11 +7,13 @@ use heyplayer_privacy::PrivacyError;
 use super::front::{FrontEnd, ToWorker};
 use super::load::Loaded;
 use super::sink::{Sink, Sweeper};
-use super::worker::{command_worker, context_worker, ContextLink, ToSink};
+use super::worker::{
+    command_worker, context_worker, AheadLink, AheadReplies, ContextLink, ToSink, AHEAD_REPLIES,
+};
 use super::Summary;
 use crate::audio::AudioSource;
 use crate::command::front::WakeFront;
-use crate::command::{Commander, Job};
+use crate::command::{Commander, Job, Speculate};
 use crate::config::Config;
 use crate::events::Event;
 use crate::playback::Player;
@@ -93,6 +95,20 @@ where
     }
     let abort = AtomicBool::new(false);
     let vad = &config.vad;
+    // Commands heard ahead of their end: the front end starts them, the
+    // command worker answers.
+    let live = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let (reading_tx, reading_rx) = crossbeam_channel::bounded(AHEAD_REPLIES);
+    let link = AheadLink {
+        tx: wtx.clone(),
+        rx: reading_rx,
+        live: live.clone(),
+        lossy,
+    };
+    let replies = AheadReplies {
+        tx: reading_tx,
+        live,
+    };
     std::thread::scope(|s| {
         let abort = &abort;
         let front_thread = std::thread::Builder::new()
@@ -113,6 +129,7 @@ where
                 let _ = ready_tx.send(Ok(format!("{} {}", info.kind, info.name)));
                 let mut fe = FrontEnd::new(source, detector)?;
                 let mut front = front;
+                let mut link = link;
                 let mut msgs = Vec::with_capacity(16);
                 let mut dropped = 0u64;
                 let stopping = || stop.load(Ordering::Relaxed) || abort.load(Ordering::Relaxed);
@@ -120,7 +137,8 @@ where
                     let more = if stopping() {
                         false
                     } else {
-                        fe.pump(front.as_mut(), &mut msgs)?
+                        let ahead = front.is_some().then_some(&mut link as &mut dyn Speculate);
+                        fe.pump(front.as_mut(), ahead, &mut msgs)?
                     };
                     if !more {
                         fe.finish(front.as_mut(), stopping(), &mut msgs);
@@ -179,7 +197,7 @@ where
         let worker_thread = std::thread::Builder::new()
             .name("heyplayer-command".into())
             .spawn_scoped(s, move || {
-                command_worker(commander, link, wrx, stx, token_tx)
+                command_worker(commander, link, wrx, stx, token_tx, replies)
             })
             .map_err(Error::Thread)?;
         let joined = |front_thread: std::thread::ScopedJoinHandle<'_, Result<Summary, Error>>,

@@ -2,10 +2,13 @@
 //! Whisper and the intent parser on one thread, context beside it on
 //! another. Also the combined `state` event stream.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use crossbeam_channel::{Receiver, Sender};
 
 use super::front::ToWorker;
-use crate::command::{self, classify, Commander, ContextJudge, Job};
+use crate::command::{self, classify, Commander, ContextJudge, Job, Reading, Speculate};
 use crate::context::{ContextLabels, ContextStage};
 use crate::events::{Event, ListenState};
 use crate::Error;
@@ -29,6 +32,7 @@ pub(crate) fn command_worker(
     rx: Receiver<ToWorker>,
     tx: Sender<ToSink>,
     tokens: Sender<()>,
+    ahead: AheadReplies,
 ) -> Result<(), Error> {
     let mut states = StateTracker::default();
     let mut out = Vec::with_capacity(8);
@@ -39,6 +43,20 @@ pub(crate) fn command_worker(
             ToWorker::State(t_ms, s) => states
                 .front(t_ms, s)
                 .is_none_or(|ev| send(ToSink::Event(ev))),
+            ToWorker::Ahead(id, job) => {
+                // Skipped when speech resumed before its turn; given up
+                // between steps when it resumes during it.
+                let live = &ahead.live;
+                if let (Some(c), true) = (commander.as_mut(), live.load(Ordering::Acquire) == id) {
+                    let void = || live.load(Ordering::Acquire) != id;
+                    if let Some(r) = c.speculate(id, &job, &void) {
+                        // The front end drains these; a full line only
+                        // loses a reading it no longer waits for.
+                        let _ = ahead.tx.try_send((id, r));
+                    }
+                }
+                true
+            }
             ToWorker::Job(job) => {
                 let (t_ms, after) = (job.t_ms, job.after);
                 let mut ok = states
@@ -68,6 +86,61 @@ pub(crate) fn command_worker(
         }
     }
     Ok(())
+}
+
+/// The hearing ahead that is live (0: none), shared by the front end and the
+/// command worker.
+pub(crate) type Live = Arc<AtomicU64>;
+
+/// Readings from the worker to the front end, and the live number.
+pub(crate) struct AheadReplies {
+    pub tx: Sender<(u64, Reading)>,
+    pub live: Live,
+}
+
+/// How many readings may wait for the front end.
+pub(crate) const AHEAD_REPLIES: usize = 8;
+
+/// The front end's side of hearing ahead on threads: recordings up to a
+/// pause go straight to the command worker; readings come back.
+pub(crate) struct AheadLink {
+    /// To the command worker.
+    pub tx: Sender<ToWorker>,
+    /// Readings back.
+    pub rx: Receiver<(u64, Reading)>,
+    /// The live hearing.
+    pub live: Live,
+    /// The source cannot wait (a microphone): never block for a reading.
+    pub lossy: bool,
+}
+
+impl Speculate for AheadLink {
+    fn start(&mut self, id: u64, job: Job) {
+        while self.rx.try_recv().is_ok() {}
+        self.live.store(id, Ordering::Release);
+        let _ = self.tx.send(ToWorker::Ahead(id, job));
+    }
+
+    fn void(&mut self, id: u64) {
+        let _ = self
+            .live
+            .compare_exchange(id, 0, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    fn reading(&mut self, id: u64, wait: bool) -> Option<Reading> {
+        loop {
+            let got = if wait && !self.lossy {
+                self.rx.recv().ok()
+            } else {
+                self.rx.try_recv().ok()
+            };
+            match got {
+                Some((i, r)) if i == id => return Some(r),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+    }
 }
 
 /// The command worker's line to the context worker: recordings out, labels

@@ -480,6 +480,13 @@ impl VoiceDetector {
     pub fn finish(&mut self) -> Option<Boundary> {
         self.seg.finish()
     }
+
+    /// The speech is known to have ended (a command heard as complete, issue
+    /// 31): closes an open segment now instead of after the hang-over, so
+    /// its `voice_stopped` comes before what the command did.
+    pub fn end_segment(&mut self) -> Option<Boundary> {
+        self.seg.finish()
+    }
 }
 
 #[cfg(test)]

@@ -421,7 +421,7 @@ impl<'a> Session<'a> {
             .and_then(|b| {
                 let onset = matches!(b, Some(Boundary::Started { .. }));
                 let speech = (d.vad.in_speech(), d.vad.frame_speech());
-                d.front.push(t_ms, f, speech, onset, &mut self.events)
+                d.front.push(t_ms, f, speech, onset, None, &mut self.events)
             });
         let verify = self.shared.config.wake.verify;
         for ev in self.events.drain(..) {

@@ -424,3 +424,45 @@ fn issue_29_a_phrase_at_the_very_start_of_a_stream_is_found() {
         pos.len()
     );
 }
+
+/// Issue 31: a command heard as complete ("pause", "volume to forty") is
+/// acted on after a short quiet, not the whole hang-over: Whisper starts at
+/// the first pause and its result stands when nobody speaks again. On the
+/// audio clock, the command event comes at most the short quiet (plus a
+/// frame of VAD slack) after the end of speech; before, it came after the
+/// VAD's and the command's hang-overs (about 1 s). The clip is held-out
+/// voices (pos-005 "pause", pos-020 "set the volume to forty", pos-022
+/// "mute", pos-029 "what's playing"); at least three of the four must.
+#[test]
+fn issue_31_a_complete_command_is_acted_on_after_a_short_quiet() {
+    let _turn = crate::common::whisper_turn();
+    let cfg = config();
+    let mut assistant = Assistant::new(&cfg).unwrap();
+    let ids = ["pos-005", "pos-020", "pos-022", "pos-029"];
+    let mut quick = Vec::new();
+    for l in lines().iter().filter(|l| ids.contains(&l.id.as_str())) {
+        let src = WavSource::open(&corpus().join(&l.audio), false).unwrap();
+        let events =
+            heyplayer::pipeline::collect_all_events_with(src, &cfg, &mut assistant).unwrap();
+        let Some(t_cmd) = events.iter().find_map(|e| match e {
+            Event::Command { t_ms, .. } => Some(*t_ms),
+            _ => None,
+        }) else {
+            continue;
+        };
+        let speech_end = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::VoiceStopped { t_ms, .. } if *t_ms <= t_cmd => Some(*t_ms),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_else(|| panic!("{}: no end of speech before {t_cmd}", l.id));
+        let after = t_cmd - speech_end;
+        eprintln!("{}: command {after} ms after the end of speech", l.id);
+        if after <= cfg.command.complete_hangover_ms + 30 {
+            quick.push(l.id.clone());
+        }
+    }
+    assert!(quick.len() >= 3, "only {quick:?} of {ids:?} came quickly");
+}
