@@ -52,11 +52,15 @@ deps:
 	$(call apt_install_missing,$(APT_PACKAGES))
 	@command -v $(CARGO) >/dev/null || { echo "[deps] cargo is missing: install Rust (rustup) first"; exit 1; }
 
-# The venv for offline tooling (model conversion); rebuilt when the pins change.
-$(VENV)/.ready: models/requirements.txt
+# The venv for the offline tooling: the heyplayer_tools package (tools/), installed
+# editable with the pins of tools/pyproject.toml (model fetch and conversion need
+# numpy only); rebuilt when the pins change. Each target adds the extra it needs.
+# (-qq on the editable installs: setuptools prints a banner about editable mode.)
+TOOLS_PKG := ./tools
+$(VENV)/.ready: tools/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r models/requirements.txt
+	$(PY) -m pip install -qq -e $(TOOLS_PKG)
 	touch $@
 
 venv: $(VENV)/.ready
@@ -84,14 +88,14 @@ demo: deps models build
 # the context reference clip (models/context/reference.py), held-out context scenes
 # and speech over held-out music.
 TOOLS_READY := $(VENV)/.tools-ready
-$(TOOLS_READY): $(VENV)/.ready models/wake/requirements.txt
-	$(PY) -m pip install -q -r models/wake/requirements.txt
+$(TOOLS_READY): $(VENV)/.ready tools/pyproject.toml
+	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[data]'
 	touch $@
 
 # The integration tests' Wyoming client (the `wyoming` package).
 TESTS_READY := $(VENV)/.tests-ready
-$(TESTS_READY): $(VENV)/.ready tests/requirements.txt
-	$(PY) -m pip install -q -r tests/requirements.txt
+$(TESTS_READY): $(VENV)/.ready tools/pyproject.toml
+	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[tests]'
 	touch $@
 
 test-data: deps $(TOOLS_READY)
@@ -138,9 +142,9 @@ wake-corpus: deps $(TOOLS_READY)
 	nice $(PY) tests/gen/wake_corpus.py $(WAKE_CORPUS)
 
 BENCH_WAKE_READY := $(VENV)/.bench-wake-ready
-$(BENCH_WAKE_READY): $(TOOLS_READY) benches/wake_eval/requirements.txt
+$(BENCH_WAKE_READY): $(TOOLS_READY) tools/pyproject.toml
 	$(PY) -m pip install -q --no-deps openwakeword==0.4.0
-	$(PY) -m pip install -q -r benches/wake_eval/requirements.txt
+	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[data,bench-wake]'
 	touch $@
 
 # The wake word on the held-out corpus: FRR and false accepts/h with the first stage alone

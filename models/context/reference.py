@@ -22,7 +22,7 @@ arguments in numpy, step by step (see the comments); nothing else differs.
 
     .venv/bin/python models/context/reference.py [--models-dir DIR]
 
-Needs numpy, soundfile, onnxruntime (models/wake/requirements.txt) and espeak-ng.
+Needs numpy, soundfile, onnxruntime (tools/pyproject.toml's `data` extra) and espeak-ng.
 """
 import argparse
 import base64

@@ -4,7 +4,7 @@ synthesise/augment data and compute features (cached), train, export.
 
     python3 models/wake/train_all.py [--apt] [--jobs 2] [--scale 1.0]
 
-Run it with the venv's python (requirements.txt installed), e.g.
+Run it with the venv's python (tools/pyproject.toml's `data` extra installed), e.g.
     /tmp/kvenv/bin/python models/wake/train_all.py
 --apt installs the Debian packages listed in apt-packages.txt first (needs root).
 Cache: $HEYPLAYER_WAKE_CACHE (default ~/.cache/heyplayer/wake).

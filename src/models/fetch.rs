@@ -13,7 +13,9 @@ use super::{ModelError, MANIFEST};
 
 const FETCH_PY: &str = include_str!("../../models/fetch.py");
 const CONVERT_PY: &str = include_str!("../../models/whisper/convert.py");
-const REQUIREMENTS: &str = include_str!("../../models/requirements.txt");
+/// The Python pins (tools/pyproject.toml): its `[project] dependencies` are
+/// what the fetch script and the converter need.
+const PYPROJECT: &str = include_str!("../../tools/pyproject.toml");
 /// Our committed wake-word head (`source = "ours"` in the manifest).
 const HEY_PLAYER_ONNX: &[u8] = include_bytes!("../../models/wake/hey_player.onnx");
 
@@ -45,6 +47,26 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// The fetch script's requirements in pip's format, one pin a line: the
+/// `[project] dependencies` of tools/pyproject.toml (numpy).
+fn requirements() -> Result<String, ModelError> {
+    #[derive(serde::Deserialize)]
+    struct Pyproject {
+        project: Project,
+    }
+    #[derive(serde::Deserialize)]
+    struct Project {
+        dependencies: Vec<String>,
+    }
+    let p: Pyproject = toml::from_str(PYPROJECT)
+        .map_err(|e| ModelError::Fetch(format!("tools/pyproject.toml is invalid: {e}")))?;
+    Ok(p.project
+        .dependencies
+        .iter()
+        .map(|d| format!("{d}\n"))
+        .collect())
+}
+
 /// A Python with numpy: `$HEYPLAYER_PYTHON`, else a venv in the cache.
 fn python(cache: &Path) -> Result<PathBuf, ModelError> {
     if let Some(p) = std::env::var_os(PYTHON_ENV).filter(|p| !p.is_empty()) {
@@ -53,7 +75,8 @@ fn python(cache: &Path) -> Result<PathBuf, ModelError> {
     let venv = cache.join("venv");
     let py = venv.join("bin").join("python");
     let stamp = venv.join("requirements.txt");
-    let ready = std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS);
+    let requirements = requirements()?;
+    let ready = std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements);
     if !ready {
         eprintln!(
             "[models] making a Python venv for the converter in {}",
@@ -64,14 +87,14 @@ fn python(cache: &Path) -> Result<PathBuf, ModelError> {
             "python3 -m venv (install python3 and python3-venv)",
         )?;
         let req = cache.join("requirements.txt");
-        std::fs::write(&req, REQUIREMENTS).map_err(io("requirements", &req))?;
+        std::fs::write(&req, &requirements).map_err(io("requirements", &req))?;
         run(
             Command::new(&py)
                 .args(["-m", "pip", "install", "-q", "-r"])
                 .arg(&req),
-            "pip install -r models/requirements.txt",
+            "pip install of tools/pyproject.toml's dependencies",
         )?;
-        std::fs::write(&stamp, REQUIREMENTS).map_err(io("venv stamp", &stamp))?;
+        std::fs::write(&stamp, &requirements).map_err(io("venv stamp", &stamp))?;
     }
     Ok(py)
 }
@@ -92,7 +115,6 @@ pub fn fetch(dir: &Path, only: &[String], all: bool) -> Result<(), ModelError> {
         (tools.join("fetch.py"), FETCH_PY),
         (tools.join("manifest.toml"), MANIFEST),
         (whisper.join("convert.py"), CONVERT_PY),
-        (tools.join("requirements.txt"), REQUIREMENTS),
     ] {
         std::fs::write(&path, text).map_err(io("fetch script", &path))?;
     }
@@ -106,4 +128,16 @@ pub fn fetch(dir: &Path, only: &[String], all: bool) -> Result<(), ModelError> {
         cmd.arg("--only").args(only);
     }
     run(&mut cmd, "the model fetch script")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fetch_venv_gets_the_pinned_numpy_from_the_pyproject() {
+        let req = requirements().unwrap();
+        assert!(req.lines().any(|l| l.starts_with("numpy==")), "{req}");
+        assert!(req.lines().all(|l| l.contains("==")), "{req}");
+    }
 }

@@ -386,7 +386,7 @@ fn rival_scores_match_scoring_each_text_alone() {
 /// Issue 29: a stream that starts just before the phrase (a WAV, a Wyoming
 /// session) finds it as one with history does. Every held-out positive cut to
 /// 100 ms before its speech onset (the first 10 ms frame 15 dB above the
-/// clip's 10th-percentile level, as tools/short_history.py finds it). Before
+/// clip's 10th-percentile level, as heyplayer_tools.testdata.short_history finds it). Before
 /// the detector took missing history for quiet, it found none of them: its
 /// windows had not filled when the phrase was heard.
 #[test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The module import graph of a Rust crate, and its cycles (issue 30).
 
-Usage: python3 tools/import_graph.py [SRC_DIR] [--files] [--dot]
+Usage (from the checkout; standard library only, no venv needed):
+    PYTHONPATH=tools python3 -m heyplayer_tools.import_graph [SRC_DIR] [--files] [--dot]
 
 Each `.rs` file under SRC_DIR is one module (`a/mod.rs` and `a.rs` are `a`).
 An edge A -> B means A's non-test code names `crate::B...` or `super::...`

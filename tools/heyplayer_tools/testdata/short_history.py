@@ -2,7 +2,7 @@
 """Short-history wake manifests (issue 29): the same positives starting just
 before the phrase, and with 3 s of their own ambience before them.
 
-    python3 tools/short_history.py MANIFEST.jsonl OUT_DIR [--lead-ms 100]
+    .venv/bin/python -m heyplayer_tools.testdata.short_history MANIFEST.jsonl OUT_DIR [--lead-ms 100]
 
 For every `wake: true` line of MANIFEST (16-bit mono WAVs), finds the speech
 onset (the first 10 ms frame 15 dB above the clip's 10th-percentile frame
