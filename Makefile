@@ -108,7 +108,7 @@ test-data: deps $(TOOLS_READY)
 # Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
 # models/wake/MODEL_CARD.md), then prints the new sha256 for models/manifest.toml.
 wake-model: $(TOOLS_READY)
-	$(PY) models/wake/train_all.py --apt
+	$(PY) -m heyplayer_tools.wake.train_all --apt
 	sha256sum models/wake/hey_player.onnx
 
 # Retrains the context head (issue 7; about 3 min on 2 cores after 3.6 GB of

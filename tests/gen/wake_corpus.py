@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Held-out wake-word benchmark corpus (issue 4), in the shared eval format (../shared/EVAL.md).
 
-Nothing here was used to train or tune the "hey player" head (models/wake/build_data.py):
+Nothing here was used to train or tune the "hey player" head (tools/heyplayer_tools/wake/build_data.py):
 
 - positives ("hey player", "hey, player", "hey player, <command>"):
   * flite, all its voices (kal, kal16, awb, rms, slt): an engine the issue keeps out of training;
@@ -38,11 +38,11 @@ import soundfile as sf
 from scipy.signal import butter, lfilter, resample_poly
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models" / "wake"))
 sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from build_data import (ESPEAK_HELDOUT_VOICES, PIPER_HELDOUT, Piper, espeak_synth_p,  # noqa: E402
-                        split_variants, to16k, trim)
 from commands import COMMANDS, mix  # noqa: E402
+
+from heyplayer_tools.wake.build_data import (ESPEAK_HELDOUT_VOICES, PIPER_HELDOUT, Piper,  # noqa: E402
+                                             espeak_synth_p, split_variants, to16k, trim)
 
 SR = 16000
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]

@@ -260,7 +260,7 @@ fn second_stage(
 /// it; again without the prompt if not) on near-misses said by espeak-ng
 /// voices held out of the wake model's training, and on the held-out
 /// positives. The forced threshold was first chosen on these clips, and since
-/// checked on the training voices (`models/wake/verify_tune.py`); "A player"
+/// checked on the training voices (`heyplayer_tools.wake.verify_tune`); "A player"
 /// was taken out of the rivals after these positives showed that one held-out
 /// voice's "hey player" is written that way. This guards against
 /// regressions, it is not a held-out measurement.

@@ -9,7 +9,7 @@ many utterances (with gaps), augmented, then turned into 96-d embeddings (one pe
 
 Shards already present in the cache are skipped (features are cached).
 
-Usage: python3 models/wake/build_data.py [--jobs 2] [--scale 1.0]
+Usage: .venv/bin/python -m heyplayer_tools.wake.build_data [--jobs 2] [--scale 1.0]
 """
 from __future__ import annotations
 
@@ -27,10 +27,9 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly, lfilter, butter
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import wakefeat as wf  # noqa: E402
-import kokoro_voices as kv  # noqa: E402
-import real_speech as rsp  # noqa: E402
+from heyplayer_tools.wake import kokoro_voices as kv
+from heyplayer_tools.wake import real_speech as rsp
+from heyplayer_tools.wake import wakefeat as wf
 
 DATA_VERSION = "v3"
 SR = wf.SR
@@ -254,7 +253,7 @@ def ls_files(d: str, exts=(".wav",)) -> list[str]:
                 out.append(os.path.join(root, f))
     if not out:
         sys.exit(f"build_data: no {'/'.join(exts)} files under {d}: install the Debian packages of "
-                 "models/wake/apt-packages.txt (train_all.py --apt does)")
+                 "tools/heyplayer_tools/wake/apt-packages.txt (train_all --apt does)")
     return sorted(out)
 
 
@@ -278,7 +277,7 @@ def ambient_pool() -> list[np.ndarray]:
     """Real non-speech recordings used as background noise (train only)."""
     missing = [f for f in AMBIENT_FILES if not os.path.exists(f)]
     if missing:
-        sys.exit(f"build_data: {missing} missing: install the Debian packages of models/wake/apt-packages.txt")
+        sys.exit(f"build_data: {missing} missing: install the Debian packages of tools/heyplayer_tools/wake/apt-packages.txt")
     files = list(AMBIENT_FILES)
     for d in AMBIENT_DIRS:
         files += ls_files(d, (".wav", ".ogg", ".oga"))

@@ -15,7 +15,7 @@ through, then the same for the daemon's second stage with its default settings
 scores.jsonl also holds each rival's score, to choose the rival settings.
 Held-out voices, flite and the held-out corpus are never used here.
 
-    python models/wake/verify_tune.py [--n 120] [--out DIR] [--bin target/release/examples/verify_scores]
+    .venv/bin/python -m heyplayer_tools.wake.verify_tune [--n 120] [--out DIR] [--bin target/release/examples/verify_scores]
 """
 from __future__ import annotations
 
@@ -28,8 +28,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build_data as bd  # noqa: E402
+from heyplayer_tools.wake import build_data as bd
 
 SR = bd.SR
 KINDS = ("pos", "near", "speech")

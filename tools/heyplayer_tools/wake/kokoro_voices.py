@@ -19,7 +19,7 @@ duration predictor output that the decoder expands). "player" ends where the
 tokens of the wake part end, so the end of "player" is known to one frame
 (25 ms) even when the command follows with no pause.
 
-    python3 models/wake/kokoro_voices.py --check --n 20   # renders, speed, Whisper acceptance
+    .venv/bin/python -m heyplayer_tools.wake.kokoro_voices --check --n 20   # renders, speed, Whisper acceptance
 """
 from __future__ import annotations
 

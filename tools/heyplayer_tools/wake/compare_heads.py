@@ -8,20 +8,18 @@ speech and music (Asterisk it/ru, the held-out game speech of data v4, the held-
 track). Held-out near-miss TTS is reported apart (its false accepts per utterance).
 Nothing here trains or tunes: the shards are the held-out ones of build_data.py.
 
-    python3 models/wake/compare_heads.py --features ~/.cache/heyplayer/wake/features_v4_s1 \\
+    .venv/bin/python -m heyplayer_tools.wake.compare_heads --features ~/.cache/heyplayer/wake/features_v4_s1 \\
         --head committed=OLD.onnx --head new=models/wake/hey_player.onnx
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import wakefeat as wf  # noqa: E402
-from train import load_shards, stream_eval  # noqa: E402
+from heyplayer_tools.wake import wakefeat as wf
+from heyplayer_tools.wake.train import load_shards, stream_eval
 
 POS_SETS = {
     "kokoro fluent (held-out voice)": ["ho_pos_kok_fluent"],

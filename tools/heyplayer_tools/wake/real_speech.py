@@ -19,7 +19,7 @@ Held out (never trained on; train.py / the tests report on them): the queen clip
 every conversation whose first two digits are 3 mod 10 or that are cut-scene files of
 the set C3*, and drascula files numbered 440 and above (see `split`).
 
-    python3 models/wake/real_speech.py    # fetch, unpack, extract; prints what it found
+    .venv/bin/python -m heyplayer_tools.wake.real_speech    # fetch, unpack, extract; prints what it found
 """
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import wakefeat as wf  # noqa: E402
+from heyplayer_tools.wake import wakefeat as wf
 
 PACKAGES = ("flight-of-the-amazon-queen", "drascula", "kajongg", "neverball-common", "qabcs-data")
 

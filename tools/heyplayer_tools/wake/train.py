@@ -5,23 +5,21 @@ export hey_player.onnx and write metrics.json.
 Input of the exported model: "embeddings" f32 [1,16,96] (16 consecutive
 openWakeWord embeddings, 1.28 s). Output: "probability" f32 [1,1].
 
-Usage: python3 models/wake/train.py [--scale 1.0] [--out models/wake]
+Usage: .venv/bin/python -m heyplayer_tools.wake.train [--scale 1.0] [--out models/wake]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-import wakefeat as wf  # noqa: E402
-from build_data import DATA_VERSION  # noqa: E402
+from heyplayer_tools import ROOT
+from heyplayer_tools.wake import wakefeat as wf
+from heyplayer_tools.wake.build_data import DATA_VERSION
 
 # Training seeds, one draw each (train.py --seeds): the committed head's seed first, then two
 # more; the draw with the lowest validation FRR is kept.
@@ -344,7 +342,7 @@ def main():
                          "not affected")
     ap.add_argument("--data-version", default=DATA_VERSION,
                     help=f"which cached features to train on (default {DATA_VERSION}, build_data.py's)")
-    ap.add_argument("--out", default=str(HERE))
+    ap.add_argument("--out", default=str(ROOT / "models" / "wake"))
     ap.add_argument("--target-fa", type=float, default=1.0,
                     help="max false accepts/hour on validation real speech when choosing threshold")
     ap.add_argument("--target-near-miss", type=float, default=0.07,

@@ -2,10 +2,10 @@
 """Single entry point: fetch upstream feature models (pip download + sha256),
 synthesise/augment data and compute features (cached), train, export.
 
-    python3 models/wake/train_all.py [--apt] [--jobs 2] [--scale 1.0]
+    .venv/bin/python -m heyplayer_tools.wake.train_all [--apt] [--jobs 2] [--scale 1.0]
 
 Run it with the venv's python (tools/pyproject.toml's `data` extra installed), e.g.
-    /tmp/kvenv/bin/python models/wake/train_all.py
+    /tmp/kvenv/bin/python -m heyplayer_tools.wake.train_all
 --apt installs the Debian packages listed in apt-packages.txt first (needs root).
 Cache: $HEYPLAYER_WAKE_CACHE (default ~/.cache/heyplayer/wake).
 """
@@ -42,9 +42,9 @@ def main():
               flush=True)
     times = {}
     dv = ["--data-version", args.data_version] if args.data_version else []
-    for step, cmd in [("build_data", [sys.executable, str(HERE / "build_data.py"),
+    for step, cmd in [("build_data", [sys.executable, "-m", "heyplayer_tools.wake.build_data",
                                       "--jobs", str(args.jobs), "--scale", str(args.scale)] + dv),
-                      ("train", [sys.executable, str(HERE / "train.py"), "--scale", str(args.scale)] + dv)]:
+                      ("train", [sys.executable, "-m", "heyplayer_tools.wake.train", "--scale", str(args.scale)] + dv)]:
         t0 = time.time()
         print(f"[train_all] === {step}: {' '.join(cmd)}", flush=True)
         subprocess.run(cmd, check=True)
