@@ -85,7 +85,7 @@ demo: deps models build
 	$(BIN) listen --input $(DEMO) --realtime --events text --player dry-run
 
 # Generated test audio (not in git): spoken commands from two TTS engines in noise,
-# the context reference clip (models/context/reference.py), held-out context scenes
+# the context reference clip (heyplayer_tools.context.reference), held-out context scenes
 # and speech over held-out music.
 TOOLS_READY := $(VENV)/.tools-ready
 $(TOOLS_READY): $(VENV)/.ready tools/pyproject.toml
@@ -101,8 +101,8 @@ $(TESTS_READY): $(VENV)/.ready tools/pyproject.toml
 test-data: deps $(TOOLS_READY)
 	$(PY) tests/gen/commands.py tests/out/commands
 	$(PY) tests/gen/wake.py tests/out/wake
-	$(PY) models/context/reference.py --clip-only
-	$(PY) models/context/build_data.py --out tests/out/context/heldout --train 0 --test 60 --seed 101
+	$(PY) -m heyplayer_tools.context.reference --clip-only
+	$(PY) -m heyplayer_tools.context.build_data --out tests/out/context/heldout --train 0 --test 60 --seed 101
 	$(PY) tests/gen/context_music.py tests/out/context/music
 
 # Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
@@ -118,19 +118,19 @@ CONTEXT_DATA := tests/out/context/scenes_fg
 CONTEXT_APT := 0ad-data redeclipse-data flightgear-data-base hedgewars-data asterisk-prompt-it-menardi-wav
 context-head: deps build $(TOOLS_READY)
 	$(call apt_install_missing,$(CONTEXT_APT))
-	$(PY) models/context/build_data.py --more-ambient --out $(CONTEXT_DATA)
-	$(PY) models/context/build_data.py --emotion --out $(CONTEXT_DATA)
-	$(PY) models/context/train_head.py --data $(CONTEXT_DATA) --emotion
+	$(PY) -m heyplayer_tools.context.build_data --more-ambient --out $(CONTEXT_DATA)
+	$(PY) -m heyplayer_tools.context.build_data --emotion --out $(CONTEXT_DATA)
+	$(PY) -m heyplayer_tools.context.train_head --data $(CONTEXT_DATA) --emotion
 	sha256sum models/context/context_head.onnx
 
 # Outside evaluation of the physical label (issue 7): real ambient recordings from
 # game-data packages that the recipe never used, labelled by file name in
-# models/context/outside.jsonl. Not part of make test.
+# tools/heyplayer_tools/context/outside.jsonl. Not part of make test.
 CONTEXT_OUTSIDE_APT := btanks-data flare-game lugaru-data megaglest-data minetest-data scorched3d-data \
 	simutrans-pak64 supertux-data torcs-data wesnoth-1.16-data
 context-outside: deps models build $(TOOLS_READY)
 	$(call apt_install_missing,$(CONTEXT_OUTSIDE_APT))
-	$(PY) models/context/eval_outside.py
+	$(PY) -m heyplayer_tools.context.eval_outside
 
 # The held-out wake-word benchmark corpus (not part of make test): voices, recordings
 # and noises the wake model never saw; >= 300 positives, >= 2 h negatives (>= 1 h real speech).

@@ -18,11 +18,10 @@ import numpy as np
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models" / "context"))  # rooms.py
 sys.path.insert(0, str(ROOT / "tests" / "gen"))
 from commands import COMMANDS, mix  # noqa: E402
-from rooms import moh_tracks  # noqa: E402
 
+from heyplayer_tools.context.rooms import moh_tracks  # noqa: E402
 from heyplayer_tools.wake.build_data import espeak_synth_p, to16k  # noqa: E402
 
 SR = 16000

@@ -261,7 +261,7 @@ fn the_head_meets_its_minimum_on_held_out_scenes() {
 }
 
 /// Issue 7: the head could not say `indoor_quiet` or `indoor_busy` (no
-/// training audio); the synthetic rooms of models/context/rooms.py gave it
+/// training audio); the synthetic rooms of heyplayer_tools.context.rooms gave it
 /// some. Held-out rooms (other random draws, test speakers' babble, the
 /// held-out music track) must be recognised.
 #[test]

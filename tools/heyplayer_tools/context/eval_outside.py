@@ -4,7 +4,7 @@ packages that no part of the recipe (build_data.py, train_head.py, mapping.toml)
 ever used, scored by `heyplayer context` with the learned head and with the
 zero-shot mapping.
 
-The files and their labels are listed in models/context/outside.jsonl, one
+The files and their labels are listed in outside.jsonl (next to this file), one
 object per file: {"package", "path", "label", "seconds", "why"}. Labels come
 from the file names only ("why" quotes the words that decided), written down
 before anything was run on them; files whose class was unclear were left out.
@@ -17,7 +17,7 @@ what the daemon hands the context stage after a wake). Each is given to
 accuracy and the confusion matrix, `unknown` counted as wrong.
 
     make context-outside    # installs the packages (about 1.7 GB), builds, runs this
-    .venv/bin/python models/context/eval_outside.py [--bin target/release/heyplayer] [--seconds 4]
+    .venv/bin/python -m heyplayer_tools.context.eval_outside [--bin target/release/heyplayer] [--seconds 4]
 """
 import argparse
 import json
@@ -27,11 +27,10 @@ from pathlib import Path
 
 import soundfile as sf
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from eval_ambient import PHYSICAL, confusion, run_context  # noqa: E402
+from heyplayer_tools import ROOT
+from heyplayer_tools.context.eval_ambient import PHYSICAL, confusion, run_context
 
-ROOT = Path(__file__).resolve().parents[2]
-LIST = ROOT / "models/context/outside.jsonl"
+LIST = Path(__file__).resolve().parent / "outside.jsonl"
 OUT = ROOT / "tests/out/context/outside"
 
 

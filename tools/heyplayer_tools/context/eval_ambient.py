@@ -32,7 +32,7 @@ Each file is given to `heyplayer context --json --preroll-ms 0` as one clip
 (the VAD marks any speech in it). Printed: per-class accuracy (recall) and
 the confusion matrix for physical and social, `unknown` counted as wrong.
 
-    .venv/bin/python models/context/eval_ambient.py [--bin target/release/heyplayer] [--zero-shot]
+    .venv/bin/python -m heyplayer_tools.context.eval_ambient [--bin target/release/heyplayer] [--zero-shot]
 
 Note: the learned head (train_head.py) was trained on the training part of
 these very files (build_data.py splits them by recording), so with the head
@@ -50,7 +50,7 @@ from pathlib import Path
 
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[2]
+from heyplayer_tools import ROOT
 LINCITY = Path("/usr/share/games/lincity-ng/sounds")
 OPENSFX = Path("/usr/share/games/openttd/baseset/opensfx/opensfx.cat")
 OUT = ROOT / "tests/out/context/ambient"

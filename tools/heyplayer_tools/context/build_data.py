@@ -63,7 +63,7 @@ Writes `OUT/{train,test}/*.wav` and `OUT/{train,test}.jsonl` (one line per
 clip: audio, physical, social, kind, ambient, speaker, talkers, snr_db).
 Generated audio stays out of git (tests/out/ is ignored).
 
-    .venv/bin/python models/context/build_data.py [--more-ambient] [--out tests/out/context/scenes] [--train N] [--test N]
+    .venv/bin/python -m heyplayer_tools.context.build_data [--more-ambient] [--out tests/out/context/scenes] [--train N] [--test N]
 """
 import argparse
 import hashlib
@@ -77,11 +77,9 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import eval_ambient as ea  # noqa: E402  (the labelling rules)
-import rooms  # noqa: E402  (the synthetic indoor rooms)
-
-ROOT = Path(__file__).resolve().parents[2]
+from heyplayer_tools import ROOT
+from heyplayer_tools.context import eval_ambient as ea  # (the labelling rules)
+from heyplayer_tools.context import rooms  # (the synthetic indoor rooms)
 SR = 16000
 PREROLL_S = 2.0
 TAIL_S = 0.6

