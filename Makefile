@@ -99,11 +99,11 @@ $(TESTS_READY): $(VENV)/.ready tools/pyproject.toml
 	touch $@
 
 test-data: deps $(TOOLS_READY)
-	$(PY) tests/gen/commands.py tests/out/commands
-	$(PY) tests/gen/wake.py tests/out/wake
+	$(PY) -m heyplayer_tools.testdata.commands tests/out/commands
+	$(PY) -m heyplayer_tools.testdata.wake tests/out/wake
 	$(PY) -m heyplayer_tools.context.reference --clip-only
 	$(PY) -m heyplayer_tools.context.build_data --out tests/out/context/heldout --train 0 --test 60 --seed 101
-	$(PY) tests/gen/context_music.py tests/out/context/music
+	$(PY) -m heyplayer_tools.testdata.context_music tests/out/context/music
 
 # Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
 # models/wake/MODEL_CARD.md), then prints the new sha256 for models/manifest.toml.
@@ -139,7 +139,7 @@ WAKE_CORPUS_APT := flite asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
 	asterisk-prompt-it-menardi-wav asterisk-prompt-es-co asterisk-prompt-fr-armelle asterisk-moh-opsound-wav
 wake-corpus: deps $(TOOLS_READY)
 	$(call apt_install_missing,$(WAKE_CORPUS_APT))
-	nice $(PY) tests/gen/wake_corpus.py $(WAKE_CORPUS)
+	nice $(PY) -m heyplayer_tools.testdata.wake_corpus $(WAKE_CORPUS)
 
 BENCH_WAKE_READY := $(VENV)/.bench-wake-ready
 $(BENCH_WAKE_READY): $(TOOLS_READY) tools/pyproject.toml

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""make bench-wake: the wake word on the held-out corpus (tests/gen/wake_corpus.py).
+"""make bench-wake: the wake word on the held-out corpus (heyplayer_tools.testdata.wake_corpus).
 
 1. heyplayer's first stage alone (examples/wake_rtf.rs), pinned to one core: real-time factor
    (wall clock and the thread's CPU time), FRR and false accepts per hour.

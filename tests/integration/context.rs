@@ -278,7 +278,7 @@ fn issue_7_the_head_says_indoor_on_held_out_rooms() {
     }
 }
 
-/// Speech over music (`make test-data`: tests/gen/context_music.py, the
+/// Speech over music (`make test-data`: heyplayer_tools.testdata.context_music, the
 /// held-out music-on-hold track): music hides the surroundings and the people
 /// around, so physical and social must be `unknown` with the music as their
 /// evidence. Before the rule, the head called every one of these clips

@@ -1,7 +1,7 @@
 //! The "hey player" detector on held-out voices and unseen real speech, and the
 //! whole pipeline (wake word → Whisper → command) on spoken commands.
 //!
-//! The corpus comes from `tests/gen/wake.py` (run by `make test`).
+//! The corpus comes from `heyplayer_tools.testdata.wake` (run by `make test`).
 
 use std::path::{Path, PathBuf};
 

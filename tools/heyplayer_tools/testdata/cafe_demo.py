@@ -15,7 +15,7 @@ no microphone: two spoken commands over café noise.
 
 16 kHz mono 16-bit, about 15 s. Deterministic for a given seed.
 
-    .venv/bin/python examples/make_cafe_demo.py [OUT.wav]
+    .venv/bin/python -m heyplayer_tools.testdata.cafe_demo [OUT.wav]
 """
 import sys
 from pathlib import Path
@@ -23,11 +23,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from commands import pink  # noqa: E402
-
-from heyplayer_tools.wake.build_data import Piper, to16k  # noqa: E402
+from heyplayer_tools import ROOT
+from heyplayer_tools.testdata.commands import pink
+from heyplayer_tools.wake.build_data import Piper, to16k
 
 SR = 16000
 SEED = 11

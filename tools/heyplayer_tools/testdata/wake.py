@@ -7,7 +7,7 @@
 - neg/real_speech.wav: about 10 minutes of real human speech that the model never
   saw: Debian's Italian and Russian Asterisk prompts, end to end with short gaps.
 
-    python tests/gen/wake.py OUT_DIR [--positives 40] [--neg-minutes 10]
+    .venv/bin/python -m heyplayer_tools.testdata.wake OUT_DIR [--positives 40] [--neg-minutes 10]
 """
 import argparse
 import json
@@ -17,11 +17,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from commands import COMMANDS, mix, pink  # noqa: E402
-
-from heyplayer_tools.wake.build_data import Piper, espeak_synth_p, to16k  # noqa: E402
+from heyplayer_tools.testdata.commands import COMMANDS, mix, pink
+from heyplayer_tools.wake.build_data import Piper, espeak_synth_p, to16k
 
 SR = 16000
 HELDOUT_ESPEAK = [("en-gb-x-gbclan", None), ("en-gb-x-gbcwmd", None), ("en-us-nyc", None)]

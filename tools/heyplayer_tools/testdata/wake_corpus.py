@@ -24,7 +24,7 @@ Nothing here was used to train or tune the "hey player" head (tools/heyplayer_to
 
 Do not train or tune on this corpus: it is the benchmark (`make bench-wake`).
 
-    python tests/gen/wake_corpus.py OUT_DIR [--positives 320] [--neg-hours 2.0] [--real-min 65]
+    .venv/bin/python -m heyplayer_tools.testdata.wake_corpus OUT_DIR [--positives 320] [--neg-hours 2.0] [--real-min 65]
 """
 import argparse
 import json
@@ -37,12 +37,9 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import butter, lfilter, resample_poly
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from commands import COMMANDS, mix  # noqa: E402
-
-from heyplayer_tools.wake.build_data import (ESPEAK_HELDOUT_VOICES, PIPER_HELDOUT, Piper,  # noqa: E402
-                                             espeak_synth_p, split_variants, to16k, trim)
+from heyplayer_tools.testdata.commands import COMMANDS, mix
+from heyplayer_tools.wake.build_data import (ESPEAK_HELDOUT_VOICES, PIPER_HELDOUT, Piper, espeak_synth_p,
+                                             split_variants, to16k, trim)
 
 SR = 16000
 FLITE_VOICES = ["kal", "kal16", "awb", "rms", "slt"]

