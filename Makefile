@@ -152,8 +152,8 @@ $(BENCH_WAKE_READY): $(TOOLS_READY) tools/pyproject.toml
 # then the first stage's FRR / false-accept curve over thresholds (the model card's).
 bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 	$(CARGO) build --release --locked --example wake_rtf
-	$(PY) benches/wake_eval/run.py $(WAKE_CORPUS)/manifest.jsonl
-	$(PY) benches/wake_eval/first_stage_curve.py $(WAKE_CORPUS)/manifest.jsonl models/wake/hey_player.onnx
+	$(PY) -m heyplayer_tools.bench.wake_eval $(WAKE_CORPUS)/manifest.jsonl
+	$(PY) -m heyplayer_tools.bench.first_stage_curve $(WAKE_CORPUS)/manifest.jsonl models/wake/hey_player.onnx
 
 # The integration tests run the recommender example as a subscriber: `cargo
 # test` builds examples only as test harnesses, so build the program itself.
@@ -189,8 +189,8 @@ bench-asr: deps models build test-data
 # idle cost (10 min of silence and non-wake speech: CPU time / audio time).
 # Add REALTIME=--realtime to pace at 1x and count drops (takes as long as the audio).
 soak: deps models build test-data
-	$(PY) benches/soak/soak.py --minutes $${SOAK_MINUTES:-120} $(REALTIME)
-	$(PY) benches/soak/soak.py --idle --minutes 10 --repeat 5 $(REALTIME)
+	$(PY) -m heyplayer_tools.bench.soak --minutes $${SOAK_MINUTES:-120} $(REALTIME)
+	$(PY) -m heyplayer_tools.bench.soak --idle --minutes 10 --repeat 5 $(REALTIME)
 
 clean:
 	$(CARGO) clean

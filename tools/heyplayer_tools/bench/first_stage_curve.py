@@ -11,10 +11,10 @@ anywhere in their file, as `heyplayer eval` counts them.
 This is how the model card's first-stage curves were measured; it does not choose anything.
 Do not tune on the corpus.
 
-    .venv/bin/python benches/wake_eval/first_stage_curve.py tests/out/wake_corpus/manifest.jsonl \\
+    .venv/bin/python -m heyplayer_tools.bench.first_stage_curve tests/out/wake_corpus/manifest.jsonl \\
         models/wake/hey_player.onnx [OTHER.onnx ...]
     # the issue's own point (<= 0.5 false accepts/h) lies beyond the default grid:
-    .venv/bin/python benches/wake_eval/first_stage_curve.py tests/out/wake_corpus/manifest.jsonl \
+    .venv/bin/python -m heyplayer_tools.bench.first_stage_curve tests/out/wake_corpus/manifest.jsonl \
         models/wake/hey_player.onnx --patience 1 --thresholds 0.999,0.9995,0.9997,0.9999
 """
 import argparse

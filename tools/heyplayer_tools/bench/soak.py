@@ -23,7 +23,7 @@ included), then reports what the issue asks for:
   line, p50 and p95. With `--mpv` the commands drive a real headless mpv
   over its IPC socket instead of `--player dry-run`. Takes as long as the audio.
 
-    .venv/bin/python benches/soak/soak.py [--minutes N] [--idle] [--repeat N] [--realtime] [--bin target/release/heyplayer]
+    .venv/bin/python -m heyplayer_tools.bench.soak [--minutes N] [--idle] [--repeat N] [--realtime] [--bin target/release/heyplayer]
 
 Nothing here is a pass/fail test; it prints figures (and `--json` for a file).
 """
@@ -41,11 +41,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "gen"))
-from commands import pink  # noqa: E402
-
-from heyplayer_tools.wake.build_data import to16k  # noqa: E402
+from heyplayer_tools import ROOT
+from heyplayer_tools.testdata.commands import pink
+from heyplayer_tools.wake.build_data import to16k
 
 SR = 16000
 SPEECH_DIRS = ["en", "fr", "es", "it_IT_m_Carlo", "ru_RU_f_IvrvoiceRU"]

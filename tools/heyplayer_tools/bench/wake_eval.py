@@ -10,7 +10,7 @@
 3. `heyplayer eval --json` (the whole pipeline, Whisper verification on): FRR and false accepts
    per hour with the first stage alone and with verification.
 
-    python benches/wake_eval/run.py MANIFEST.jsonl [--bin target/release/heyplayer]
+    .venv/bin/python -m heyplayer_tools.bench.wake_eval MANIFEST.jsonl [--bin target/release/heyplayer]
         [--rtf-bin target/release/examples/wake_rtf] [--model NAME] [--skip-eval]
 """
 import argparse
