@@ -86,7 +86,8 @@ demo: deps models build
 
 # Generated test audio (not in git): spoken commands from two TTS engines in noise,
 # the context reference clip (heyplayer_tools.context.reference), held-out context scenes
-# and speech over held-out music.
+# and speech over held-out music. The generators and the training recipes need the
+# tools' `data` extra (tools/pyproject.toml).
 TOOLS_READY := $(VENV)/.tools-ready
 $(TOOLS_READY): $(VENV)/.ready tools/pyproject.toml
 	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[data]'
