@@ -52,17 +52,21 @@ deps:
 	$(call apt_install_missing,$(APT_PACKAGES))
 	@command -v $(CARGO) >/dev/null || { echo "[deps] cargo is missing: install Rust (rustup) first"; exit 1; }
 
-# The venv for offline tooling (model conversion); rebuilt when the pins change.
-$(VENV)/.ready: models/requirements.txt
+# The venv for the offline tooling: the heyplayer_tools package (tools/), installed
+# editable with the pins of tools/pyproject.toml (model fetch and conversion need
+# numpy only); rebuilt when the pins change. Each target adds the extra it needs.
+# (-qq on the editable installs: setuptools prints a banner about editable mode.)
+TOOLS_PKG := ./tools
+$(VENV)/.ready: tools/pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r models/requirements.txt
+	$(PY) -m pip install -qq -e $(TOOLS_PKG)
 	touch $@
 
 venv: $(VENV)/.ready
 
 models: venv
-	$(PY) models/fetch.py
+	$(PY) -m heyplayer_tools.fetch
 
 build: deps
 	$(CARGO) build --release --locked
@@ -81,30 +85,31 @@ demo: deps models build
 	$(BIN) listen --input $(DEMO) --realtime --events text --player dry-run
 
 # Generated test audio (not in git): spoken commands from two TTS engines in noise,
-# the context reference clip (models/context/reference.py), held-out context scenes
-# and speech over held-out music.
+# the context reference clip (heyplayer_tools.context.reference), held-out context scenes
+# and speech over held-out music. The generators and the training recipes need the
+# tools' `data` extra (tools/pyproject.toml).
 TOOLS_READY := $(VENV)/.tools-ready
-$(TOOLS_READY): $(VENV)/.ready models/wake/requirements.txt
-	$(PY) -m pip install -q -r models/wake/requirements.txt
+$(TOOLS_READY): $(VENV)/.ready tools/pyproject.toml
+	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[data]'
 	touch $@
 
 # The integration tests' Wyoming client (the `wyoming` package).
 TESTS_READY := $(VENV)/.tests-ready
-$(TESTS_READY): $(VENV)/.ready tests/requirements.txt
-	$(PY) -m pip install -q -r tests/requirements.txt
+$(TESTS_READY): $(VENV)/.ready tools/pyproject.toml
+	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[tests]'
 	touch $@
 
 test-data: deps $(TOOLS_READY)
-	$(PY) tests/gen/commands.py tests/out/commands
-	$(PY) tests/gen/wake.py tests/out/wake
-	$(PY) models/context/reference.py --clip-only
-	$(PY) models/context/build_data.py --out tests/out/context/heldout --train 0 --test 60 --seed 101
-	$(PY) tests/gen/context_music.py tests/out/context/music
+	$(PY) -m heyplayer_tools.testdata.commands tests/out/commands
+	$(PY) -m heyplayer_tools.testdata.wake tests/out/wake
+	$(PY) -m heyplayer_tools.context.reference --clip-only
+	$(PY) -m heyplayer_tools.context.build_data --out tests/out/context/heldout --train 0 --test 60 --seed 101
+	$(PY) -m heyplayer_tools.testdata.context_music tests/out/context/music
 
 # Retrains the wake-word head from scratch (about 11-14 min on 2 cores; see
 # models/wake/MODEL_CARD.md), then prints the new sha256 for models/manifest.toml.
 wake-model: $(TOOLS_READY)
-	$(PY) models/wake/train_all.py --apt
+	$(PY) -m heyplayer_tools.wake.train_all --apt
 	sha256sum models/wake/hey_player.onnx
 
 # Retrains the context head (issue 7; about 3 min on 2 cores after 3.6 GB of
@@ -114,19 +119,19 @@ CONTEXT_DATA := tests/out/context/scenes_fg
 CONTEXT_APT := 0ad-data redeclipse-data flightgear-data-base hedgewars-data asterisk-prompt-it-menardi-wav
 context-head: deps build $(TOOLS_READY)
 	$(call apt_install_missing,$(CONTEXT_APT))
-	$(PY) models/context/build_data.py --more-ambient --out $(CONTEXT_DATA)
-	$(PY) models/context/build_data.py --emotion --out $(CONTEXT_DATA)
-	$(PY) models/context/train_head.py --data $(CONTEXT_DATA) --emotion
+	$(PY) -m heyplayer_tools.context.build_data --more-ambient --out $(CONTEXT_DATA)
+	$(PY) -m heyplayer_tools.context.build_data --emotion --out $(CONTEXT_DATA)
+	$(PY) -m heyplayer_tools.context.train_head --data $(CONTEXT_DATA) --emotion
 	sha256sum models/context/context_head.onnx
 
 # Outside evaluation of the physical label (issue 7): real ambient recordings from
 # game-data packages that the recipe never used, labelled by file name in
-# models/context/outside.jsonl. Not part of make test.
+# tools/heyplayer_tools/context/outside.jsonl. Not part of make test.
 CONTEXT_OUTSIDE_APT := btanks-data flare-game lugaru-data megaglest-data minetest-data scorched3d-data \
 	simutrans-pak64 supertux-data torcs-data wesnoth-1.16-data
 context-outside: deps models build $(TOOLS_READY)
 	$(call apt_install_missing,$(CONTEXT_OUTSIDE_APT))
-	$(PY) models/context/eval_outside.py
+	$(PY) -m heyplayer_tools.context.eval_outside
 
 # The held-out wake-word benchmark corpus (not part of make test): voices, recordings
 # and noises the wake model never saw; >= 300 positives, >= 2 h negatives (>= 1 h real speech).
@@ -135,12 +140,12 @@ WAKE_CORPUS_APT := flite asterisk-core-sounds-it-wav asterisk-core-sounds-ru-wav
 	asterisk-prompt-it-menardi-wav asterisk-prompt-es-co asterisk-prompt-fr-armelle asterisk-moh-opsound-wav
 wake-corpus: deps $(TOOLS_READY)
 	$(call apt_install_missing,$(WAKE_CORPUS_APT))
-	nice $(PY) tests/gen/wake_corpus.py $(WAKE_CORPUS)
+	nice $(PY) -m heyplayer_tools.testdata.wake_corpus $(WAKE_CORPUS)
 
 BENCH_WAKE_READY := $(VENV)/.bench-wake-ready
-$(BENCH_WAKE_READY): $(TOOLS_READY) benches/wake_eval/requirements.txt
+$(BENCH_WAKE_READY): $(TOOLS_READY) tools/pyproject.toml
 	$(PY) -m pip install -q --no-deps openwakeword==0.4.0
-	$(PY) -m pip install -q -r benches/wake_eval/requirements.txt
+	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[data,bench-wake]'
 	touch $@
 
 # The wake word on the held-out corpus: FRR and false accepts/h with the first stage alone
@@ -148,8 +153,8 @@ $(BENCH_WAKE_READY): $(TOOLS_READY) benches/wake_eval/requirements.txt
 # then the first stage's FRR / false-accept curve over thresholds (the model card's).
 bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 	$(CARGO) build --release --locked --example wake_rtf
-	$(PY) benches/wake_eval/run.py $(WAKE_CORPUS)/manifest.jsonl
-	$(PY) benches/wake_eval/first_stage_curve.py $(WAKE_CORPUS)/manifest.jsonl models/wake/hey_player.onnx
+	$(PY) -m heyplayer_tools.bench.wake_eval $(WAKE_CORPUS)/manifest.jsonl
+	$(PY) -m heyplayer_tools.bench.first_stage_curve $(WAKE_CORPUS)/manifest.jsonl models/wake/hey_player.onnx
 
 # The integration tests run the recommender example as a subscriber: `cargo
 # test` builds examples only as test harnesses, so build the program itself.
@@ -185,8 +190,8 @@ bench-asr: deps models build test-data
 # idle cost (10 min of silence and non-wake speech: CPU time / audio time).
 # Add REALTIME=--realtime to pace at 1x and count drops (takes as long as the audio).
 soak: deps models build test-data
-	$(PY) benches/soak/soak.py --minutes $${SOAK_MINUTES:-120} $(REALTIME)
-	$(PY) benches/soak/soak.py --idle --minutes 10 --repeat 5 $(REALTIME)
+	$(PY) -m heyplayer_tools.bench.soak --minutes $${SOAK_MINUTES:-120} $(REALTIME)
+	$(PY) -m heyplayer_tools.bench.soak --idle --minutes 10 --repeat 5 $(REALTIME)
 
 clean:
 	$(CARGO) clean

@@ -4,7 +4,7 @@
 //! the phrase, and the mean log-probability of the phrase forced at its start
 //! (the score `wake.verify_min_forced_logprob` is compared with). One JSON
 //! line per clip. Used to choose that threshold on
-//! clips of the training voices (`models/wake/verify_tune.py`).
+//! clips of the training voices (`heyplayer_tools.wake.verify_tune`).
 //!
 //!     cargo run --release --example verify_scores -- [--phrase "hey player"] CLIP.wav...
 //!

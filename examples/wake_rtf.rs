@@ -1,7 +1,7 @@
 //! The first stage alone (openWakeWord features + our head, in tract) on every
 //! file of an eval manifest: its real-time factor on this thread, by the wall
 //! clock and by the thread's CPU time, and its detections. One JSON object.
-//! Used by `make bench-wake` (benches/wake_eval/run.py).
+//! Used by `make bench-wake` (heyplayer_tools.bench.wake_eval).
 //!
 //!     cargo run --release --example wake_rtf -- MANIFEST.jsonl
 

@@ -1,7 +1,8 @@
 //! heyplayer: an on-device, privacy-first voice and context front end for music players.
 //!
 //! The crate's modules in pipeline order; each imports only modules above
-//! it in this list (`python3 tools/import_graph.py` checks it):
+//! it in this list (`PYTHONPATH=tools python3 -m heyplayer_tools.import_graph`
+//! checks it):
 //! - [`text`], [`nn`], [`models`]: edit distance; the shared kernels and the
 //!   ONNX reader of the models restated in Rust; the model manifest,
 //!   locating and sha256-checking model files, fetching them.
@@ -29,7 +30,7 @@
 #![warn(missing_docs)]
 
 // The layers, in order: each module imports only modules declared before
-// it (tools/import_graph.py reads this order).
+// it (tools/heyplayer_tools/import_graph.py reads this order).
 pub mod text;
 
 pub mod nn;

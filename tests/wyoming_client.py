@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """A Wyoming client for the integration tests, built on the real `wyoming`
-package (tests/requirements.txt): what Home Assistant's integration uses.
+package (tools/pyproject.toml's `tests` extra): what Home Assistant's integration uses.
 
 Usage: wyoming_client.py URI ACTION [ARGS]; prints each event received as one
 JSON line {"type", "data", "t"} (t: seconds since the last audio-stop was

@@ -80,7 +80,7 @@ pub struct WakeSettings {
 pub const DEFAULT_WAKE_PHRASE: &str = "hey player";
 /// Default minimum mean token log-probability of the wake phrase forced at the
 /// start of the transcript. Checked on the wake model's training voices only
-/// (`models/wake/verify_tune.py`, whisper-base-q8, 120 positives and 120
+/// (`heyplayer_tools.wake.verify_tune`, whisper-base-q8, 120 positives and 120
 /// near-misses such as "hey layer, play some jazz"), -1.5 was the knee when
 /// the forced check stood alone: from -0.5 to -1.5, 46.7% to 50.8% of
 /// positives passed and 6.7% of near-misses; below it near-misses rose faster

@@ -1,6 +1,6 @@
 //! The feature vector the learned head reads: exactly what the zero-shot
 //! stage computes, in a fixed order. `heyplayer context --features` prints it,
-//! so `models/context/train_head.py` trains on what Rust computes.
+//! so `heyplayer_tools.context.train_head` trains on what Rust computes.
 //!
 //! Order ([`FEATURES`] values):
 //! - 5 physical, 3 social and 4 emotion mapped scores (the mapping's label

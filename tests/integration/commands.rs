@@ -1,5 +1,5 @@
 //! Spoken commands end to end: synthesised with two TTS engines (espeak-ng and
-//! Piper), mixed with noise at 10 dB SNR by `tests/gen/commands.py` (run by
+//! Piper), mixed with noise at 10 dB SNR by `heyplayer_tools.testdata.commands` (run by
 //! `make test`), then Whisper + the intent parser must get the command right.
 
 use std::path::{Path, PathBuf};

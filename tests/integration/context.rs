@@ -261,7 +261,7 @@ fn the_head_meets_its_minimum_on_held_out_scenes() {
 }
 
 /// Issue 7: the head could not say `indoor_quiet` or `indoor_busy` (no
-/// training audio); the synthetic rooms of models/context/rooms.py gave it
+/// training audio); the synthetic rooms of heyplayer_tools.context.rooms gave it
 /// some. Held-out rooms (other random draws, test speakers' babble, the
 /// held-out music track) must be recognised.
 #[test]
@@ -278,7 +278,7 @@ fn issue_7_the_head_says_indoor_on_held_out_rooms() {
     }
 }
 
-/// Speech over music (`make test-data`: tests/gen/context_music.py, the
+/// Speech over music (`make test-data`: heyplayer_tools.testdata.context_music, the
 /// held-out music-on-hold track): music hides the surroundings and the people
 /// around, so physical and social must be `unknown` with the music as their
 /// evidence. Before the rule, the head called every one of these clips

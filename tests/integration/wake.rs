@@ -1,7 +1,7 @@
 //! The "hey player" detector on held-out voices and unseen real speech, and the
 //! whole pipeline (wake word → Whisper → command) on spoken commands.
 //!
-//! The corpus comes from `tests/gen/wake.py` (run by `make test`).
+//! The corpus comes from `heyplayer_tools.testdata.wake` (run by `make test`).
 
 use std::path::{Path, PathBuf};
 
@@ -260,7 +260,7 @@ fn second_stage(
 /// it; again without the prompt if not) on near-misses said by espeak-ng
 /// voices held out of the wake model's training, and on the held-out
 /// positives. The forced threshold was first chosen on these clips, and since
-/// checked on the training voices (`models/wake/verify_tune.py`); "A player"
+/// checked on the training voices (`heyplayer_tools.wake.verify_tune`); "A player"
 /// was taken out of the rivals after these positives showed that one held-out
 /// voice's "hey player" is written that way. This guards against
 /// regressions, it is not a held-out measurement.
@@ -386,7 +386,7 @@ fn rival_scores_match_scoring_each_text_alone() {
 /// Issue 29: a stream that starts just before the phrase (a WAV, a Wyoming
 /// session) finds it as one with history does. Every held-out positive cut to
 /// 100 ms before its speech onset (the first 10 ms frame 15 dB above the
-/// clip's 10th-percentile level, as tools/short_history.py finds it). Before
+/// clip's 10th-percentile level, as heyplayer_tools.testdata.short_history finds it). Before
 /// the detector took missing history for quiet, it found none of them: its
 /// windows had not filled when the phrase was heard.
 #[test]

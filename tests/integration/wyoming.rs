@@ -1,5 +1,5 @@
 //! `heyplayer wyoming` (issue 34), driven by the real `wyoming` Python
-//! package (tests/requirements.txt, in the Makefile's venv) through
+//! package (tools/pyproject.toml's `tests` extra, in the Makefile's venv) through
 //! tests/wyoming_client.py: the client Home Assistant's integration uses.
 
 use std::io::{BufRead, BufReader, Read};

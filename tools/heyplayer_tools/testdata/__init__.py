@@ -1,0 +1,1 @@
+"""Generators of the test audio and manifests (not in git: tests/out/)."""
