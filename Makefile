@@ -20,7 +20,7 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/cafe.wav
 
-.PHONY: help deps venv models build run demo test test-data wake-model context-head context-outside wake-corpus lint bench bench-wake bench-asr soak clean
+.PHONY: help deps venv models build run demo test test-data wake-model context-head context-outside wake-corpus lint bench bench-wake bench-asr bench-latency soak clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench-asr - Whisper: heyplayer vs whisper.cpp alone, and command latency"
 	@echo "make bench-wake - wake word on the held-out corpus: FRR, false accepts/h, speed vs openWakeWord"
 	@echo "make demo   - run on the bundled demo recording"
+	@echo "make bench-latency - command latency, memory and accuracy side by side with the previous release (PREV_REF)"
 	@echo "make soak   - the daemon's 2 h soak and idle-cost benchmark"
 	@echo "make wake-model   - retrain the wake-word head from scratch (about 12-17 min, three training draws)"
 	@echo "make context-head - retrain the context head (downloads 3.6 GB of game data the first time)"
@@ -185,6 +186,20 @@ bench: deps models
 bench-asr: deps models build test-data
 	sh benches/whisper_cpp/run.sh whisper-tiny.en-q8 2
 	sh benches/whisper_cpp/run.sh whisper-base-q8 2
+
+# Command latency side by side with the previous release (issue 31): builds
+# PREV_REF (a git ref; default: the last release before issue 31) in its own
+# folder (a cold release build, about 8 min the first time), then runs both
+# binaries on the held-out wake corpus (eval) and live at 1x.
+PREV_REF ?= b01c221
+PREV_DIR := target/prev-release
+bench-latency: deps models build test-data
+	@if [ ! -x $(PREV_DIR)/$(PREV_REF)/heyplayer ]; then \
+		rm -rf $(PREV_DIR)/src && mkdir -p $(PREV_DIR)/src $(PREV_DIR)/$(PREV_REF); \
+		git archive $(PREV_REF) | tar -x -C $(PREV_DIR)/src; \
+		(cd $(PREV_DIR)/src && CARGO_TARGET_DIR=$(abspath $(PREV_DIR)/target) $(CARGO) build --release --locked --bin heyplayer); \
+		cp $(PREV_DIR)/target/release/heyplayer $(PREV_DIR)/$(PREV_REF)/heyplayer; fi
+	$(PY) -m heyplayer_tools.bench.latency --prev $(PREV_DIR)/$(PREV_REF)/heyplayer --bin $(BIN)
 
 # The daemon's soak (2 h of mixed audio at full speed: RSS, nothing lost) and
 # idle cost (10 min of silence and non-wake speech: CPU time / audio time).

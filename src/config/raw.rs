@@ -83,7 +83,7 @@ pub struct RawAsr {
     pub initial_prompt: Option<String>,
     /// Trim Whisper's 30 s audio context to the clip length (faster on short commands). Default true.
     pub trim_audio_ctx: Option<bool>,
-    /// The smallest trimmed audio context in encoder frames of 20 ms, 64 to 1500. Default 384.
+    /// The smallest trimmed audio context in encoder frames of 20 ms, 64 to 1500. Default 512.
     pub min_audio_ctx: Option<u16>,
     /// Reject transcripts whose average token log-probability is below this, -10 to 0. Default -1.0.
     pub min_avg_logprob: Option<f32>,
