@@ -15,7 +15,7 @@ Two binaries in the same session, on the same audio, taking turns:
   `command` line and of its `action_result` line, p50/p95; resident memory
   (largest sample once the models are loaded) and CPU time.
 
-    .venv/bin/python -m heyplayer_tools.bench.latency --prev PREV_BIN [--bin target/release/heyplayer] [--rounds 2] [--skip-live]
+    .venv/bin/python -m heyplayer_tools.bench.latency --prev PREV_BIN [--bin target/release/heyplayer] [--rounds 2] [--skip-live] [--live-n N]
 
 `make bench-latency` builds the previous release (PREV_REF, a git ref) in its
 own target folder and runs this. Figures only, no pass/fail.
@@ -73,11 +73,11 @@ def positives() -> list[Path]:
     return out
 
 
-def live_recording(path: Path) -> int:
+def live_recording(path: Path, limit: int | None) -> int:
     """The held-out positives one after another, 2.5 s of silence after each."""
     n = 0
     with sf.SoundFile(path, "w", SR, 1, subtype="PCM_16") as w:
-        for p in positives():
+        for p in positives()[:limit]:
             a, sr = sf.read(p, dtype="float32")
             if sr != SR:
                 sys.exit(f"{p}: {sr} Hz, expected {SR}")
@@ -128,6 +128,7 @@ def main() -> None:
     ap.add_argument("--bin", type=Path, default=ROOT / "target/release/heyplayer", help="this build's binary")
     ap.add_argument("--rounds", type=int, default=2, help="eval runs of each binary, taking turns")
     ap.add_argument("--skip-live", action="store_true", help="only the eval part")
+    ap.add_argument("--live-n", type=int, help="live: only the first N positives (default: all 40, about 5 min per binary)")
     ap.add_argument("--json", type=Path, help="also write every figure here")
     args = ap.parse_args()
     for b in (args.prev, args.bin):
@@ -145,7 +146,7 @@ def main() -> None:
     if not args.skip_live:
         with tempfile.TemporaryDirectory() as d:
             wav = Path(d) / "live.wav"
-            n = live_recording(wav)
+            n = live_recording(wav, args.live_n)
             for name, b in bins.items():
                 print(f"[bench-latency] live (1x) on {n} commands: {name}", file=sys.stderr)
                 live[name] = run_live(b, wav)
