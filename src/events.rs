@@ -211,32 +211,57 @@ pub enum Event {
     },
 }
 
-/// `$body` with `$t` bound to the `t_ms` field of whichever event `$e` is.
-macro_rules! each_t_ms {
-    ($e:expr, $t:ident => $body:expr) => {
-        match $e {
-            Event::AudioStart { $t, .. }
-            | Event::VoiceStarted { $t }
-            | Event::VoiceStopped { $t, .. }
-            | Event::FramesDropped { $t, .. }
-            | Event::DeviceLost { $t, .. }
-            | Event::DeviceReopened { $t, .. }
-            | Event::Wake { $t, .. }
-            | Event::WakeRejected { $t, .. }
-            | Event::Transcript { $t, .. }
-            | Event::Command { $t, .. }
-            | Event::NotUnderstood { $t, .. }
-            | Event::CommandFailed { $t, .. }
-            | Event::ActionResult { $t, .. }
-            | Event::Kept { $t, .. }
-            | Event::Expired { $t, .. }
-            | Event::StoreError { $t, .. }
-            | Event::Context { $t, .. }
-            | Event::State { $t, .. }
-            | Event::WorkDropped { $t, .. }
-            | Event::AudioStop { $t, .. } => $body,
+/// Every variant and its name (the JSON `type`): gives [`Event::name`],
+/// [`Event::t_ms`] and [`Event::t_ms_mut`].
+macro_rules! event_table {
+    ($($v:ident => $name:literal,)*) => {
+        impl Event {
+            /// The event's name, as in the JSON `type` field.
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $(Event::$v { .. } => $name,)*
+                }
+            }
+
+            /// The event's time on the audio clock.
+            pub fn t_ms(&self) -> u64 {
+                match self {
+                    $(Event::$v { t_ms, .. } => *t_ms,)*
+                }
+            }
+
+            /// The audio clock of the event, to set (a command heard ahead of
+            /// the end of its recording takes the recording's end).
+            pub fn t_ms_mut(&mut self) -> &mut u64 {
+                match self {
+                    $(Event::$v { t_ms, .. } => t_ms,)*
+                }
+            }
         }
     };
+}
+
+event_table! {
+    AudioStart => "audio_start",
+    VoiceStarted => "voice_started",
+    VoiceStopped => "voice_stopped",
+    FramesDropped => "frames_dropped",
+    DeviceLost => "device_lost",
+    DeviceReopened => "device_reopened",
+    Wake => "wake",
+    WakeRejected => "wake_rejected",
+    Transcript => "transcript",
+    Command => "command",
+    NotUnderstood => "not_understood",
+    CommandFailed => "command_failed",
+    ActionResult => "action_result",
+    Kept => "kept",
+    Expired => "expired",
+    StoreError => "store_error",
+    Context => "context",
+    State => "state",
+    WorkDropped => "work_dropped",
+    AudioStop => "audio_stop",
 }
 
 impl Event {
@@ -264,43 +289,6 @@ impl Event {
         "work_dropped",
         "audio_stop",
     ];
-
-    /// The event's name, as in the JSON `type` field.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Event::AudioStart { .. } => "audio_start",
-            Event::VoiceStarted { .. } => "voice_started",
-            Event::VoiceStopped { .. } => "voice_stopped",
-            Event::FramesDropped { .. } => "frames_dropped",
-            Event::DeviceLost { .. } => "device_lost",
-            Event::DeviceReopened { .. } => "device_reopened",
-            Event::Wake { .. } => "wake",
-            Event::WakeRejected { .. } => "wake_rejected",
-            Event::Transcript { .. } => "transcript",
-            Event::Command { .. } => "command",
-            Event::NotUnderstood { .. } => "not_understood",
-            Event::CommandFailed { .. } => "command_failed",
-            Event::ActionResult { .. } => "action_result",
-            Event::Kept { .. } => "kept",
-            Event::Expired { .. } => "expired",
-            Event::StoreError { .. } => "store_error",
-            Event::Context { .. } => "context",
-            Event::State { .. } => "state",
-            Event::WorkDropped { .. } => "work_dropped",
-            Event::AudioStop { .. } => "audio_stop",
-        }
-    }
-
-    /// The event's time on the audio clock.
-    pub fn t_ms(&self) -> u64 {
-        each_t_ms!(self, t_ms => *t_ms)
-    }
-
-    /// The audio clock of the event, to set (a command heard ahead of the end
-    /// of its recording takes the recording's end).
-    pub fn t_ms_mut(&mut self) -> &mut u64 {
-        each_t_ms!(self, t_ms => t_ms)
-    }
 
     /// One human-readable line, e.g. `   1.230 s  voice_started`.
     pub fn to_text(&self) -> String {
