@@ -457,6 +457,35 @@ impl RawConfig {
             .model
             .filter(|m| !m.is_empty())
             .unwrap_or_else(|| DEFAULT_ASR_MODEL.to_string());
+        // The shorter ends come after Whisper started: not below the quiet
+        // that starts it, the open one not below the complete one.
+        let speculate_after_ms = check(
+            path,
+            "command.speculate_after_ms",
+            self.command.speculate_after_ms,
+            DEFAULT_SPECULATE_AFTER_MS,
+            0,
+            2000,
+            "must be between 0 (off) and 2000",
+        )?;
+        let complete_hangover_ms = check(
+            path,
+            "command.complete_hangover_ms",
+            self.command.complete_hangover_ms,
+            DEFAULT_COMPLETE_HANGOVER_MS.max(speculate_after_ms),
+            speculate_after_ms,
+            5000,
+            "must be between command.speculate_after_ms and 5000",
+        )?;
+        let open_hangover_ms = check(
+            path,
+            "command.open_hangover_ms",
+            self.command.open_hangover_ms,
+            DEFAULT_OPEN_HANGOVER_MS.max(complete_hangover_ms),
+            complete_hangover_ms,
+            5000,
+            "must be between command.complete_hangover_ms and 5000",
+        )?;
         let command = CommandConfig {
             hangover_ms: check(
                 path,
@@ -476,43 +505,9 @@ impl RawConfig {
                 30_000,
                 "must be between 1000 and 30000",
             )?,
-            speculate_after_ms: check(
-                path,
-                "command.speculate_after_ms",
-                self.command.speculate_after_ms,
-                DEFAULT_SPECULATE_AFTER_MS,
-                0,
-                2000,
-                "must be between 0 (off) and 2000",
-            )?,
-            complete_hangover_ms: 0,
-            open_hangover_ms: 0,
-        };
-        // The shorter ends come after Whisper started: not below the quiet
-        // that starts it, the open one not below the complete one.
-        let command = CommandConfig {
-            complete_hangover_ms: check(
-                path,
-                "command.complete_hangover_ms",
-                self.command.complete_hangover_ms,
-                DEFAULT_COMPLETE_HANGOVER_MS.max(command.speculate_after_ms),
-                command.speculate_after_ms,
-                5000,
-                "must be between command.speculate_after_ms and 5000",
-            )?,
-            ..command
-        };
-        let command = CommandConfig {
-            open_hangover_ms: check(
-                path,
-                "command.open_hangover_ms",
-                self.command.open_hangover_ms,
-                DEFAULT_OPEN_HANGOVER_MS.max(command.complete_hangover_ms),
-                command.complete_hangover_ms,
-                5000,
-                "must be between command.complete_hangover_ms and 5000",
-            )?,
-            ..command
+            speculate_after_ms,
+            complete_hangover_ms,
+            open_hangover_ms,
         };
         Ok(Config {
             audio,
