@@ -190,7 +190,8 @@ bench-asr: deps models build test-data
 # Command latency side by side with the previous release (issue 31): builds
 # PREV_REF (a git ref; default: the last release before issue 31) in its own
 # folder (a cold release build, about 8 min the first time), then runs both
-# binaries on the held-out wake corpus (eval) and live at 1x.
+# binaries on the held-out wake corpus (eval) and live at 1x. LATENCY_ARGS=--mpv
+# makes the live part drive a real headless mpv (the action applied by a player).
 PREV_REF ?= b01c221
 PREV_DIR := target/prev-release
 bench-latency: deps models build test-data
@@ -199,7 +200,7 @@ bench-latency: deps models build test-data
 		git archive $(PREV_REF) | tar -x -C $(PREV_DIR)/src; \
 		(cd $(PREV_DIR)/src && CARGO_TARGET_DIR=$(abspath $(PREV_DIR)/target) $(CARGO) build --release --locked --bin heyplayer); \
 		cp $(PREV_DIR)/target/release/heyplayer $(PREV_DIR)/$(PREV_REF)/heyplayer; fi
-	$(PY) -m heyplayer_tools.bench.latency --prev $(PREV_DIR)/$(PREV_REF)/heyplayer --bin $(BIN)
+	$(PY) -m heyplayer_tools.bench.latency --prev $(PREV_DIR)/$(PREV_REF)/heyplayer --bin $(BIN) $(LATENCY_ARGS)
 
 # The daemon's soak (2 h of mixed audio at full speed: RSS, nothing lost) and
 # idle cost (10 min of silence and non-wake speech: CPU time / audio time).

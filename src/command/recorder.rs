@@ -126,8 +126,9 @@ impl CommandRecorder {
     }
 
     /// Whether the recording so far is a pause handed on and not resumed:
-    /// what was heard ahead stands for the whole recording.
-    pub fn paused(&self) -> bool {
+    /// what was heard ahead stands for the whole recording (the tests' view).
+    #[cfg(test)]
+    fn paused(&self) -> bool {
         self.paused
     }
 

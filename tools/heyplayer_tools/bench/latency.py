@@ -8,14 +8,15 @@ Two binaries in the same session, on the same audio, taking turns:
   event p50/p95 (the audio clock, plus the time Whisper still needed after the
   recording ended had the audio come in real time), FRR, intent accuracy, WER,
   peak RSS;
-- `live`: `heyplayer listen --realtime --player dry-run` on one recording of
+- `live`: `heyplayer listen --realtime --player dry-run` (with `--mpv`, a real
+  headless mpv over IPC) on one recording of
   the held-out positives with 2.5 s of silence after each, paced at 1x: from
   the end of each command's speech (its `voice_stopped`, on the audio clock,
   which at 1x is the wall clock from `audio_start` on) to the arrival of its
   `command` line and of its `action_result` line, p50/p95; resident memory
   (largest sample once the models are loaded) and CPU time.
 
-    .venv/bin/python -m heyplayer_tools.bench.latency --prev PREV_BIN [--bin target/release/heyplayer] [--rounds 2] [--skip-live] [--live-n N]
+    .venv/bin/python -m heyplayer_tools.bench.latency --prev PREV_BIN [--bin target/release/heyplayer] [--rounds 2] [--skip-live] [--live-n N] [--mpv]
 
 `make bench-latency` builds the previous release (PREV_REF, a git ref) in its
 own target folder and runs this. Figures only, no pass/fail.
@@ -23,6 +24,7 @@ own target folder and runs this. Figures only, no pass/fail.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
@@ -90,19 +92,13 @@ def live_recording(path: Path, limit: int | None) -> int:
 def live_latencies(events: list) -> tuple[list, list]:
     """Seconds from the end of each command's speech to its `command` line
     and to its `action_result` line."""
-    start = next(e["_wall"] for e in events if e["type"] == "audio_start")
-    to_cmd, last_stop = [], None
-    for e in events:
-        if e["type"] == "voice_stopped":
-            last_stop = e["t_ms"]
-        elif e["type"] == "command" and last_stop is not None:
-            to_cmd.append(e["_wall"] - (start + last_stop / 1000))
-    return to_cmd, soak.latencies(events)
+    return soak.latencies(events, "command"), soak.latencies(events)
 
 
-def run_live(bin_: Path, wav: Path) -> dict:
+def run_live(bin_: Path, wav: Path, mpv: bool) -> dict:
     with tempfile.TemporaryDirectory() as d:
-        r = soak.run(bin_, wav, True, Path(d) / "store", None)
+        with soak.headless_mpv(Path(d)) if mpv else contextlib.nullcontext() as sock:
+            r = soak.run(bin_, wav, True, Path(d) / "store", sock)
     to_cmd, to_act = live_latencies(r["events"])
     opened = next((e["_wall"] - r["t0"] for e in r["events"] if e["type"] == "audio_start"), 0)
     steady = [kb for t, kb in r["rss"] if t > opened + 2]
@@ -129,6 +125,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2, help="eval runs of each binary, taking turns")
     ap.add_argument("--skip-live", action="store_true", help="only the eval part")
     ap.add_argument("--live-n", type=int, help="live: only the first N positives (default: all 40, about 5 min per binary)")
+    ap.add_argument("--mpv", action="store_true",
+                    help="live: drive a real headless mpv over IPC (a fresh one per binary) instead of "
+                         "--player dry-run, so `to_action` is the action applied by a real player")
     ap.add_argument("--json", type=Path, help="also write every figure here")
     args = ap.parse_args()
     for b in (args.prev, args.bin):
@@ -148,8 +147,9 @@ def main() -> None:
             wav = Path(d) / "live.wav"
             n = live_recording(wav, args.live_n)
             for name, b in bins.items():
-                print(f"[bench-latency] live (1x) on {n} commands: {name}", file=sys.stderr)
-                live[name] = run_live(b, wav)
+                player = "a real mpv" if args.mpv else "dry-run"
+                print(f"[bench-latency] live (1x, {player}) on {n} commands: {name}", file=sys.stderr)
+                live[name] = run_live(b, wav, args.mpv)
     print(f"{'':34}{'previous':>12}{'this':>12}")
     for key, label in [("p50_ms", "eval: speech end -> command p50"), ("p95_ms", "                             p95"),
                        ("frr", "eval: FRR"), ("intent_accuracy", "eval: intent accuracy"), ("wer", "eval: WER"),

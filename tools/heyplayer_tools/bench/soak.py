@@ -28,6 +28,7 @@ included), then reports what the issue asks for:
 Nothing here is a pass/fail test; it prints figures (and `--json` for a file).
 """
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -109,12 +110,36 @@ TRACKS = ["Jazz Standards - Autumn Leaves", "Rock Music - Highway", "Miles Davis
 
 def music_dir(out: Path) -> Path:
     """A folder of short quiet tones named like real tracks, for `--music-dir`."""
-    out.mkdir()
+    out.mkdir(exist_ok=True)
     t = np.arange(10 * SR) / SR
     for k, name in enumerate(TRACKS):
         tone = 0.05 * np.sin(2 * np.pi * (220 + 55 * k) * t).astype(np.float32)
         sf.write(out / f"{name}.wav", tone, SR, subtype="PCM_16")
     return out
+
+
+@contextlib.contextmanager
+def headless_mpv(tmp: Path):
+    """A real mpv (no audio or video output) on an IPC socket in `tmp`; yields
+    the socket's path and stops mpv afterwards."""
+    sock = tmp / "mpv.sock"
+    try:
+        mpv = subprocess.Popen(["mpv", "--idle", "--ao=null", "--vo=null", "--no-config",
+                                f"--input-ipc-server={sock}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except FileNotFoundError:
+        sys.exit("mpv is not installed (apt-get install mpv)")
+    try:
+        for _ in range(100):
+            if sock.exists():
+                break
+            time.sleep(0.1)
+        else:
+            sys.exit(f"mpv did not open its socket {sock} within 10 s")
+        yield sock
+    finally:
+        mpv.kill()
+        mpv.wait()
 
 
 def run(bin_: Path, wav: Path, realtime: bool, data: Path, mpv_sock: Path | None) -> dict:
@@ -207,14 +232,15 @@ def rss_by_audio_minute(rss: list, events: list, t0: float, points: int = 25) ->
     return out
 
 
-def latencies(events: list) -> list:
-    """Seconds from the end of each command's speech to its action_result (1x only)."""
+def latencies(events: list, kind: str = "action_result") -> list:
+    """Seconds from the end of each command's speech to its `kind` event
+    (`action_result` by default; 1x only)."""
     start = next(e["_wall"] for e in events if e["type"] == "audio_start")
     out, last_stop = [], None
     for e in events:
         if e["type"] == "voice_stopped":
             last_stop = e["t_ms"]
-        elif e["type"] == "action_result" and last_stop is not None:
+        elif e["type"] == kind and last_stop is not None:
             out.append(e["_wall"] - (start + last_stop / 1000))
     return out
 
@@ -240,18 +266,7 @@ def main() -> None:
         print(f"[soak] building {args.minutes:g} min of {'idle' if args.idle else 'mixed'} audio", file=sys.stderr)
         held = build(args.minutes, args.idle, args.seed, wav)
         print(f"[soak] {held}", file=sys.stderr)
-        mpv = None
-        sock = None
-        if args.mpv:
-            sock = Path(tmp) / "mpv.sock"
-            mpv = subprocess.Popen(["mpv", "--idle", "--ao=null", "--vo=null", "--no-config",
-                                    f"--input-ipc-server={sock}"],
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            for _ in range(100):
-                if sock.exists():
-                    break
-                time.sleep(0.1)
-        try:
+        with headless_mpv(Path(tmp)) if args.mpv else contextlib.nullcontext() as sock:
             r = run(args.bin, wav, args.realtime, Path(tmp) / "store", sock)
             cpu_runs = [r["cpu_s"]]
             for k in range(1, max(1, args.repeat)):
@@ -260,9 +275,6 @@ def main() -> None:
                 cpu_runs.append(again["cpu_s"])
                 if account(again["events"])["count"] != account(r["events"])["count"]:
                     sys.exit("the runs gave different events: the daemon is not deterministic on this file")
-        finally:
-            if mpv:
-                mpv.kill()
     acc = account(r["events"])
     rss = r["rss"]
     # RSS once the models are loaded (the first sample after audio_start: the
