@@ -117,13 +117,16 @@ static QUIET: Once = Once::new();
 
 impl AsrModel {
     /// Loads a ggml model file (already sha256-checked by [`crate::models::locate`]).
-    pub fn load(path: &Path) -> Result<Self, AsrError> {
+    /// `flash_attn` is [`AsrConfig::flash_attn`]: it is fixed when the model
+    /// is loaded, so every worker of the model shares it.
+    pub fn load(path: &Path, flash_attn: bool) -> Result<Self, AsrError> {
         // whisper.cpp logs to stderr by default; route its logs away unless asked.
         if std::env::var_os("HEYPLAYER_WHISPER_LOG").is_none() {
             QUIET.call_once(whisper_rs::install_logging_hooks);
         }
         let mut params = WhisperContextParameters::default();
         params.use_gpu(false);
+        params.flash_attn(flash_attn);
         let ctx = WhisperContext::new_with_params(path, params).map_err(|e| AsrError::Load {
             path: path.display().to_string(),
             detail: e.to_string(),

@@ -83,6 +83,8 @@ pub struct RawAsr {
     pub initial_prompt: Option<String>,
     /// Trim Whisper's 30 s audio context to the clip length (faster on short commands). Default true.
     pub trim_audio_ctx: Option<bool>,
+    /// Flash attention in Whisper: less memory and CPU for the same transcripts. Default true.
+    pub flash_attn: Option<bool>,
     /// The smallest trimmed audio context in encoder frames of 20 ms, 64 to 1500. Default 512.
     pub min_audio_ctx: Option<u16>,
     /// Reject transcripts whose average token log-probability is below this, -10 to 0. Default -1.0.
@@ -415,6 +417,7 @@ impl RawConfig {
             language: a.language.filter(|l| !l.is_empty()).unwrap_or(da.language),
             initial_prompt: a.initial_prompt.unwrap_or(da.initial_prompt),
             trim_audio_ctx: a.trim_audio_ctx.unwrap_or(da.trim_audio_ctx),
+            flash_attn: a.flash_attn.unwrap_or(da.flash_attn),
             min_audio_ctx: check(
                 path,
                 "asr.min_audio_ctx",

@@ -66,7 +66,7 @@ fn load_wake(config: &Config, files: &mut Vec<VerifiedModel>) -> Result<WakeMode
 
 fn load_asr(config: &Config, files: &mut Vec<VerifiedModel>) -> Result<AsrWorker, Error> {
     let path = locate(&config.asr_model, config, files)?;
-    let model = AsrModel::load(&path)?;
+    let model = AsrModel::load(&path, config.asr.flash_attn)?;
     Ok(model.worker(config.asr.clone())?)
 }
 

@@ -135,7 +135,7 @@ pub fn load(config: &Config, workers: usize) -> Result<(Shared, Vec<VerifiedMode
         None
     };
     let whisper = models::locate(&config.asr_model, dir)?;
-    let model = AsrModel::load(&whisper.path)?;
+    let model = AsrModel::load(&whisper.path, config.asr.flash_attn)?;
     files.push(whisper);
     let mut pool = Vec::with_capacity(workers);
     for _ in 0..workers.max(1) {

@@ -25,7 +25,7 @@ const TINY: &str = "whisper-tiny.en-q8";
 fn load(name: &str) -> AsrModel {
     let cfg = config();
     let file = models::locate(name, &cfg.models_dir).unwrap_or_else(|e| panic!("{e}"));
-    AsrModel::load(&file.path).unwrap()
+    AsrModel::load(&file.path, cfg.asr.flash_attn).unwrap()
 }
 
 /// The default (configured) Whisper model, loaded once for the whole test binary.
