@@ -28,6 +28,7 @@
 //! background part (never of the speech part alone; see [`features`]): it
 //! describes the surroundings, lives for one clip and is never stored.
 
+pub mod ced;
 mod error;
 pub mod features;
 pub mod fold;
