@@ -11,7 +11,6 @@
 //! - 6 prosody values, scaled to about [0, 1]: voiced ratio, median pitch / 500 Hz,
 //!   pitch range / 24 st, (level + 60 dB) / 60, level above background / 40 dB,
 //!   zero-shot arousal (0.5 without speech);
-//! (for CED-tiny read 527 classes and its 192-value pooled embedding below)
 //! - 521 YAMNet class scores on the background (non-speech part, or the whole
 //!   clip in the fallback), as `ln(max(p, FLOOR))`;
 //! - 521 YAMNet class scores on the speech part, the same way (`ln FLOOR`
@@ -21,6 +20,9 @@
 //!   background scores). A sound-event embedding of the surroundings, kept
 //!   only for this vector: none is computed for the user's speech part, and
 //!   YAMNet is no speaker model (see models/context/MODEL_CARD.md).
+//!
+//! With CED-tiny as the backbone read 527 classes and its 192-value pooled
+//! embedding for YAMNet's 521 and 1,024.
 
 use super::prosody::Prosody;
 #[cfg(test)]

@@ -176,8 +176,36 @@ mod tests {
     /// and [`MUSIC_MASKS`](crate::context::MUSIC_MASKS) as the stage.
     #[test]
     fn the_committed_head_matches_python() {
-        let head = ContextHead::load(&committed(), YAMNET_FEATURES).unwrap();
-        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/context_head.json");
+        matches_python("context_head", YAMNET_FEATURES);
+    }
+
+    /// The same for the head on CED-tiny's features (issue 33), whose
+    /// abstention thresholds (ONNX metadata) must also be the ones the
+    /// training script chose and wrote beside the cases.
+    #[test]
+    fn the_committed_ced_head_matches_python() {
+        let n = crate::context::features::len(
+            crate::context::ced::NUM_CLASSES,
+            crate::context::ced::EMBEDDING,
+        );
+        let head = matches_python("context_head_ced", n);
+        let golden =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/context_head_ced.json");
+        let golden: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
+        let a = head.abstain();
+        for (axis, got) in [("physical", a.physical), ("social", a.social)] {
+            let want = golden["abstain"][axis].as_f64().unwrap() as f32;
+            assert!((got - want).abs() < 1e-6, "{axis}: {got} vs {want}");
+        }
+    }
+
+    fn matches_python(name: &str, features: usize) -> ContextHead {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("models/context/{name}.onnx"));
+        let head = ContextHead::load(&path, features).unwrap();
+        let golden =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{name}.json"));
         let golden: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(golden).unwrap()).unwrap();
         for (key, name, rust) in [
@@ -226,6 +254,7 @@ mod tests {
         }
         // The stored cases are not all one answer: the test can tell heads apart.
         assert!(winners.len() >= 2, "{winners:?}");
+        head
     }
 
     #[test]

@@ -255,7 +255,7 @@ def abstention(oof, y, t, tag):
     return tau
 
 
-def selective(rows, axis, key, tau_key):
+def selective(rows, axis, key):
     """(right when answering, share answered, n) on rows with a truth on `axis`; `unknown`
     (the threshold, or a mask) is an abstention."""
     rows = [r for r in rows if r[axis] is not None]
