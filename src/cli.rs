@@ -275,7 +275,8 @@ evidence}; speech_fraction, top_classes, elapsed_ms...).
 Examples:
   heyplayer context kitchen.wav
   heyplayer context --json clips/*.wav
-  heyplayer context --preroll-ms 0 street.wav";
+  heyplayer context --preroll-ms 0 street.wav
+  heyplayer context --backbone yamnet --zero-shot street.wav";
 
 /// Options of `heyplayer context`.
 #[derive(Debug, Args)]
@@ -297,6 +298,11 @@ pub struct ContextArgs {
     /// learned head (for comparing the two).
     #[arg(long)]
     pub zero_shot: bool,
+    /// The AudioSet tagger that hears the clip: `ced` (CED-tiny) or `yamnet`
+    /// (default: the product's, see models/context/MODEL_CARD.md). Each has
+    /// its own learned head.
+    #[arg(long, value_name = "NAME")]
+    pub backbone: Option<crate::context::BackboneKind>,
     /// Models directory (default: from the config, else $HEYPLAYER_MODELS_DIR, else ~/.local/share/heyplayer/models).
     #[arg(long, value_name = "DIR")]
     pub models_dir: Option<PathBuf>,

@@ -2,7 +2,7 @@
 //! stage computes, in a fixed order. `heyplayer context --features` prints it,
 //! so `heyplayer_tools.context.train_head` trains on what Rust computes.
 //!
-//! Order ([`FEATURES`] values):
+//! Order ([`len`] values):
 //! - 5 physical, 3 social and 4 emotion mapped scores (the mapping's label
 //!   scores after the absence rule, see models/context/mapping.toml; emotion 0
 //!   without speech);
@@ -20,8 +20,12 @@
 //!   background scores). A sound-event embedding of the surroundings, kept
 //!   only for this vector: none is computed for the user's speech part, and
 //!   YAMNet is no speaker model (see models/context/MODEL_CARD.md).
+//!
+//! With CED-tiny as the backbone read 527 classes and its 192-value pooled
+//! embedding for YAMNet's 521 and 1,024.
 
 use super::prosody::Prosody;
+#[cfg(test)]
 use super::yamnet::{EMBEDDING, NUM_CLASSES};
 
 /// Mapped label scores at the start of the vector.
@@ -30,8 +34,11 @@ pub const MAPPED: usize = 5 + 3 + 4;
 pub const FLAGS: usize = 4;
 /// Prosody values.
 pub const PROSODY: usize = 6;
-/// Length of the vector.
-pub const FEATURES: usize = MAPPED + FLAGS + PROSODY + 2 * NUM_CLASSES + EMBEDDING;
+/// Length of the vector for a backbone of `classes` classes and an
+/// embedding of `embedding` values (YAMNet: 2,088; CED-tiny: 1,268).
+pub const fn len(classes: usize, embedding: usize) -> usize {
+    MAPPED + FLAGS + PROSODY + 2 * classes + embedding
+}
 /// Floor of a class score before the logarithm.
 pub const FLOOR: f32 = 1e-4;
 
@@ -52,14 +59,14 @@ pub struct Parts<'a> {
     /// Prosody and zero-shot arousal (`None` without speech).
     pub prosody: Option<(&'a Prosody, f32)>,
     /// Background class scores.
-    pub background: &'a [f32; NUM_CLASSES],
+    pub background: &'a [f32],
     /// Speech class scores (`None` without speech).
-    pub speech: Option<&'a [f32; NUM_CLASSES]>,
+    pub speech: Option<&'a [f32]>,
     /// Background embedding.
-    pub background_embedding: &'a [f32; EMBEDDING],
+    pub background_embedding: &'a [f32],
 }
 
-/// Writes the vector into `out` (cleared first; capacity [`FEATURES`] is enough).
+/// Writes the vector into `out` (cleared first; capacity [`len`] is enough).
 pub fn build(p: &Parts<'_>, out: &mut Vec<f32>) {
     out.clear();
     out.extend_from_slice(p.physical);
@@ -86,15 +93,20 @@ pub fn build(p: &Parts<'_>, out: &mut Vec<f32>) {
     out.extend(p.background.iter().map(|&x| x.max(FLOOR).ln()));
     match p.speech {
         Some(s) => out.extend(s.iter().map(|&x| x.max(FLOOR).ln())),
-        None => out.extend(std::iter::repeat_n(FLOOR.ln(), NUM_CLASSES)),
+        None => out.extend(std::iter::repeat_n(FLOOR.ln(), p.background.len())),
     }
     out.extend_from_slice(p.background_embedding);
-    debug_assert_eq!(out.len(), FEATURES);
+    debug_assert_eq!(
+        out.len(),
+        len(p.background.len(), p.background_embedding.len())
+    );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FEATURES: usize = len(NUM_CLASSES, EMBEDDING);
 
     #[test]
     fn the_vector_has_the_documented_layout() {

@@ -327,8 +327,9 @@ fn the_stage_classifies_the_reference_clip() {
     }
     // The vector ends with the background embedding, filled in.
     let features = stage.features().to_vec();
-    assert_eq!(features.len(), super::features::FEATURES);
-    let embedding = &features[super::features::FEATURES - super::yamnet::EMBEDDING..];
+    let n = super::features::len(super::yamnet::NUM_CLASSES, super::yamnet::EMBEDDING);
+    assert_eq!(features.len(), n);
+    let embedding = &features[n - super::yamnet::EMBEDDING..];
     assert!(embedding.iter().all(|v| v.is_finite() && *v >= 0.0));
     assert!(embedding.iter().any(|v| *v > 0.0));
     // Same clip, same answer: the stage keeps no state between clips (the

@@ -4,7 +4,7 @@
 
 use super::*;
 
-fn noisy_or(cues: &[Cue], p: &[f32; NUM_CLASSES], skip: &[usize]) -> f32 {
+fn noisy_or(cues: &[Cue], p: &[f32], skip: &[usize]) -> f32 {
     1.0 - cues
         .iter()
         .filter(|c| !skip.contains(&c.class))
@@ -17,7 +17,7 @@ fn noisy_or(cues: &[Cue], p: &[f32; NUM_CLASSES], skip: &[usize]) -> f32 {
 /// `skip`: classes not to count.
 pub(super) fn judge(
     rules: &[LabelRule],
-    p: &[f32; NUM_CLASSES],
+    p: &[f32],
     classes: &[String],
     factor: f32,
     extra: Option<(&str, f32)>,
@@ -75,7 +75,7 @@ pub(super) fn judge(
 /// this label's, and "nothing else heard" when the absence rule spoke.
 fn cue_evidence(
     rule: &LabelRule,
-    p: &[f32; NUM_CLASSES],
+    p: &[f32],
     classes: &[String],
     extra: Option<(&str, f32)>,
     skip: &[usize],
@@ -102,16 +102,19 @@ fn cue_evidence(
 }
 
 /// The learned head's verdict on an axis: its most probable label, the
-/// probability as the confidence (`unknown` under [`MIN_CONFIDENCE`]), and
-/// the mapping's cues for that label as evidence.
+/// probability as the confidence (`unknown` under `min_confidence`, the
+/// head's abstention threshold for the axis), and the mapping's cues for that
+/// label as evidence.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn head_label(
     rules: &[LabelRule],
     names: &[&str],
     probs: &[f32],
-    p: &[f32; NUM_CLASSES],
+    p: &[f32],
     classes: &[String],
     extra: Option<(&str, f32)>,
     skip: &[usize],
+    min_confidence: f32,
 ) -> Label {
     let best = (0..probs.len())
         .max_by(|&a, &b| probs[a].total_cmp(&probs[b]).then(b.cmp(&a)))
@@ -125,8 +128,12 @@ pub(super) fn head_label(
         .unwrap_or_default();
     evidence.truncate(EVIDENCE_ITEMS - 1);
     evidence.insert(0, ("learned head".into(), confidence));
+    if confidence < min_confidence {
+        evidence.insert(1, ("under the head's threshold".into(), min_confidence));
+        evidence.truncate(EVIDENCE_ITEMS);
+    }
     Label {
-        value: if confidence >= MIN_CONFIDENCE {
+        value: if confidence >= min_confidence {
             name.to_string()
         } else {
             UNKNOWN.into()
@@ -139,7 +146,7 @@ pub(super) fn head_label(
 /// Arousal from vocal cues in [0, 1] (0.5: no cue either way), with the cues.
 pub(super) fn arousal_cues(
     mapping: &Mapping,
-    p: &[f32; NUM_CLASSES],
+    p: &[f32],
     classes: &[String],
 ) -> (f32, Vec<(String, f32)>) {
     let high = noisy_or(&mapping.arousal_high, p, &[]);

@@ -18,21 +18,42 @@ pub const SOCIAL_LABELS: [&str; 3] = ["alone", "conversation", "crowd"];
 /// Labels of the emotion axis.
 pub const EMOTION_LABELS: [&str; 4] = ["neutral", "happy", "sad", "angry"];
 
-/// AudioSet classes that name a person's age (YAMNet has no gender classes):
-/// refused in the mapping and never reported (privacy rules: no age or
-/// gender inference, not even of bystanders).
-pub const PERSONAL_CLASSES: [&str; 6] = [
+/// AudioSet classes that name a person's age or sex (YAMNet has the age
+/// ones; CED-tiny's 527 classes add "Male speech, man speaking", "Female
+/// speech, woman speaking" and the male / female singing ones): refused in
+/// the mapping and never reported (privacy rules: no age or gender
+/// inference, not even of bystanders). "Babbling" is AudioSet's infant
+/// babbling.
+pub const PERSONAL_CLASSES: [&str; 11] = [
+    "Male speech, man speaking",
+    "Female speech, woman speaking",
     "Child speech, kid speaking",
+    "Babbling",
     "Children shouting",
     "Baby laughter",
     "Baby cry, infant cry",
+    "Male singing",
+    "Female singing",
     "Child singing",
     "Children playing",
 ];
 
-/// Whether a class may be used or reported.
+/// Words that name a person's age or sex: a class name holding one of them
+/// as a word (any case) is refused too, whether or not it is listed above
+/// (so a backbone with other class names cannot slip one through; it also
+/// refuses "Music for children", which names no one present: no loss).
+pub const PERSONAL_WORDS: [&str; 22] = [
+    "man", "men", "woman", "women", "male", "female", "boy", "boys", "girl", "girls", "child",
+    "children", "kid", "kids", "baby", "babies", "infant", "infants", "toddler", "teen",
+    "teenager", "elderly",
+];
+
+/// Whether a class names a person's age or sex, so may not be used or reported.
 pub fn is_personal(class: &str) -> bool {
     PERSONAL_CLASSES.contains(&class)
+        || class
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| PERSONAL_WORDS.iter().any(|p| w.eq_ignore_ascii_case(p)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,7 +126,7 @@ fn resolve(
         .map(|(name, &weight)| {
             if is_personal(name) {
                 return Err(ContextError::Mapping(format!(
-                    "{where_}: {name:?} names a person's age; such classes are not used"
+                    "{where_}: {name:?} names a person's age or sex; such classes are not used"
                 )));
             }
             let class = classes.iter().position(|c| c == name).ok_or_else(|| {
@@ -205,8 +226,12 @@ mod tests {
             .sum();
         assert!(n > 60, "{n} cues");
         assert_eq!(classes[m.physical[2].cues[0].class], "Air horn, truck horn");
-        // Every personal class is a real class name (so the filter bites).
-        for c in PERSONAL_CLASSES {
+        // YAMNet's age classes are listed by their exact names (so the filter bites).
+        for c in [
+            "Child speech, kid speaking",
+            "Babbling",
+            "Baby cry, infant cry",
+        ] {
             assert!(classes.iter().any(|n| n == c), "{c}");
         }
     }
@@ -280,5 +305,69 @@ low = { "Silence" = 1.0 }
         let bad = good.replace("\"Bird\" = 1.0", "\"Child speech, kid speaking\" = 1.0");
         let err = Mapping::parse(&bad, &with_child).unwrap_err().to_string();
         assert!(err.contains("age"), "{err}");
+    }
+
+    /// No class naming a person's age or sex can be a cue: each listed one,
+    /// and made-up names holding such a word, are refused by the mapping,
+    /// while names that only contain the letters are not.
+    #[test]
+    fn classes_naming_age_or_sex_are_refused() {
+        let good = MAPPING_TOML;
+        let mut classes: Vec<String> = Vec::new();
+        // Every class the embedded mapping names, so `good` parses.
+        for line in good.lines() {
+            if let Some((name, _)) = line.split_once("\" = ") {
+                if let Some(name) = name.strip_prefix('"') {
+                    classes.push(name.to_string());
+                }
+            }
+        }
+        Mapping::parse(good, &classes).unwrap_or_else(|e| panic!("{e}"));
+        let anchor = "\"Inside, small room\" = 1.0";
+        assert!(good.contains(anchor));
+        let others = [
+            "Girl",
+            "Boy",
+            "Man",
+            "Woman",
+            "Elderly man speaking",
+            "Kids cheering",
+        ];
+        for c in PERSONAL_CLASSES.iter().chain(others.iter()) {
+            assert!(is_personal(c), "{c}");
+            let mut with = classes.clone();
+            with.push(c.to_string());
+            let bad = good.replace(anchor, &format!("{anchor}\n{c:?} = 0.5"));
+            let err = Mapping::parse(&bad, &with).unwrap_err().to_string();
+            assert!(err.contains("age or sex") && err.contains(c), "{c}: {err}");
+        }
+        for fine in [
+            "Mandolin",
+            "Mantra",
+            "Speech",
+            "Whispering",
+            "Humming",
+            "Manmade",
+        ] {
+            assert!(!is_personal(fine), "{fine}");
+        }
+    }
+
+    /// Every class of CED-tiny's list that names a person's age or sex by
+    /// one of the listed words is refused, and every listed class is one of
+    /// its names, spelt exactly.
+    #[test]
+    fn the_personal_classes_are_ced_class_names() {
+        let Some(file) = crate::models::for_test(super::super::ced::CLASS_MAP_NAME) else {
+            return;
+        };
+        let text = std::fs::read_to_string(file).unwrap();
+        let classes = super::super::ced::parse_class_map(&text).unwrap();
+        for c in PERSONAL_CLASSES {
+            assert!(classes.iter().any(|n| n == c), "{c}");
+        }
+        let refused: Vec<&String> = classes.iter().filter(|c| is_personal(c)).collect();
+        assert_eq!(refused.len(), PERSONAL_CLASSES.len() + 1, "{refused:?}");
+        assert!(refused.iter().any(|c| *c == "Music for children"));
     }
 }

@@ -28,6 +28,7 @@
 //! background part (never of the speech part alone; see [`features`]): it
 //! describes the surroundings, lives for one clip and is never stored.
 
+pub mod ced;
 mod error;
 pub mod features;
 pub mod fold;
@@ -43,7 +44,7 @@ pub mod yamnet;
 
 pub use error::ContextError;
 pub use labels::{mask, Arousal, ContextLabels, Label};
-pub use model::ContextModel;
+pub use model::{Backbone, BackboneKind, ContextModel};
 
 use judge::{arousal_cues, head_label, judge};
 
@@ -55,8 +56,11 @@ use head::{HeadOutput, PHYSICAL_LABELS, SOCIAL_LABELS};
 use mapping::{Cue, LabelRule, Mapping};
 use mel::{LogMel, MelFrame, FRAMES_PER_PATCH, PATCH_HOP_FRAMES};
 use prosody::ProsodyAnalyser;
-use yamnet::{EMBEDDING, NUM_CLASSES};
+#[cfg(test)]
+use yamnet::NUM_CLASSES;
 
+/// The backbone the product runs (issue 33: see models/context/MODEL_CARD.md).
+pub const DEFAULT_BACKBONE: BackboneKind = BackboneKind::Yamnet;
 /// Shortest clip classified, ms.
 pub const MIN_CLIP_MS: u64 = 250;
 /// Fewest non-speech mel frames (10 ms each) for physical/social to be judged
@@ -103,6 +107,38 @@ pub const MUSIC_CLASS: &str = "Music";
 pub const SILENT_BACKGROUND_DBFS: f32 = -90.0;
 /// The evidence that says so, with the level in dBFS.
 pub const SILENT_BACKGROUND_CUE: &str = "no background sound, dBFS";
+/// AudioSet classes that name a test signal or bare noise rather than a
+/// place (issue 33): a steady tone, a dial tone, generated noise. When the
+/// backbone hears them on the background (their noisy-OR, the mapping's own
+/// rule, at or above [`SIGNAL_MASKS`]), physical and social are `unknown`,
+/// with the strongest of them as the evidence: the head was trained on real
+/// places and would name one anyway (a sine was `vehicle` 1.00). Chosen by
+/// name before any test, not tuned; "Hum", "Mains hum" and "Silence" are left
+/// out (they are cues of a quiet room).
+pub const SIGNAL_CLASSES: [&str; 11] = [
+    "Sine wave",
+    "Chirp tone",
+    "Dial tone",
+    "Busy signal",
+    "Beep, bleep",
+    "Sidetone",
+    "White noise",
+    "Pink noise",
+    "Static",
+    "Noise",
+    "Distortion",
+];
+/// "More likely than not", as [`MUSIC_MASKS`]; not tuned.
+pub const SIGNAL_MASKS: f32 = 0.5;
+/// A background sample at or above this magnitude (full scale 1.0) counts
+/// as clipped.
+pub const CLIPPED_LEVEL: f32 = 0.99;
+/// The share of clipped background samples at or above which the input is
+/// judged clipped (a clean recording has none; 1 %: a conventional figure,
+/// not tuned): physical and social are then `unknown`.
+pub const CLIPPED_SHARE: f32 = 0.01;
+/// The evidence for it, with the share.
+pub const CLIPPED_CUE: &str = "clipped input, share of samples";
 /// The lowest level given as evidence (digital zeros; prosody's levels stop
 /// at the same floor).
 const FLOOR_DBFS: f32 = -120.0;
@@ -122,13 +158,17 @@ pub struct ContextStage {
     frames: Vec<MelFrame>,
     selected: Vec<MelFrame>,
     patch: Vec<MelFrame>,
-    yamnet: yamnet::Scratch,
-    nonspeech: Box<[f32; NUM_CLASSES]>,
-    speech: Box<[f32; NUM_CLASSES]>,
-    whole: Box<[f32; NUM_CLASSES]>,
-    /// Mean YAMNet embedding of the background part (the non-speech frames,
-    /// or the whole clip in the fallback): never of the speech part alone.
-    background_embedding: Box<[f32; EMBEDDING]>,
+    yamnet: Option<yamnet::Scratch>,
+    ced: Option<ced::Scratch>,
+    ced_out: Box<ced::CedOutput>,
+    /// The samples of a part of the clip, for CED.
+    samples: Vec<f32>,
+    nonspeech: Vec<f32>,
+    speech: Vec<f32>,
+    whole: Vec<f32>,
+    /// Mean embedding of the background part (the non-speech frames, or the
+    /// whole clip in the fallback): never of the speech part alone.
+    background_embedding: Vec<f32>,
     near_speech: Vec<bool>,
     prosody: ProsodyAnalyser,
     preroll_ms: u64,
@@ -141,7 +181,12 @@ pub const EXPECTED_CLIP_MS: u64 = 8000;
 impl ContextStage {
     /// A stage on a shared model.
     pub fn new(model: ContextModel) -> Self {
-        let yamnet = model.yamnet.scratch();
+        let (yamnet, ced) = match &model.backbone {
+            Backbone::Yamnet(y) => (Some(y.scratch()), None),
+            Backbone::Ced(c) => (None, Some(c.scratch())),
+        };
+        let classes = model.backbone.classes().len();
+        let embedding = model.backbone.embedding_len();
         let frames = (EXPECTED_CLIP_MS / crate::audio::FRAME_MS) as usize;
         Self {
             model,
@@ -150,14 +195,17 @@ impl ContextStage {
             selected: Vec::with_capacity(frames),
             patch: Vec::with_capacity(FRAMES_PER_PATCH),
             yamnet,
-            nonspeech: Box::new([0.0; NUM_CLASSES]),
-            speech: Box::new([0.0; NUM_CLASSES]),
-            whole: Box::new([0.0; NUM_CLASSES]),
-            background_embedding: Box::new([0.0; EMBEDDING]),
+            ced,
+            ced_out: Box::default(),
+            samples: Vec::with_capacity(frames * FRAME_SAMPLES),
+            nonspeech: vec![0.0; classes],
+            speech: vec![0.0; classes],
+            whole: vec![0.0; classes],
+            background_embedding: vec![0.0; embedding],
             near_speech: Vec::with_capacity(frames),
             prosody: ProsodyAnalyser::with_capacity(frames),
             preroll_ms: DEFAULT_PREROLL_MS,
-            features: Vec::with_capacity(features::FEATURES),
+            features: Vec::with_capacity(features::len(classes, embedding)),
         }
     }
 
@@ -208,30 +256,10 @@ impl ContextStage {
             self.near_speech[lo..hi].iter_mut().for_each(|f| *f = true);
         }
 
-        self.mel.compute(clip, &mut self.frames);
-        if self.frames.is_empty() {
-            return Err(ContextError::TooShort { ms });
-        }
-        // Mel frame j reads samples 160 j .. 160 j + 512: 10 ms frames j..=j+3.
-        let touches_speech = |near: &[bool], j: usize| (j..j + 4).any(|k| near[k]);
-        let centre_is_speech = |j: usize| is_speech(j + 1);
-
-        // YAMNet runs on the non-speech frames (or the whole clip when there
-        // are too few) and on the speech frames: each frame is seen about
-        // twice (patches overlap by half), never more.
-        let n_nonspeech = self.select(Part::NonSpeech, touches_speech, centre_is_speech);
-        let fallback = n_nonspeech < MIN_NONSPEECH_FRAMES;
-        if fallback {
-            self.select(Part::Whole, touches_speech, centre_is_speech);
-            self.score_selected(Part::Whole)?;
-        } else {
-            self.score_selected(Part::NonSpeech)?;
-        }
-        let n_speech = self.select(Part::Speech, touches_speech, centre_is_speech);
-        let has_speech = n_speech >= MIN_SPEECH_FRAMES;
-        if has_speech {
-            self.score_selected(Part::Speech)?;
-        }
+        let (n_nonspeech, fallback, n_speech, has_speech) = match self.model.backbone {
+            Backbone::Yamnet(_) => self.score_yamnet(clip, speech, ms)?,
+            Backbone::Ced(_) => self.score_ced(clip, speech, n_10ms)?,
+        };
         if !fallback {
             // The clip's overall picture: the two parts weighted by their frames.
             let total = (n_nonspeech + if has_speech { n_speech } else { 0 }) as f32;
@@ -253,9 +281,9 @@ impl ContextStage {
             }
         }
 
-        let classes = self.model.yamnet.classes();
+        let classes = self.model.backbone.classes();
         let mapping = &self.model.mapping;
-        let background: &[f32; NUM_CLASSES] = if fallback {
+        let background: &[f32] = if fallback {
             &self.whole
         } else {
             &self.nonspeech
@@ -326,7 +354,7 @@ impl ContextStage {
                 fallback,
                 prosody: arousal.value.map(|a| (&arousal.prosody, a)),
                 background,
-                speech: has_speech.then_some(&*self.speech),
+                speech: has_speech.then_some(&self.speech[..]),
                 background_embedding: &self.background_embedding,
             },
             &mut self.features,
@@ -336,6 +364,7 @@ impl ContextStage {
                 physical: pp,
                 social: ps,
             } = head.run(&self.features)?;
+            let abstain = head.abstain();
             physical = head_label(
                 &mapping.physical,
                 &PHYSICAL_LABELS,
@@ -344,6 +373,7 @@ impl ContextStage {
                 classes,
                 None,
                 &[],
+                abstain.physical,
             );
             social = head_label(
                 &mapping.social,
@@ -353,6 +383,7 @@ impl ContextStage {
                 classes,
                 Some(preroll),
                 &talk,
+                abstain.social,
             );
         }
         // Nothing to hear but the user: the place cannot be told. (Who else
@@ -362,6 +393,29 @@ impl ContextStage {
             if level < SILENT_BACKGROUND_DBFS {
                 mask(&mut physical, SILENT_BACKGROUND_CUE, level);
             }
+        }
+        // A test signal or bare noise instead of a place; a clipped input.
+        let (signal, strongest) =
+            self.model
+                .signals
+                .iter()
+                .fold((0.0f32, None::<usize>), |(or, best), &c| {
+                    let or = 1.0 - (1.0 - or) * (1.0 - background[c]);
+                    let best = match best {
+                        Some(b) if background[b] >= background[c] => Some(b),
+                        _ => Some(c),
+                    };
+                    (or, best)
+                });
+        if let (true, Some(c)) = (signal >= SIGNAL_MASKS, strongest) {
+            let cue = format!("{} in the background, not a place", classes[c]);
+            mask(&mut physical, &cue, signal);
+            mask(&mut social, &cue, signal);
+        }
+        let clipped = clipped_share(clip, &self.near_speech, fallback);
+        if clipped >= CLIPPED_SHARE {
+            mask(&mut physical, CLIPPED_CUE, clipped);
+            mask(&mut social, CLIPPED_CUE, clipped);
         }
         let music = background[self.model.music];
         if music >= MUSIC_MASKS {
@@ -379,6 +433,100 @@ impl ContextStage {
             whole_clip_fallback: fallback,
             top_classes: top(&self.whole[..], classes, TOP_CLASSES),
         })
+    }
+
+    /// YAMNet on the log-mel frames of the clip's parts: returns the
+    /// non-speech frames, the fallback, the speech frames and whether there
+    /// is enough speech.
+    fn score_yamnet(
+        &mut self,
+        clip: &[f32],
+        speech: &[bool],
+        ms: u64,
+    ) -> Result<(usize, bool, usize, bool), ContextError> {
+        let is_speech = |i: usize| speech.get(i).copied().unwrap_or(false);
+        self.mel.compute(clip, &mut self.frames);
+        if self.frames.is_empty() {
+            return Err(ContextError::TooShort { ms });
+        }
+        // Mel frame j reads samples 160 j .. 160 j + 512: 10 ms frames j..=j+3.
+        let touches_speech = |near: &[bool], j: usize| (j..j + 4).any(|k| near[k]);
+        let centre_is_speech = |j: usize| is_speech(j + 1);
+
+        // YAMNet runs on the non-speech frames (or the whole clip when there
+        // are too few) and on the speech frames: each frame is seen about
+        // twice (patches overlap by half), never more.
+        let n_nonspeech = self.select(Part::NonSpeech, touches_speech, centre_is_speech);
+        let fallback = n_nonspeech < MIN_NONSPEECH_FRAMES;
+        if fallback {
+            self.select(Part::Whole, touches_speech, centre_is_speech);
+            self.score_selected(Part::Whole)?;
+        } else {
+            self.score_selected(Part::NonSpeech)?;
+        }
+        let n_speech = self.select(Part::Speech, touches_speech, centre_is_speech);
+        let has_speech = n_speech >= MIN_SPEECH_FRAMES;
+        if has_speech {
+            self.score_selected(Part::Speech)?;
+        }
+        Ok((n_nonspeech, fallback, n_speech, has_speech))
+    }
+
+    /// CED-tiny on the samples of the clip's parts, chosen by 10 ms frame as
+    /// for YAMNet (non-speech: away from speech by the guard; speech: the
+    /// VAD's speech frames; the whole clip in the fallback). Returns the same
+    /// counts as [`Self::score_yamnet`], in 10 ms frames.
+    fn score_ced(
+        &mut self,
+        clip: &[f32],
+        speech: &[bool],
+        n_10ms: usize,
+    ) -> Result<(usize, bool, usize, bool), ContextError> {
+        let is_speech = |i: usize| speech.get(i).copied().unwrap_or(false);
+        let n_nonspeech = (0..n_10ms).filter(|&i| !self.near_speech[i]).count();
+        let fallback = n_nonspeech < MIN_NONSPEECH_FRAMES;
+        let background = if fallback {
+            Part::Whole
+        } else {
+            Part::NonSpeech
+        };
+        self.samples.clear();
+        for i in (0..n_10ms).filter(|&i| fallback || !self.near_speech[i]) {
+            self.samples
+                .extend_from_slice(&clip[i * FRAME_SAMPLES..(i + 1) * FRAME_SAMPLES]);
+        }
+        self.run_ced(background)?;
+        let n_speech = (0..n_10ms).filter(|&i| is_speech(i)).count();
+        let has_speech = n_speech >= MIN_SPEECH_FRAMES;
+        if has_speech {
+            self.samples.clear();
+            for i in (0..n_10ms).filter(|&i| is_speech(i)) {
+                self.samples
+                    .extend_from_slice(&clip[i * FRAME_SAMPLES..(i + 1) * FRAME_SAMPLES]);
+            }
+            self.run_ced(Part::Speech)?;
+        }
+        Ok((n_nonspeech, fallback, n_speech, has_speech))
+    }
+
+    /// CED on `samples`, into the accumulator of `part` (and the background
+    /// embedding for the background parts).
+    fn run_ced(&mut self, part: Part) -> Result<(), ContextError> {
+        let (Backbone::Ced(ced), Some(scratch)) = (&self.model.backbone, self.ced.as_mut()) else {
+            return Err(ContextError::Run("CED is not this stage's backbone".into()));
+        };
+        ced.run(&self.samples, scratch, &mut self.ced_out)?;
+        let acc = match part {
+            Part::NonSpeech => &mut self.nonspeech,
+            Part::Speech => &mut self.speech,
+            Part::Whole => &mut self.whole,
+        };
+        acc.copy_from_slice(&self.ced_out.probs);
+        if part != Part::Speech {
+            self.background_embedding
+                .copy_from_slice(&self.ced_out.embedding);
+        }
+        Ok(())
     }
 
     /// Copies the frames of `part` into `selected`; returns how many.
@@ -408,13 +556,29 @@ impl ContextStage {
     /// frames, plus one ending at the last frame; fewer than 96 frames are
     /// repeated to fill one patch (no zero padding).
     fn score_selected(&mut self, part: Part) -> Result<(), ContextError> {
-        let acc = match part {
+        let (Backbone::Yamnet(net), Some(scratch)) = (&self.model.backbone, self.yamnet.as_mut())
+        else {
+            return Err(ContextError::Run(
+                "YAMNet is not this stage's backbone".into(),
+            ));
+        };
+        let size =
+            |what: &str| ContextError::Run(format!("YAMNet's {what} buffer has the wrong size"));
+        let acc: &mut [f32; yamnet::NUM_CLASSES] = match part {
             Part::NonSpeech => &mut self.nonspeech,
             Part::Speech => &mut self.speech,
             Part::Whole => &mut self.whole,
-        };
-        let mut embedding = match part {
-            Part::NonSpeech | Part::Whole => Some(&mut *self.background_embedding),
+        }
+        .as_mut_slice()
+        .try_into()
+        .map_err(|_| size("class"))?;
+        let mut embedding: Option<&mut [f32; yamnet::EMBEDDING]> = match part {
+            Part::NonSpeech | Part::Whole => Some(
+                self.background_embedding
+                    .as_mut_slice()
+                    .try_into()
+                    .map_err(|_| size("embedding"))?,
+            ),
             Part::Speech => None,
         };
         acc.fill(0.0);
@@ -437,21 +601,14 @@ impl ContextStage {
             for k in 0..FRAMES_PER_PATCH {
                 self.patch.push(self.selected[(start + k) % n]);
             }
-            self.model.yamnet.push_patch(
-                &self.patch,
-                &mut self.yamnet,
-                acc,
-                embedding.as_deref_mut(),
-            )?;
+            net.push_patch(&self.patch, scratch, acc, embedding.as_deref_mut())?;
             count += 1;
             if start + FRAMES_PER_PATCH >= n {
                 break;
             }
             next += PATCH_HOP_FRAMES;
         }
-        self.model
-            .yamnet
-            .flush(&mut self.yamnet, acc, embedding.as_deref_mut())?;
+        net.flush(scratch, acc, embedding.as_deref_mut())?;
         for a in acc.iter_mut() {
             *a /= count as f32;
         }
@@ -496,6 +653,23 @@ fn background_dbfs(clip: &[f32], near_speech: &[bool]) -> f32 {
         return FLOOR_DBFS;
     }
     ((10.0 * (energy / n as f64).log10()) as f32).max(FLOOR_DBFS)
+}
+
+/// The share of the background's samples (the 10 ms frames away from speech,
+/// or every frame in the fallback) at or above [`CLIPPED_LEVEL`].
+fn clipped_share(clip: &[f32], near_speech: &[bool], fallback: bool) -> f32 {
+    let (mut clipped, mut n) = (0usize, 0usize);
+    for (frame, &near) in clip.chunks_exact(FRAME_SAMPLES).zip(near_speech) {
+        if fallback || !near {
+            clipped += frame.iter().filter(|x| x.abs() >= CLIPPED_LEVEL).count();
+            n += frame.len();
+        }
+    }
+    if n == 0 {
+        0.0
+    } else {
+        clipped as f32 / n as f32
+    }
 }
 
 pub(crate) fn round3(x: f32) -> f32 {

@@ -58,7 +58,13 @@ pub fn sigmoid(x: f32) -> f32 {
 
 /// Parses `yamnet_class_map.csv` (`index,mid,display_name`, names maybe quoted).
 pub fn parse_class_map(text: &str) -> Result<Vec<String>, ContextError> {
-    let mut names = Vec::with_capacity(NUM_CLASSES);
+    parse_class_list(text, NUM_CLASSES)
+}
+
+/// Parses an AudioSet class list (`index,mid,display_name` with a header,
+/// names maybe quoted, indices in order) of `expected` classes.
+pub fn parse_class_list(text: &str, expected: usize) -> Result<Vec<String>, ContextError> {
+    let mut names = Vec::with_capacity(expected);
     for (n, line) in text.lines().enumerate().skip(1) {
         if line.trim().is_empty() {
             continue;
@@ -77,9 +83,9 @@ pub fn parse_class_map(text: &str) -> Result<Vec<String>, ContextError> {
         }
         names.push(name.to_string());
     }
-    if names.len() != NUM_CLASSES {
+    if names.len() != expected {
         return Err(ContextError::ClassMap(format!(
-            "{} classes, expected {NUM_CLASSES}",
+            "{} classes, expected {expected}",
             names.len()
         )));
     }

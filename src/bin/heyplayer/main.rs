@@ -436,10 +436,13 @@ fn context(args: ContextArgs, mut config: Config) -> Result<()> {
     if let Some(d) = args.models_dir {
         config.models_dir = d;
     }
+    let backbone = args
+        .backbone
+        .unwrap_or(heyplayer::context::DEFAULT_BACKBONE);
     let model = if args.zero_shot {
-        ContextModel::load_zero_shot(&config.models_dir)?
+        ContextModel::load_zero_shot_backbone(&config.models_dir, backbone)?
     } else {
-        ContextModel::load(&config.models_dir)?
+        ContextModel::load_backbone(&config.models_dir, backbone)?
     };
     let silero = models::locate("silero-vad", &config.models_dir)?;
     let mut stage = ContextStage::new(model);

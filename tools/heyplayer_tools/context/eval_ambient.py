@@ -138,10 +138,10 @@ def confusion(rows, labels, key):
             "matrix": {k: dict(v) for k, v in m.items()}}
 
 
-def run_context(binary: str, files: list[Path], zero_shot: bool) -> list[dict]:
+def run_context(binary: str, files: list[Path], zero_shot: bool, backbone: str | None = None) -> list[dict]:
     """`heyplayer context --json` on each file as one clip, with no pre-roll (all of it is
     the scene); one result per file, in order. Exits when heyplayer fails."""
-    extra = ["--zero-shot"] if zero_shot else []
+    extra = (["--zero-shot"] if zero_shot else []) + (["--backbone", backbone] if backbone else [])
     r = subprocess.run([binary, "context", "--json", "--preroll-ms", "0", *extra, *map(str, files)],
                        stdout=subprocess.PIPE, text=True)
     if r.returncode != 0:

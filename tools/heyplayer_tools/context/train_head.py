@@ -26,7 +26,14 @@
    the bare held-out ambient recordings; written to
    `models/context/figures.md` and `{out}/report.json`.
 
-    .venv/bin/python -m heyplayer_tools.context.train_head [--data tests/out/context/scenes] [--bin target/release/heyplayer] [--jobs 2]
+With `--backbone ced` (issue 33) the features are CED-tiny's (527 classes, a
+192-value embedding: 1,268 values) and the head, golden file, figures and
+report are written beside the YAMNet ones with a `_ced` suffix
+(models/context/context_head_ced.onnx, tests/golden/context_head_ced.json,
+models/context/figures_ced.md, report_ced.json); the feature cache is
+`{split}.features.ced.jsonl`.
+
+    .venv/bin/python -m heyplayer_tools.context.train_head [--data tests/out/context/scenes] [--bin target/release/heyplayer] [--jobs 2] [--backbone yamnet|ced]
 """
 import argparse
 import hashlib
@@ -55,6 +62,8 @@ L2_GRID = [1e-3, 1e-2, 1e-1, 1.0]
 # worse than the 22 compact ones.
 NUM_CLASSES = 521
 EMBEDDING = 1024
+# Per backbone: classes, embedding values, the index of `Music`, the file suffix.
+BACKBONES = {"yamnet": (521, 1024, 132, ""), "ced": (527, 192, 137, "_ced")}
 COMPACT = 12 + 4 + 6
 FEATURE_SETS = ["all", "scores", "compact", "compact+background", "compact+embedding"]
 NO_DATA_BIAS = -30.0
@@ -70,12 +79,26 @@ BACKGROUND_MUSIC = COMPACT + MUSIC_CLASS_INDEX  # its ln score in the feature ve
 # apply it; measured with the binary instead (MODEL_CARD.md, "No background sound").
 
 
+def use_backbone(name: str) -> None:
+    """Sets the module's layout constants and output paths for a backbone."""
+    global NUM_CLASSES, EMBEDDING, MUSIC_CLASS_INDEX, BACKGROUND_MUSIC, HEAD, GOLDEN, FIGURES, BACKBONE
+    NUM_CLASSES, EMBEDDING, MUSIC_CLASS_INDEX, suffix = BACKBONES[name]
+    BACKGROUND_MUSIC = COMPACT + MUSIC_CLASS_INDEX
+    HEAD = ROOT / f"models/context/context_head{suffix}.onnx"
+    GOLDEN = ROOT / f"tests/golden/context_head{suffix}.json"
+    FIGURES = ROOT / f"models/context/figures{suffix}.md"
+    BACKBONE = name
+
+
+BACKBONE = "yamnet"
+
+
 def masked_by_music(r: dict) -> bool:
     return float(np.exp(r["features"][BACKGROUND_MUSIC])) >= MUSIC_MASKS
 
 
 def extract(data: Path, split: str, binary: str, jobs: int, preroll_ms: int = 2000) -> list[dict]:
-    cache = data / f"{split}.features.jsonl"
+    cache = data / (f"{split}.features.jsonl" if BACKBONE == "yamnet" else f"{split}.features.{BACKBONE}.jsonl")
     rows = [json.loads(line) for line in open(data / f"{split}.jsonl")]
     if cache.exists():
         got = [json.loads(line) for line in open(cache)]
@@ -88,7 +111,8 @@ def extract(data: Path, split: str, binary: str, jobs: int, preroll_ms: int = 20
         out = {}
         for i in range(0, len(chunk), 50):
             part = chunk[i:i + 50]
-            r = subprocess.run([binary, "context", "--zero-shot", "--features", "--preroll-ms", str(preroll_ms)] + part,
+            r = subprocess.run([binary, "context", "--backbone", BACKBONE, "--zero-shot", "--features",
+                                "--preroll-ms", str(preroll_ms)] + part,
                                stdout=subprocess.PIPE, text=True, check=True)
             for line in r.stdout.splitlines():
                 v = json.loads(line)
@@ -180,6 +204,7 @@ def train_axis_select(rows, axis, labels):
     score, lam, name, cols, sub, oof, y = best
     w, b = train_axis(sub, axis, labels, lam)
     t = temperature(oof, y, tag=axis)
+    tau = abstention(oof, y, t, tag=axis)
     # A label with no training data has all-zero weights and keeps its NO_DATA_BIAS; every
     # other bias is divided too (with the standardisation folded in, a real bias can be
     # below NO_DATA_BIAS, so the bias value cannot tell them apart).
@@ -189,7 +214,67 @@ def train_axis_select(rows, axis, labels):
     full[cols] = w
     print(f"  {axis}: feature set {name} ({len(cols)} values), l2 {lam:g}, grouped CV {score:.3f}, "
           f"temperature {t:.2f}", file=sys.stderr)
-    return full, b, lam, name, t
+    return full, b, lam, name, t, tau
+
+
+# Selective prediction (issue 33). The rule, fixed before any held-out figure of the
+# heads it applies to was seen: an axis answers only when its calibrated probability
+# (softmax at the temperature above) is at least TAU, where TAU is the smallest value of
+# the grid MIN_CONFIDENCE, MIN_CONFIDENCE + 0.01, ..., 0.99 at which the out-of-fold
+# answers of the training split's grouped cross-validation (folds by source recording
+# series; the same folds and logits the temperature came from) are right at least
+# TARGET_ACCURACY of the time while answering at least TARGET_COVERAGE of the clips;
+# if no value does both, the one with the best out-of-fold selective accuracy among
+# those answering at least TARGET_COVERAGE. The test split is never read.
+TARGET_ACCURACY = 0.90
+TARGET_COVERAGE = 0.60
+
+
+def abstention(oof, y, t, tag):
+    run = ~np.isnan(oof).any(axis=1)
+    p = softmax(oof[run] / t)
+    y = y[run]
+    conf, right = p.max(1), p.argmax(1) == y
+    grid = np.round(np.arange(round(MIN_CONFIDENCE * 100), 100) / 100.0, 2)
+    rows = []
+    for tau in grid:
+        ans = conf >= tau
+        cov = float(ans.mean())
+        acc = float(right[ans].mean()) if ans.any() else 0.0
+        rows.append((float(tau), acc, cov))
+    ok = [r for r in rows if r[1] >= TARGET_ACCURACY and r[2] >= TARGET_COVERAGE]
+    if ok:
+        tau, acc, cov = ok[0]
+        how = "smallest meeting both targets"
+    else:
+        cands = [r for r in rows if r[2] >= TARGET_COVERAGE] or rows[:1]
+        tau, acc, cov = max(cands, key=lambda r: (r[1], -r[0]))
+        how = f"no threshold meets {TARGET_ACCURACY:.0%} right at {TARGET_COVERAGE:.0%} answered: best accuracy"
+    print(f"  {tag}: abstention threshold {tau:.2f} ({how}; out-of-fold right {acc:.3f} when answering, "
+          f"answering {cov:.3f})", file=sys.stderr)
+    return tau
+
+
+def selective(rows, axis, key):
+    """(right when answering, share answered, n) on rows with a truth on `axis`; `unknown`
+    (the threshold, or a mask) is an abstention."""
+    rows = [r for r in rows if r[axis] is not None]
+    if not rows:
+        return 0.0, 0.0, 0
+    ans = [r for r in rows if r[key] != "unknown"]
+    acc = sum(r[key] == r[axis] for r in ans) / len(ans) if ans else 0.0
+    return acc, len(ans) / len(rows), len(rows)
+
+
+def risk_coverage(rows, axis, labels, taus=(0.35, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)):
+    """Selective accuracy and coverage of the head's probabilities at several thresholds."""
+    rows = [r for r in rows if r[axis] is not None]
+    out = []
+    for tau in taus:
+        ans = [r for r in rows if not r.get("masked") and max(r["head_" + axis + "_p"]) >= tau]
+        acc = sum(labels[int(np.argmax(r["head_" + axis + "_p"]))] == r[axis] for r in ans) / len(ans) if ans else 0.0
+        out.append((tau, acc, len(ans) / len(rows) if rows else 0.0))
+    return out
 
 
 def temperature(oof, y, tag):
@@ -274,7 +359,7 @@ def train_axis(rows, axis, labels, l2):
     return wf.astype(np.float32), bf.astype(np.float32)
 
 
-def export(heads, n_features):
+def export(heads, n_features, taus):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
     nodes, inits, outputs = [], [], []
@@ -289,6 +374,10 @@ def export(heads, n_features):
                               outputs, inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="heyplayer")
     model.ir_version = 8
+    # The abstention thresholds travel with the head (src/context/head.rs reads them).
+    for axis, tau in taus.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = f"abstain_{axis}", f"{tau:.2f}"
     onnx.checker.check_model(model)
     HEAD.write_bytes(model.SerializeToString())
 
@@ -395,15 +484,18 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--emotion", action="store_true",
                     help="also evaluate emotion leave-one-pack-out (needs build_data.py --emotion)")
+    ap.add_argument("--backbone", choices=sorted(BACKBONES), default="yamnet",
+                    help="whose features the head reads (yamnet: the committed head; ced: issue 33)")
     args = ap.parse_args()
+    use_backbone(args.backbone)
     train = extract(args.data, "train", args.bin, args.jobs)
     test = extract(args.data, "test", args.bin, args.jobs)
     n_features = len(train[0]["features"])
-    heads, l2s, sets, temps = {}, {}, {}, {}
+    heads, l2s, sets, temps, taus = {}, {}, {}, {}, {}
     for axis, labels in AXES.items():
-        w, b, l2s[axis], sets[axis], temps[axis] = train_axis_select(train, axis, labels)
+        w, b, l2s[axis], sets[axis], temps[axis], taus[axis] = train_axis_select(train, axis, labels)
         heads[axis] = (w, b)
-    export(heads, n_features)
+    export(heads, n_features, taus)
 
     import onnxruntime as ort
     sess = ort.InferenceSession(str(HEAD))
@@ -417,8 +509,10 @@ def main() -> None:
                 assert np.allclose(p, ref, atol=1e-4), (axis, p, ref)
                 r["head_" + axis] = labels[int(p.argmax())]
                 r["head_" + axis + "_p"] = p[0].tolist()
+                r["sel_" + axis] = r["head_" + axis] if float(p.max()) >= taus[axis] else "unknown"
+                r["masked"] = music
                 if music:
-                    r["head_" + axis] = r["zs_" + axis] = "unknown"
+                    r["head_" + axis] = r["zs_" + axis] = r["sel_" + axis] = "unknown"
     # Golden vectors for the Rust test: the first test clip of each physical label and a crowd.
     picks, seen = [], set()
     for r in test:
@@ -428,7 +522,7 @@ def main() -> None:
             picks.append(r)
     # MIN_CONFIDENCE and MUSIC_MASKS go with them, so the Rust test also checks that both sides
     # use the same ones.
-    GOLDEN.write_text(json.dumps({"min_confidence": MIN_CONFIDENCE, "music_masks": MUSIC_MASKS,
+    GOLDEN.write_text(json.dumps({"min_confidence": MIN_CONFIDENCE, "music_masks": MUSIC_MASKS, "abstain": taus,
                                   "cases": [{"audio": r["audio"], "features": r["features"],
                                              "physical": r["head_physical_p"], "social": r["head_social_p"]}
                                             for r in picks]}))
@@ -448,6 +542,24 @@ def main() -> None:
     if rooms_bare:
         md += table(rooms_bare, "physical", PHYSICAL,
                     f"Held-out synthetic rooms alone ({len(rooms_bare)} rooms, no speech; the generator's, not real)")
+    md += [f"**Selective prediction** (abstention thresholds from the training split's grouped "
+           f"cross-validation: physical {taus['physical']:.2f}, social {taus['social']:.2f}; "
+           f"right = accuracy of the labels given, answered = share of clips labelled)", "",
+           "| set | axis | plain accuracy | right when answering | answered | n |", "|---|---|---|---|---|---|"]
+    for name, rows in (("held-out scenes", scenes), ("held-out real ambient alone", bare),
+                       ("held-out synthetic rooms alone", rooms_bare)):
+        for axis in AXES:
+            acc, cov, n = selective(rows, axis, "sel_" + axis)
+            if n:
+                md.append(f"| {name} | {axis} | {accuracy(rows, axis, 'head_' + axis)[0]:.1%} | "
+                          f"{acc:.1%} | {cov:.1%} | {n} |")
+    md += ["", "Risk-coverage of the head's probability (threshold: right when answering / answered):", ""]
+    for name, rows in (("held-out scenes", scenes), ("held-out real ambient alone", bare)):
+        for axis, labels in AXES.items():
+            rc = risk_coverage(rows, axis, labels)
+            if any(r[axis] is not None for r in rows):
+                md.append(f"- {name}, {axis}: " + ", ".join(f"{t:.2f}: {a:.1%} / {c:.1%}" for t, a, c in rc))
+    md.append("")
     if args.emotion:
         md += emotion_figures(args.data, args.bin, args.jobs)
     FIGURES.write_text("\n".join(md) + "\n")
@@ -457,10 +569,13 @@ def main() -> None:
             for key in ("zs_", "head_"):
                 a, n = accuracy(rows, axis, key + axis)
                 summary[f"{name}.{axis}.{key.rstrip('_')}"] = {"accuracy": round(a, 4), "n": n}
+            acc, cov, n = selective(rows, axis, "sel_" + axis)
+            summary[f"{name}.{axis}.selective"] = {"right_when_answering": round(acc, 4),
+                                                   "answered": round(cov, 4), "n": n}
     train_acc = {axis: accuracy(train, axis, "head_" + axis)[0] for axis in AXES}
-    (args.data / "report.json").write_text(json.dumps({"summary": summary, "train_accuracy": train_acc,
+    (args.data / f"report{BACKBONES[BACKBONE][3]}.json").write_text(json.dumps({"summary": summary, "train_accuracy": train_acc,
                                                        "l2": l2s, "feature_sets": sets,
-                                                       "temperature": temps}, indent=1))
+                                                       "temperature": temps, "abstain": taus}, indent=1))
     print(json.dumps(summary, indent=1))
     print("train accuracy (head):", train_acc)
     print(f"wrote {HEAD} ({HEAD.stat().st_size} bytes), {GOLDEN}, {FIGURES}")
