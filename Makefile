@@ -163,7 +163,10 @@ bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 # about a core-minute idle, and the generator needs about 40 s of CPU. Its
 # output goes to tests/out/test-data.log, shown if it fails; it runs niced,
 # so the build keeps the CPU it can use.
+# The suite covers the optional models too (CED-tiny, the context backbone
+# compared with YAMNet in issue 33): they are fetched here with --all.
 test: deps models $(TOOLS_READY) $(TESTS_READY)
+	$(PY) -m heyplayer_tools.fetch --all
 	$(CARGO) fmt --all --check
 	@mkdir -p tests/out; echo "[test] generating the test audio in the background (log: tests/out/test-data.log)"
 	@nice -n 10 $(MAKE) --no-print-directory test-data > tests/out/test-data.log 2>&1 & gen=$$!; \
