@@ -11,6 +11,15 @@ format (../shared/EVAL.md). Deterministic for a given seed.
 
     .venv/bin/python -m heyplayer_tools.testdata.phrasings OUT_DIR [--snr 10] [--seed 29]
     heyplayer transcribe --json OUT_DIR/wav/*.wav   # then compare with the labels
+
+Measured 2026-12-07 (seed 29, whisper-base-q8, default config): right intent on
+26/40 clips with the parser before issue 29, 31/40 after (the 5 gained: "could
+you stop the music for a minute" as a pause, "pause the song for a moment",
+"okay you can keep going", "add this song to my favourites", and "wait a
+minute, pause it" heard as "Later." whose guided guess is now the new phrasing
+"wait a minute"); the 9 left are Whisper mishearing the audio, 8 of them
+espeak-ng ("Pong-urusant-pleen." for "pause for a sec please").
+On the true sentences (text only) 31/40 before, 39/40 after.
 """
 import argparse
 import json
