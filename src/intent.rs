@@ -89,7 +89,7 @@ impl Command {
 
 /// Hesitations, dropped wherever they appear.
 const HESITATIONS: &[&str] = &[
-    "um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "mm", "ah",
+    "um", "umm", "uh", "uhh", "uhm", "er", "erm", "hmm", "hm", "mm", "mhm", "ah", "eh", "ehm",
 ];
 
 /// Politeness and address, dropped only at either end ("please stop",
@@ -115,7 +115,15 @@ const EDGE_WORDS: &[&str] = &[
     "actually",
 ];
 
-/// Openings dropped wherever they appear ("could you", "i want you to").
+/// Greetings and hedges dropped at the start only ("yo, skip", "sorry,
+/// could you pause"): at the end they could be a title ("play Sorry").
+const LEAD_WORDS: &[&str] = &["hi", "hello", "yo", "sorry", "maybe", "and", "but"];
+
+/// Openings dropped at the start ("could you", "i want you to", "would you
+/// mind"), with the edge words, as often as they come ("ok so could you
+/// please …"). Never inside a query ("play let's dance"). An opening followed
+/// by "hear" or "listen" stays: "can you hear me" is not "hear me", and
+/// "i want to hear …" is a play verb of its own.
 const OPENINGS: &[&str] = &[
     "can you",
     "could you",
@@ -126,9 +134,114 @@ const OPENINGS: &[&str] = &[
     "i need you to",
     "i'd like you to",
     "id like you to",
+    "i would like you to",
     "go ahead and",
+    "you can",
     "let's",
     "lets",
+    "i want to",
+    "i wanna",
+    "i'd like to",
+    "id like to",
+    "i would like to",
+    "i'd love to",
+    "i would love to",
+    "can we",
+    "could we",
+    "excuse me",
+    "i said",
+    "would you mind",
+    "do you mind",
+];
+
+/// Openings after which the verb comes as "-ing" ("would you mind pausing").
+const MIND_OPENINGS: &[&str] = &["would you mind", "do you mind"];
+
+/// "-ing" forms after [`MIND_OPENINGS`] and the verbs the rules know.
+const GERUNDS: &[(&str, &str)] = &[
+    ("pausing", "pause"),
+    ("stopping", "stop"),
+    ("skipping", "skip"),
+    ("turning", "turn"),
+    ("playing", "play"),
+    ("putting", "put"),
+    ("muting", "mute"),
+    ("unmuting", "unmute"),
+    ("going", "go"),
+    ("lowering", "lower"),
+    ("raising", "raise"),
+    ("resuming", "resume"),
+    ("continuing", "continue"),
+    ("shuffling", "shuffle"),
+    ("repeating", "repeat"),
+    ("changing", "change"),
+    ("increasing", "increase"),
+    ("decreasing", "decrease"),
+    ("reducing", "reduce"),
+    ("making", "make"),
+    ("switching", "switch"),
+    ("starting", "start"),
+    ("setting", "set"),
+];
+
+/// Short spells of time dropped at the end ("pause for a second"). After
+/// one of them, a stop is a pause: "stop for a moment" means come back.
+const BRIEF_TAILS: &[&str] = &[
+    "for a second",
+    "for a sec",
+    "for a moment",
+    "for a minute",
+    "for a bit",
+    "for a while",
+    "for a little while",
+    "for a little bit",
+    "for a little",
+    "for a few minutes",
+    "for a few seconds",
+    "for a few",
+    "for one second",
+    "for one minute",
+];
+
+/// Other time and politeness dropped at the end ("skip it already", "turn it
+/// down if you don't mind"); also at the end of a play query.
+const POLITE_TAILS: &[&str] = &[
+    "for now",
+    "for the moment",
+    "for the time being",
+    "if you don't mind",
+    "if you dont mind",
+    "if you can",
+    "if you could",
+    "if you would",
+    "if possible",
+    "could you",
+    "can you",
+    "would you",
+    "will you",
+    "right now",
+    "real quick",
+    "quickly",
+    "then",
+    "already",
+    "mate",
+    "buddy",
+    "dude",
+];
+
+/// Degree dropped at the end ("turn it down a bit"); never from a query.
+const DEGREE_TAILS: &[&str] = &[
+    "a little bit",
+    "a little more",
+    "a bit more",
+    "a little",
+    "a bit",
+    "a tad",
+    "a touch",
+    "a notch",
+    "a lot",
+    "some more",
+    "slightly",
 ];
 
 /// Normalises a transcript: lower case, apostrophes kept inside words, other
@@ -234,26 +347,92 @@ fn words_to_digits(words: &[&str]) -> Vec<String> {
     out
 }
 
-/// The words of `text` without hesitations, openings and edge words.
+/// Whether `text` ends with the words `tail` (and has words before them).
+fn cut_tail<'a>(text: &'a str, tail: &str) -> Option<&'a str> {
+    text.strip_suffix(tail)
+        .and_then(|s| s.strip_suffix(' '))
+        .filter(|s| !s.is_empty())
+}
+
+/// The words of `text` without hesitations, and without openings, edge and
+/// lead words at its start and edge words at its end.
 fn strip(text: &str) -> String {
-    let mut t = format!(" {text} ");
-    for o in OPENINGS {
-        let pat = format!(" {o} ");
-        while let Some(pos) = t.find(&pat) {
-            t.replace_range(pos..pos + pat.len() - 1, "");
-        }
-    }
-    let mut words: Vec<&str> = t
+    let mut words: Vec<&str> = text
         .split_whitespace()
         .filter(|w| !HESITATIONS.contains(w))
         .collect();
-    while words.first().is_some_and(|w| EDGE_WORDS.contains(w)) {
-        words.remove(0);
+    loop {
+        let before = words.len();
+        // The longest opening that starts the text.
+        let opening = OPENINGS
+            .iter()
+            .filter(|o| {
+                let n = o.split_whitespace().count();
+                words.len() > n
+                    && words[..n].iter().copied().eq(o.split_whitespace())
+                    && !matches!(words[n], "hear" | "listen")
+            })
+            .max_by_key(|o| o.len());
+        if let Some(o) = opening {
+            words.drain(..o.split_whitespace().count());
+            if MIND_OPENINGS.contains(o) {
+                if let Some((_, base)) = GERUNDS.iter().find(|(g, _)| *g == words[0]) {
+                    words[0] = base;
+                }
+            }
+        }
+        // One word at a time: "ok you can stop" has the opening "you can".
+        else if words
+            .first()
+            .is_some_and(|w| EDGE_WORDS.contains(w) || LEAD_WORDS.contains(w))
+        {
+            words.remove(0);
+        }
+        if words.len() == before {
+            break;
+        }
     }
-    while words.last().is_some_and(|w| EDGE_WORDS.contains(w)) {
+    // "for now" stays whole, for the fillers ([`strip_tails`]).
+    while words.len() > 1
+        && words.last().is_some_and(|w| EDGE_WORDS.contains(w))
+        && words[words.len() - 2] != "for"
+    {
         words.pop();
     }
     words.join(" ")
+}
+
+/// `text` without fillers at its end (edge words, [`BRIEF_TAILS`],
+/// [`POLITE_TAILS`] and, unless `query`, [`DEGREE_TAILS`]), and whether a
+/// brief spell of time was among them.
+fn strip_tails(text: &str, query: bool) -> (String, bool) {
+    let mut t = text;
+    let mut brief = false;
+    loop {
+        let before = t.len();
+        while let Some((rest, last)) = t.rsplit_once(' ') {
+            if !EDGE_WORDS.contains(&last) || rest == "for" || rest.ends_with(" for") {
+                break;
+            }
+            t = rest;
+        }
+        let lists: &[&[&str]] = if query {
+            &[BRIEF_TAILS, POLITE_TAILS]
+        } else {
+            &[BRIEF_TAILS, POLITE_TAILS, DEGREE_TAILS]
+        };
+        for (k, list) in lists.iter().enumerate() {
+            if let Some(rest) = list.iter().find_map(|tail| cut_tail(t, tail)) {
+                brief |= k == 0;
+                t = rest;
+                break;
+            }
+        }
+        if t.len() == before {
+            break;
+        }
+    }
+    (t.to_string(), brief)
 }
 
 /// Whether `phrase` occurs in `text` as whole words.
@@ -276,11 +455,19 @@ fn only(text: &str, phrases: &[&str]) -> bool {
         " the music",
         " the song",
         " the track",
+        " the tune",
+        " the sound",
+        " the audio",
         " this song",
         " this track",
+        " this one",
+        " that one",
+        " the current song",
+        " the current track",
         " the playback",
         " playback",
         " the player",
+        " everything",
         " music",
         " it",
         " this",
@@ -299,6 +486,7 @@ fn number(text: &str) -> Option<u32> {
     text.split_whitespace().find_map(|w| w.parse().ok())
 }
 
+/// Asking what is playing, anywhere in the text.
 const WHATS_PLAYING: &[&str] = &[
     "what's playing",
     "whats playing",
@@ -314,19 +502,38 @@ const WHATS_PLAYING: &[&str] = &[
     "what track is this",
     "what's the name of this song",
     "what is the name of this song",
+    "what's the name of this track",
     "name of this song",
     "name of the song",
+    "what's the song called",
+    "what is the song called",
+    "what's this called",
+    "what is this called",
     "who is this",
     "who's this",
     "who is singing",
     "who's singing",
     "who sings this",
     "who is playing",
+    "who's the artist",
+    "who is the artist",
+    "what band is this",
+    "which band is this",
+    "what artist is this",
+    "which artist is this",
+    "what album is this",
     "what am i listening to",
     "what are we listening to",
-    "what's on",
+    "currently playing",
     "which song is this",
+];
+/// Asking what is playing, as the whole text (anywhere they mean other things).
+const WHATS_PLAYING_EXACT: &[&str] = &[
+    "what's on",
+    "whats on",
     "what song",
+    "what's this",
+    "what is this",
 ];
 
 const UNMUTE: &[&str] = &[
@@ -335,38 +542,71 @@ const UNMUTE: &[&str] = &[
     "sound on",
     "sound back on",
     "turn the sound back on",
+    "turn the sound on",
+    "turn the volume back on",
+    "volume back on",
 ];
+const UNMUTE_EXACT: &[&str] = &["volume on", "sound back"];
 const MUTE: &[&str] = &[
     "mute",
     "sound off",
     "turn off the sound",
     "turn the sound off",
+    "volume off",
+    "turn the volume off",
+    "turn off the volume",
+    "silence",
+    "silence the music",
+    "no sound",
+    "kill the sound",
 ];
 
+/// Louder, anywhere in the text.
 const VOLUME_UP: &[&str] = &[
     "louder",
     "make it louder",
     "volume up",
     "turn it up",
-    "turn up",
     "turn the volume up",
     "turn the music up",
+    "turn the sound up",
+    "turn up the volume",
+    "turn up the music",
+    "turn up the sound",
     "crank it up",
     "crank it",
+    "crank up the volume",
+    "crank the volume",
     "pump it up",
+    "bump it up",
     "raise the volume",
     "raise volume",
     "increase the volume",
     "increase volume",
+    "boost the volume",
     "more volume",
     "up the volume",
+    "volume higher",
+    "turn the volume higher",
     "can't hear",
     "cant hear",
+    "can barely hear",
     "too quiet",
     "too soft",
     "a bit up",
 ];
+/// Louder, as the whole text.
+const VOLUME_UP_EXACT: &[&str] = &[
+    "up",
+    "turn up",
+    "sound up",
+    "raise it",
+    "increase it",
+    "crank up",
+    "make it loud",
+];
 
+/// Quieter, anywhere in the text.
 const VOLUME_DOWN: &[&str] = &[
     "quieter",
     "make it quieter",
@@ -375,35 +615,74 @@ const VOLUME_DOWN: &[&str] = &[
     "less loud",
     "volume down",
     "turn it down",
-    "turn down",
     "turn the volume down",
     "turn the music down",
+    "turn the sound down",
+    "turn down the volume",
+    "turn down the music",
+    "turn down the sound",
     "lower the volume",
     "lower volume",
+    "lower the music",
+    "lower the sound",
     "lower it",
     "decrease the volume",
     "decrease volume",
     "reduce the volume",
     "reduce volume",
+    "bring the volume down",
+    "bring down the volume",
     "less volume",
+    "volume lower",
+    "turn the volume lower",
     "too loud",
     "keep it down",
     "not so loud",
     "bring it down",
+    "tone it down",
+    "quiet down",
     "down a bit",
 ];
+/// Quieter, as the whole text.
+const VOLUME_DOWN_EXACT: &[&str] = &[
+    "down",
+    "turn down",
+    "sound down",
+    "decrease it",
+    "reduce it",
+    "make it quiet",
+];
+
+/// The loudest: volume 100.
+const VOLUME_MAX: &[&str] = &[
+    "full volume",
+    "max volume",
+    "maximum volume",
+    "volume to max",
+    "volume to the max",
+    "volume to maximum",
+    "volume all the way up",
+    "turn it all the way up",
+    "turn the volume all the way up",
+];
+/// Half: volume 50.
+const VOLUME_HALF: &[&str] = &["half volume", "volume to half", "volume at half"];
 
 const SHUFFLE_OFF: &[&str] = &[
     "shuffle off",
     "stop shuffling",
     "turn off shuffle",
     "turn shuffle off",
+    "turn off shuffling",
     "disable shuffle",
     "no shuffle",
+    "no more shuffle",
+    "no more shuffling",
     "unshuffle",
     "don't shuffle",
     "dont shuffle",
     "shuffle mode off",
+    "stop the shuffle",
     "play in order",
 ];
 const SHUFFLE_ON: &[&str] = &[
@@ -413,6 +692,20 @@ const SHUFFLE_ON: &[&str] = &[
     "random order",
     "randomize",
     "randomise",
+];
+/// Shuffle on, anywhere in the text.
+const SHUFFLE_ON_ANY: &[&str] = &[
+    "shuffle my music",
+    "shuffle the playlist",
+    "shuffle my playlist",
+    "shuffle this playlist",
+    "shuffle the songs",
+    "shuffle my songs",
+    "shuffle play",
+    "shuffle all",
+    "shuffle mode",
+    "in random order",
+    "play randomly",
 ];
 
 const REPEAT_OFF: &[&str] = &[
@@ -424,9 +717,16 @@ const REPEAT_OFF: &[&str] = &[
     "no repeat",
     "don't repeat",
     "dont repeat",
+    "repeat mode off",
+    "no more repeating",
     "stop looping",
     "loop off",
     "turn off loop",
+    "turn off looping",
+    "no loop",
+    "don't loop",
+    "dont loop",
+    "stop the loop",
     "no more repeat",
 ];
 const REPEAT_ON: &[&str] = &[
@@ -436,23 +736,37 @@ const REPEAT_ON: &[&str] = &[
     "loop this",
     "loop it",
     "put it on loop",
+    "keep repeating",
+    "repeat mode",
+    "repeat one",
 ];
+/// Repeat on, anywhere in the text.
+const REPEAT_ON_ANY: &[&str] = &[
+    "repeat this song",
+    "repeat this track",
+    "repeat the song",
+    "repeat this one",
+    "loop this one",
+];
+/// Not a request for the repeat mode: "can you repeat that" asks to say it again.
+const REPEAT_NOT: &[&str] = &["repeat that", "repeat after me", "repeat what you said"];
 
+/// Like, anywhere in the text (not after a "don't" or "not").
 const LIKE: &[&str] = &[
-    "like this",
     "like this song",
     "like this track",
     "i like this",
     "i like it",
     "i love this",
     "i love it",
-    "love this",
     "love this song",
     "thumbs up",
     "favorite this",
     "favourite this",
     "add this to my favorites",
     "add this to my favourites",
+    "add this song to my favorites",
+    "add this song to my favourites",
     "add to favorites",
     "add to favourites",
     "add it to my favorites",
@@ -463,61 +777,117 @@ const LIKE: &[&str] = &[
     "i like this song",
     "like the song",
 ];
+/// Like, as the whole text.
+const LIKE_EXACT: &[&str] = &[
+    "like",
+    "like this",
+    "love this",
+    "like it",
+    "love it",
+    "save this",
+    "save it",
+    "favorite",
+    "favourite",
+];
 
+/// Previous, anywhere in the text.
 const PREVIOUS: &[&str] = &[
-    "previous",
-    "go back",
-    "back",
     "skip back",
-    "last song",
-    "last track",
+    "skip backwards",
+    "skip backward",
     "previous song",
     "previous track",
+    "previous one",
     "the one before",
     "song before",
     "play that again",
     "play the last song",
+    "play the last one",
     "play the previous song",
     "play the previous track",
     "go to the previous song",
-    "back one",
+    "go to the previous track",
+    "go to the last song",
+    "go back one",
+    "go back a song",
+    "go back a track",
+    "go back to the previous",
+    "go back to the last song",
+    "back one song",
+    "back a song",
     "rewind",
 ];
+/// Previous, as the whole text ("go back home" is not one).
+const PREVIOUS_EXACT: &[&str] = &[
+    "previous",
+    "go back",
+    "back",
+    "back one",
+    "last song",
+    "last track",
+    "last one",
+    "the last one",
+    "the previous one",
+];
 
+/// Next, anywhere in the text.
 const NEXT: &[&str] = &[
-    "next",
-    "skip",
     "next one",
     "next song",
     "next track",
     "skip this",
     "skip it",
     "skip song",
+    "skip the song",
+    "skip the track",
+    "skip that",
     "skip this song",
     "skip this track",
     "skip this one",
+    "skip ahead",
+    "skip forward",
+    "skip to the next",
     "play the next song",
     "play the next track",
     "play the next one",
     "play next",
     "go to the next song",
     "go to the next track",
-    "move on",
-    "another song",
-    "something else",
     "play something else",
+    "play another song",
+    "play another one",
+    "play a different song",
     "change the song",
     "change song",
     "change track",
+    "change the track",
     "i don't like this",
     "i dont like this",
     "i don't like this song",
 ];
+/// Next, as the whole text ("what's next", "skip breakfast" are not one).
+const NEXT_EXACT: &[&str] = &[
+    "next",
+    "skip",
+    "the next",
+    "move on",
+    "something else",
+    "something different",
+    "another song",
+    "another one",
+    "a different song",
+    "different song",
+    "new song",
+    "go forward",
+    "forward",
+];
 
+/// Pause, as the whole text.
 const PAUSE: &[&str] = &[
     "pause",
     "hold on",
     "hold it",
+    "hold that",
     "wait",
     "pause the music",
     "pause it",
@@ -527,9 +897,37 @@ const PAUSE: &[&str] = &[
     "hang on",
     "one moment",
     "one second",
+    "one sec",
+    "a second",
+    "a sec",
+    "a moment",
     "give me a second",
+    "give me a sec",
+    "give me a minute",
+    "give me a moment",
+    "wait a second",
+    "wait a sec",
+    "wait a minute",
+    "wait a moment",
+    "hold on a second",
+    "hold on a sec",
+    "hold on a minute",
+    "hold on a moment",
+    "hang on a second",
+    "hang on a sec",
+    "hang on a minute",
+    "hang on a moment",
+];
+/// Pause, anywhere in the text.
+const PAUSE_ANY: &[&str] = &[
+    "pause the music",
+    "pause the song",
+    "pause the track",
+    "pause playback",
+    "put it on hold",
 ];
 
+/// Resume, as the whole text.
 const RESUME: &[&str] = &[
     "resume",
     "continue",
@@ -537,14 +935,21 @@ const RESUME: &[&str] = &[
     "un pause",
     "keep playing",
     "keep going",
+    "keep it going",
+    "keep the music going",
     "carry on",
     "go on",
+    "play on",
     "play",
     "play again",
+    "press play",
+    "hit play",
     "start playing",
     "start playing again",
     "start the music",
+    "start the music again",
     "start again",
+    "start it again",
     "resume playback",
     "resume the music",
     "continue playing",
@@ -553,7 +958,17 @@ const RESUME: &[&str] = &[
     "play the music",
     "play music",
 ];
+/// Resume, anywhere in the text.
+const RESUME_ANY: &[&str] = &[
+    "resume",
+    "unpause",
+    "keep playing",
+    "continue playing",
+    "press play",
+    "hit play",
+];
 
+/// Stop, as the whole text.
 const STOP: &[&str] = &[
     "stop",
     "stop it",
@@ -567,6 +982,9 @@ const STOP: &[&str] = &[
     "turn the music off",
     "switch it off",
     "switch off the music",
+    "switch the music off",
+    "shut off the music",
+    "shut the music off",
     "enough",
     "that's enough",
     "thats enough",
@@ -574,8 +992,14 @@ const STOP: &[&str] = &[
     "end the music",
     "shut it off",
     "kill the music",
+    "kill it",
+    "cut the music",
+    "quit playing",
     "no more music",
+    "shut up",
 ];
+/// Stop, anywhere in the text.
+const STOP_ANY: &[&str] = &["stop the music", "stop playing", "stop playback"];
 
 /// Verbs that start a `play` request, longest first.
 const PLAY_VERBS: &[&str] = &[
@@ -589,6 +1013,25 @@ const PLAY_VERBS: &[&str] = &[
     "id like to hear",
     "i want to hear",
     "i wanna hear",
+    "i would love to hear",
+    "i'd love to hear",
+    "id love to hear",
+    "i'd love to listen to",
+    "i feel like listening to",
+    "i feel like hearing",
+    "i'm in the mood for",
+    "im in the mood for",
+    "in the mood for",
+    "can i hear",
+    "can i listen to",
+    "can we hear",
+    "can we listen to",
+    "could i hear",
+    "could we hear",
+    "let's hear",
+    "lets hear",
+    "let's listen to",
+    "lets listen to",
     "let me hear",
     "put on",
     "throw on",
@@ -628,27 +1071,41 @@ pub struct Phrase {
 pub fn guide_phrases() -> Vec<Phrase> {
     let closed = [
         WHATS_PLAYING,
+        WHATS_PLAYING_EXACT,
         UNMUTE,
+        UNMUTE_EXACT,
         MUTE,
         VOLUME_UP,
+        VOLUME_UP_EXACT,
         VOLUME_DOWN,
+        VOLUME_DOWN_EXACT,
+        VOLUME_MAX,
+        VOLUME_HALF,
         SHUFFLE_OFF,
         SHUFFLE_ON,
+        SHUFFLE_ON_ANY,
         REPEAT_OFF,
         REPEAT_ON,
+        REPEAT_ON_ANY,
         LIKE,
+        LIKE_EXACT,
         PREVIOUS,
+        PREVIOUS_EXACT,
         NEXT,
+        NEXT_EXACT,
         PAUSE,
+        PAUSE_ANY,
         RESUME,
+        RESUME_ANY,
         STOP,
+        STOP_ANY,
     ];
     let mut out: Vec<Phrase> = Vec::new();
     let mut add = |text: &str, open: bool| {
         // Spelling variants without the apostrophe would only compete with
         // the ones Whisper writes.
         let apostrophe_free = [
-            "whats", "cant", "dont", "thats", "id", "un mute", "un pause",
+            "whats", "cant", "dont", "thats", "id", "im", "lets", "un mute", "un pause",
         ];
         if apostrophe_free.iter().any(|w| has(text, w)) {
             return;
@@ -672,98 +1129,151 @@ pub fn guide_phrases() -> Vec<Phrase> {
 }
 
 /// Parses a transcript into a command; `None` if it is not one.
+///
+/// The rules see the text twice if need be: as said (without hesitations,
+/// openings and politeness at its ends), then also without fillers at its end
+/// ("pause for a second", "turn it down a bit", "skip it if you can"). A play
+/// request keeps its degree words ("play a little bit of jazz").
 pub fn parse(transcript: &str) -> Option<Command> {
     let norm = normalise(transcript);
     let t = strip(&norm);
     if t.is_empty() {
         return None;
     }
-    let cmd = Command::new;
+    let (core, brief) = strip_tails(&t, false);
+    let found = rules(&t).or_else(|| if core != t { rules(&core) } else { None });
+    if let Some(mut c) = found {
+        // "stop for a second": back soon, so a pause.
+        if brief && c.action == Action::Stop {
+            c.action = Action::Pause;
+        }
+        return Some(c);
+    }
+    let (t, _) = strip_tails(&t, true);
+    play(&t)
+}
 
-    if any(&t, WHATS_PLAYING) {
+/// Every rule but a play request, on stripped text `t`.
+fn rules(t: &str) -> Option<Command> {
+    let cmd = Command::new;
+    let t = t.trim();
+    if any(t, WHATS_PLAYING) || only(t, WHATS_PLAYING_EXACT) {
         return Some(cmd(Action::WhatsPlaying));
     }
+    let set = |n: u8| Command {
+        action: Action::VolumeSet,
+        query: None,
+        value: Some(n),
+    };
+    if any(t, VOLUME_MAX) {
+        return Some(set(100));
+    }
+    if any(t, VOLUME_HALF) {
+        return Some(set(50));
+    }
     // Volume set: "volume to 40", "set the volume to 40", "turn it down to 20", "40 percent".
-    if let Some(n) = number(&t) {
-        let about_volume = has(&t, "volume")
-            || has(&t, "percent")
+    if let Some(n) = number(t) {
+        let about_volume = has(t, "volume")
+            || has(t, "percent")
             || any(
-                &t,
+                t,
                 &[
                     "turn it",
-                    "turn up",
-                    "turn down",
+                    "turn up to",
+                    "turn down to",
                     "turn the music",
                     "set it",
                 ],
             );
-        if about_volume && n <= 100 {
-            return Some(Command {
-                action: Action::VolumeSet,
-                query: None,
-                value: Some(n as u8),
-            });
+        // "turn it up by 10": louder, not to 10.
+        let by = has(t, &format!("by {n}"));
+        if about_volume && by {
+            if any(t, &["up", "louder", "increase", "raise"]) {
+                return Some(cmd(Action::VolumeUp));
+            }
+            if any(t, &["down", "quieter", "lower", "decrease", "reduce"]) {
+                return Some(cmd(Action::VolumeDown));
+            }
+        } else if about_volume && n <= 100 {
+            return Some(set(n as u8));
         }
     }
-    if any(&t, UNMUTE) {
+    if any(t, UNMUTE) || only(t, UNMUTE_EXACT) {
         return Some(cmd(Action::Unmute));
     }
-    if only(&t, MUTE) || any(&t, &["mute the music", "mute it", "mute the sound"]) {
+    if only(t, MUTE)
+        || any(
+            t,
+            &[
+                "mute the music",
+                "mute it",
+                "mute the sound",
+                "mute the volume",
+            ],
+        )
+    {
         return Some(cmd(Action::Mute));
     }
-    if any(&t, VOLUME_UP) {
+    if any(t, VOLUME_UP) || only(t, VOLUME_UP_EXACT) {
         return Some(cmd(Action::VolumeUp));
     }
-    if any(&t, VOLUME_DOWN) {
+    if any(t, VOLUME_DOWN) || only(t, VOLUME_DOWN_EXACT) {
         return Some(cmd(Action::VolumeDown));
     }
-    if any(&t, SHUFFLE_OFF) {
+    if any(t, SHUFFLE_OFF) {
         return Some(cmd(Action::ShuffleOff));
     }
-    if has(&t, "shuffle") && any(&t, &["turn on", "enable", "on", "put on", "set"])
-        || only(&t, SHUFFLE_ON)
-        || any(
-            &t,
-            &["shuffle my music", "shuffle the playlist", "shuffle play"],
-        )
+    if has(t, "shuffle") && any(t, &["turn on", "enable", "on", "put on", "set"])
+        || only(t, SHUFFLE_ON)
+        || any(t, SHUFFLE_ON_ANY)
     {
         return Some(cmd(Action::ShuffleOn));
     }
-    if any(&t, REPEAT_OFF) {
+    if any(t, REPEAT_OFF) {
         return Some(cmd(Action::RepeatOff));
     }
-    if (has(&t, "repeat") || has(&t, "loop")) && any(&t, &["turn on", "enable", "on", "put", "set"])
-        || only(&t, REPEAT_ON)
-        || any(
-            &t,
-            &["repeat this song", "repeat this track", "repeat the song"],
-        )
+    if !any(t, REPEAT_NOT)
+        && ((has(t, "repeat") || has(t, "loop"))
+            && any(t, &["turn on", "enable", "on", "put", "set"])
+            || only(t, REPEAT_ON)
+            || any(t, REPEAT_ON_ANY))
     {
         return Some(cmd(Action::RepeatOn));
     }
-    if any(&t, PREVIOUS) && !has(&t, "back on") {
+    if (any(t, PREVIOUS) || only(t, PREVIOUS_EXACT)) && !has(t, "back on") {
         return Some(cmd(Action::Previous));
     }
-    if any(&t, NEXT) && !any(&t, &["next to", "skip to my lou"]) {
+    if (any(t, NEXT) || only(t, NEXT_EXACT)) && !any(t, &["next to", "skip to my lou"]) {
         return Some(cmd(Action::Next));
     }
-    if only(&t, &["like"]) || (any(&t, LIKE) && !any(&t, &["don't", "dont", "not"])) {
+    if only(t, LIKE_EXACT) || (any(t, LIKE) && !any(t, &["don't", "dont", "not"])) {
         return Some(cmd(Action::Like));
     }
-    if only(&t, PAUSE) || any(&t, &["pause the music", "pause playback", "put it on hold"]) {
+    if only(t, PAUSE) || any(t, PAUSE_ANY) {
         return Some(cmd(Action::Pause));
     }
-    if only(&t, RESUME)
-        || any(
-            &t,
-            &["resume", "unpause", "keep playing", "continue playing"],
-        )
-    {
+    if only(t, RESUME) || any(t, RESUME_ANY) {
         return Some(cmd(Action::Resume));
     }
-    if only(&t, STOP) || any(&t, &["stop the music", "stop playing", "stop playback"]) {
+    if only(t, STOP) || any(t, STOP_ANY) {
         return Some(cmd(Action::Stop));
     }
+    // "put some jazz on" (after "put it on hold / repeat / shuffle" above).
+    if let Some(mid) = t.strip_prefix("put ").and_then(|r| r.strip_suffix(" on")) {
+        return Some(match mid {
+            "it" | "the music" | "music" => cmd(Action::Resume),
+            q => Command {
+                action: Action::Play,
+                query: Some(q.to_string()),
+                value: None,
+            },
+        });
+    }
+    None
+}
+
+/// A play request: a play verb, then what to play, if anything.
+fn play(t: &str) -> Option<Command> {
     for verb in PLAY_VERBS {
         if let Some(rest) = t
             .strip_prefix(verb)
@@ -1098,5 +1608,207 @@ mod tests {
     #[test]
     fn volume_above_100_is_not_guessed() {
         assert_eq!(parse("volume to 500"), None);
+    }
+
+    /// Parses each text; fails listing every one that differs.
+    fn check(table: &[(&str, Option<Command>)]) {
+        let wrong: Vec<String> = table
+            .iter()
+            .filter(|(text, want)| &parse(text) != want)
+            .map(|(text, want)| format!("{text:?}: got {:?}, want {want:?}", parse(text)))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "{} wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+    }
+
+    /// Issue 29: the fillers and turns of phrase people use with a speaker
+    /// (written from how people talk, not from any evaluation corpus).
+    #[test]
+    fn issue_29_everyday_phrasings() {
+        use Action::*;
+        let table: Vec<(&str, Option<Command>)> = vec![
+            // a spell of time: a pause, even when said as "stop"
+            ("pause for a second", a(Pause)),
+            ("Pause for a second.", a(Pause)),
+            ("pause the music for a moment please", a(Pause)),
+            ("could you pause it for a minute", a(Pause)),
+            ("stop for a second", a(Pause)),
+            ("stop the music for a moment", a(Pause)),
+            ("hold on a sec", a(Pause)),
+            ("wait a minute", a(Pause)),
+            ("just a second", a(Pause)),
+            ("give me a minute", a(Pause)),
+            ("hang on a moment", a(Pause)),
+            ("pause the song", a(Pause)),
+            ("would you mind pausing the music", a(Pause)),
+            ("stop for now", a(Stop)),
+            // openings and politeness
+            ("could you please skip this song", a(Next)),
+            ("can you please turn it down", a(VolumeDown)),
+            ("would you please stop the music", a(Stop)),
+            ("excuse me, could you pause", a(Pause)),
+            ("sorry, can you skip this one", a(Next)),
+            ("I want to skip this song", a(Next)),
+            ("I'd like to go back", a(Previous)),
+            ("I said stop", a(Stop)),
+            ("ok you can stop now", a(Stop)),
+            ("can we skip this", a(Next)),
+            ("you can stop now", a(Stop)),
+            ("skip it if you can", a(Next)),
+            ("turn it down if you don't mind", a(VolumeDown)),
+            ("skip this song already", a(Next)),
+            ("do you mind turning it up", a(VolumeUp)),
+            ("ok so um could you please mute it", a(Mute)),
+            // degree
+            ("turn it up a bit", a(VolumeUp)),
+            ("turn it down a little", a(VolumeDown)),
+            ("a little louder", a(VolumeUp)),
+            ("up a bit", a(VolumeUp)),
+            ("turn up the music", a(VolumeUp)),
+            ("turn up the sound a little bit", a(VolumeUp)),
+            ("turn the sound down", a(VolumeDown)),
+            ("bring the volume down a notch", a(VolumeDown)),
+            ("tone it down", a(VolumeDown)),
+            ("quieter please", a(VolumeDown)),
+            ("louder, please", a(VolumeUp)),
+            ("crank up the volume", a(VolumeUp)),
+            ("turn it up by ten", a(VolumeUp)),
+            ("turn the volume down by 20 percent", a(VolumeDown)),
+            // volume to a number, in words or digits
+            ("volume to 40 percent", vol(40)),
+            ("volume to forty percent", vol(40)),
+            ("set the volume to fifty five", vol(55)),
+            ("put the volume at thirty", vol(30)),
+            ("turn it up to a hundred", vol(100)),
+            ("volume one hundred", vol(100)),
+            ("full volume", vol(100)),
+            ("max volume please", vol(100)),
+            ("turn it all the way up", vol(100)),
+            ("half volume", vol(50)),
+            // next and previous
+            ("skip this", a(Next)),
+            ("skip this song please", a(Next)),
+            ("skip the song", a(Next)),
+            ("skip ahead", a(Next)),
+            ("skip to the next one", a(Next)),
+            ("next please", a(Next)),
+            ("another one", a(Next)),
+            ("play a different song", a(Next)),
+            ("go back", a(Previous)),
+            ("go back a song", a(Previous)),
+            ("previous one", a(Previous)),
+            ("play the last one again", a(Previous)),
+            ("skip backwards", a(Previous)),
+            // stop, resume
+            ("stop the music", a(Stop)),
+            ("stop the music please", a(Stop)),
+            ("stop everything", a(Stop)),
+            ("shut the music off", a(Stop)),
+            ("kill it", a(Stop)),
+            ("resume the song", a(Resume)),
+            ("keep it going", a(Resume)),
+            ("press play", a(Resume)),
+            ("start it again", a(Resume)),
+            ("put it on", a(Resume)),
+            // mute
+            ("mute the volume", a(Mute)),
+            ("silence", a(Mute)),
+            ("turn the sound on", a(Unmute)),
+            // play
+            (
+                "play something by Miles Davis",
+                play("something by miles davis"),
+            ),
+            ("put on some jazz", play("some jazz")),
+            ("put some jazz on", play("some jazz")),
+            ("put the Beatles on", play("the beatles")),
+            ("put something on", play("something")),
+            ("play some jazz for a while", play("some jazz")),
+            ("can you play some jazz for me please", play("some jazz")),
+            ("I want to hear some blues", play("some blues")),
+            ("I'd love to hear some Beethoven", play("some beethoven")),
+            ("can I hear some jazz", play("some jazz")),
+            ("let's hear some Motown", play("some motown")),
+            ("let's listen to the radio", play("the radio")),
+            ("I'm in the mood for some reggae", play("some reggae")),
+            ("play a little bit of jazz", play("a little bit of jazz")),
+            (
+                "play Let's Dance by David Bowie",
+                play("let's dance by david bowie"),
+            ),
+            ("play I Want to Break Free", play("i want to break free")),
+            // shuffle, repeat, like, what's playing
+            ("shuffle the songs", a(ShuffleOn)),
+            ("put it on shuffle", a(ShuffleOn)),
+            ("play in random order", a(ShuffleOn)),
+            ("no more shuffle", a(ShuffleOff)),
+            ("repeat this one", a(RepeatOn)),
+            ("repeat mode off", a(RepeatOff)),
+            ("I love this one", a(Like)),
+            ("love it", a(Like)),
+            ("add this song to my favorites", a(Like)),
+            ("what's this song called", a(WhatsPlaying)),
+            ("who's the artist", a(WhatsPlaying)),
+            ("what is this", a(WhatsPlaying)),
+            ("what band is this", a(WhatsPlaying)),
+        ];
+        check(&table);
+    }
+
+    /// Issue 29: near-commands that must stay not understood (the words of
+    /// a command inside something else).
+    #[test]
+    fn issue_29_near_commands_stay_not_understood() {
+        let table = [
+            "I'll be back",
+            "call me back",
+            "go back home",
+            "back to work",
+            "what's next",
+            "next week",
+            "next time",
+            "skip breakfast",
+            "we should move on",
+            "let's talk about something else",
+            "that was the last song they played",
+            "it looks like this",
+            "it goes like this",
+            "I like turtles",
+            "the pause button is broken",
+            "turn up the heat",
+            "turn down the offer",
+            "turn off the lights",
+            "turn on the lights",
+            "wait for me",
+            "can you hear me",
+            "I want to go home",
+            "can you repeat that",
+            "repeat after me",
+            "shuffle the cards",
+            "what's on the menu",
+            "what song should I sing",
+            "what time is it",
+            "stop by the store",
+            "hold on to your dreams",
+            "I need a break",
+            "set an alarm for seven",
+            "it's a second hand shop",
+            "a little bit",
+            "for a second",
+            "if you can",
+            "please",
+            "thank you so much",
+            "not now",
+            "I played football yesterday",
+        ];
+        let wrong: Vec<String> = table
+            .iter()
+            .filter_map(|t| parse(t).map(|c| format!("{t:?} -> {c}")))
+            .collect();
+        assert!(wrong.is_empty(), "became commands:\n{}", wrong.join("\n"));
     }
 }
