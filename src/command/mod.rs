@@ -10,16 +10,12 @@ pub mod verify;
 
 use crate::asr::{AsrWorker, Transcript};
 use crate::config::Config;
-use crate::config::VerifyClip;
 use crate::context::{ContextError, ContextLabels, ContextStage};
 use crate::events::{Event, ListenState};
 use crate::Error;
 use recorder::CommandEnd;
 pub use recorder::Reading;
-use verify::{
-    command_after_phrase, match_phrase, phrase_heard, verify_wake_clip, verify_wake_short,
-    wake_lead, WakeCheck,
-};
+use verify::{match_phrase, phrase_heard, verify_wake_clip, wake_lead, WakeCheck};
 
 /// A finished command recording, handed from the front end to the command
 /// worker (one per wake; the clip is copied once, never per frame).
@@ -95,15 +91,6 @@ pub struct Commander {
     onset: bool,
     verify: bool,
     check: WakeCheck,
-    /// Which audio the second stage hears the phrase in.
-    clip: VerifyClip,
-    /// Samples after the first stage fired kept in the phrase's own clip.
-    short_after: usize,
-    /// The smallest audio context of the phrase's own clip, frames.
-    short_ctx: usize,
-    /// The verdict on the last wake's own clip: hearings ahead at each pause
-    /// and the recording's end share it.
-    own_clip: Option<OwnClip>,
     asr: AsrWorker,
     /// Keep a copy of each command's audio for the store (raw audio opted in).
     keep_clip: bool,
@@ -124,11 +111,6 @@ impl Commander {
             // A custom phrase has no first-stage model: Whisper must check it.
             verify: w.verify || onset,
             check: WakeCheck::new(w),
-            clip: w.verify_clip,
-            short_after: (w.verify_short_after_ms * u64::from(crate::audio::SAMPLE_RATE) / 1000)
-                as usize,
-            short_ctx: usize::from(w.verify_short_audio_ctx),
-            own_clip: None,
             asr,
             keep_clip: config.retention.raw_audio.on_disk(),
             kept_clip: None,
@@ -150,35 +132,6 @@ impl Commander {
     pub fn reset(&mut self) {
         self.kept_clip = None;
         self.ahead.clear();
-        self.own_clip = None;
-    }
-
-    /// The second stage on the phrase's own clip of `job` (issue 29): the
-    /// pre-roll up to `wake.verify_short_after_ms` after the first stage
-    /// fired. Heard once per wake; a recording too short to hold all of it
-    /// is heard as it is and not remembered.
-    fn own_clip(&mut self, job: &Job) -> Result<OwnClip, Error> {
-        if let Some(o) = self
-            .own_clip
-            .as_ref()
-            .filter(|o| o.wake_t_ms == job.wake_t_ms)
-        {
-            return Ok(o.clone());
-        }
-        let lead = (job.preroll_ms * u64::from(crate::audio::SAMPLE_RATE) / 1000) as usize;
-        let want = lead + self.short_after;
-        let short = &job.clip[..want.min(job.clip.len())];
-        let (v, t, plain) = verify_wake_short(&mut self.asr, short, &self.check, self.short_ctx)?;
-        let o = OwnClip {
-            wake_t_ms: job.wake_t_ms,
-            why: v.why(),
-            heard: t.text,
-            heard_plain: plain.map(|p| p.text),
-        };
-        if job.clip.len() >= want {
-            self.own_clip = Some(o.clone());
-        }
-        Ok(o)
     }
 
     /// Hears `job`, a recording up to a pause, ahead of its end, as number
@@ -237,31 +190,12 @@ impl Commander {
             return Ok(None);
         }
         let started = std::time::Instant::now();
-        // The phrase's own clip first: it can be heard before the command ends.
-        let own = match self.clip {
-            VerifyClip::Short | VerifyClip::Either if self.verify && !onset => {
-                Some(self.own_clip(job)?)
-            }
-            _ => None,
-        };
         let mut t = self.asr.transcribe(&job.clip)?;
         self.last_asr_ms = started.elapsed().as_millis() as u64;
         // Why the second stage said no, and what it heard without the prompt.
         let mut rejected: (Option<String>, Option<String>) = (None, None);
-        // What it heard, when that was the phrase's own clip.
-        let mut heard_own = None;
         let matched = if onset {
             match_phrase(&t.text, &self.check.phrase)
-        } else if own.as_ref().is_some_and(|o| o.why.is_none()) {
-            // The phrase stood on its own clip: the command is what follows
-            // it in the whole recording.
-            let rest = command_after_phrase(&mut self.asr, &t, &self.check)?;
-            self.last_asr_ms = started.elapsed().as_millis() as u64;
-            Some(rest)
-        } else if let (Some(own), VerifyClip::Short) = (&own, self.clip) {
-            rejected = (own.why.clone(), own.heard_plain.clone());
-            heard_own = Some(own.heard.clone());
-            None
         } else if self.verify {
             let (v, plain) = verify_wake_clip(&mut self.asr, &job.clip, &t, &self.check)?;
             self.last_asr_ms = started.elapsed().as_millis() as u64;
@@ -287,7 +221,7 @@ impl Commander {
                     let (why, heard_plain) = rejected;
                     out.push(Event::WakeRejected {
                         t_ms,
-                        heard: Some(heard_own.unwrap_or(t.text)),
+                        heard: Some(t.text),
                         heard_plain,
                         why: why.unwrap_or_default(),
                     });
@@ -389,19 +323,6 @@ fn reading_of(events: &[Event]) -> Reading {
             _ => None,
         })
         .unwrap_or(Reading::Unsure)
-}
-
-/// The second stage's verdict on one wake's own clip.
-#[derive(Debug, Clone)]
-struct OwnClip {
-    /// The wake it is for (when the first stage fired), ms.
-    wake_t_ms: u64,
-    /// Why the phrase was rejected; `None` when it stood.
-    why: Option<String>,
-    /// What Whisper heard in the clip, primed with the prompt.
-    heard: String,
-    /// And without the prompt, when the retry ran.
-    heard_plain: Option<String>,
 }
 
 /// A recording whose wake phrase stood, waiting to be understood.

@@ -98,12 +98,6 @@ impl WakeCheck {
         }
     }
 
-    /// The texts weighed: the phrase's own forms first, then the rivals; and
-    /// how many are the phrase's.
-    pub fn leads(&self) -> (&[String], usize) {
-        (&self.leads, self.own)
-    }
-
     /// Whether any rival is weighed.
     pub fn has_rivals(&self) -> bool {
         self.leads.len() > self.own
@@ -236,15 +230,17 @@ fn verify_retry(
 }
 
 /// The second stage on the wake phrase's own clip (issue 29): `short` is the
-/// audio from the pre-roll's start to just after the first stage fired, so
-/// Whisper hears "... hey player" without the command that would pull it
+/// audio from the pre-roll's start to just after the first stage fired, for
+/// Whisper to hear "... hey player" without the command that can pull it
 /// into "Hey play a ...". Transcribed with an audio context sized to it (at
 /// least `min_ctx` encoder frames), then [`verify_wake_clip`]'s checks and
 /// retry. Synchronous and on the short clip alone: it can run while the
 /// command is still being spoken. The verdict's command text is what
-/// followed the phrase in the short clip (usually nothing); the command
-/// comes from the whole recording ([`command_after_phrase`]). Also returns
-/// what Whisper heard in it, and without the prompt when the retry ran.
+/// followed the phrase in the short clip (usually nothing); a command would
+/// come from the whole recording. Also returns what Whisper heard in it, and
+/// without the prompt when the retry ran. Measured on the training voices
+/// and held out, not used by the daemon (the model card, issue 29):
+/// `examples/verify_short.rs` runs it.
 pub fn verify_wake_short(
     asr: &mut AsrWorker,
     short: &[f32],
@@ -254,21 +250,6 @@ pub fn verify_wake_short(
     let t = asr.transcribe_ctx(short, true, min_ctx)?;
     let (v, plain) = verify_retry(asr, short, &t, check, min_ctx)?;
     Ok((v, t, plain))
-}
-
-/// The command in `t`, the transcript of the whole recording `asr` just
-/// made, once the phrase stood on its own clip: what follows the phrase if
-/// the transcript starts with it, else what Whisper writes after the phrase
-/// forced at its start.
-pub fn command_after_phrase(
-    asr: &mut AsrWorker,
-    t: &Transcript,
-    check: &WakeCheck,
-) -> Result<String, Error> {
-    if let Some(rest) = match_phrase(&t.text, &check.phrase) {
-        return Ok(rest);
-    }
-    Ok(normalise(&asr.force(&wake_lead(&check.phrase))?.rest))
 }
 
 /// The wake phrase as Whisper writes it before a command ("Hey player,"),

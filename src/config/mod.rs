@@ -204,33 +204,6 @@ mod tests {
     }
 
     #[test]
-    fn issue_29_the_phrase_clip_is_chosen_and_bounded() {
-        let w = WakeSettings::default();
-        assert_eq!(w.verify_clip, VerifyClip::Whole);
-        assert_eq!(w.verify_short_after_ms, DEFAULT_VERIFY_SHORT_AFTER_MS);
-        let raw = RawConfig::parse(
-            "[wake]\nverify_clip = \"either\"\nverify_short_after_ms = 300\nverify_short_audio_ctx = 128\n",
-            "t",
-        )
-        .unwrap();
-        let w = raw.validate("t").unwrap().wake;
-        assert_eq!(w.verify_clip, VerifyClip::Either);
-        assert_eq!(
-            (w.verify_short_after_ms, w.verify_short_audio_ctx),
-            (300, 128)
-        );
-        assert!(RawConfig::parse("[wake]\nverify_clip = \"half\"\n", "t").is_err());
-        for bad in [
-            "verify_short_after_ms = 1001",
-            "verify_short_audio_ctx = 1501",
-        ] {
-            let raw = RawConfig::parse(&format!("[wake]\n{bad}\n"), "t").unwrap();
-            let err = raw.validate("t").unwrap_err().to_string();
-            assert!(err.contains(bad.split(' ').next().unwrap()), "{err}");
-        }
-    }
-
-    #[test]
     fn printed_default_names_every_field() {
         // A raw config with every field set serialises every key; each must
         // appear (with a comment above it) in the printed default.

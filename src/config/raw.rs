@@ -133,12 +133,6 @@ pub struct RawWake {
     pub verify_max_rival_lead: Option<f32>,
     /// Audio kept in memory before a detection and handed on with it, ms, 0 to 2000. Default 2000.
     pub preroll_ms: Option<u64>,
-    /// Which audio Whisper hears the phrase in: "whole" (the command recording), "short" (the phrase's own clip, up to verify_short_after_ms after the first stage fired) or "either" (the own clip, then the whole recording if that fails). Default "whole".
-    pub verify_clip: Option<VerifyClip>,
-    /// Audio after the first stage fired kept in the phrase's own clip, ms, 0 to 1000. Default 150.
-    pub verify_short_after_ms: Option<u64>,
-    /// Smallest audio context the phrase's own clip is heard with, in 20 ms encoder frames, 0 (sized to the clip) to 1500. Default 0.
-    pub verify_short_audio_ctx: Option<u16>,
 }
 
 /// `[output]` as written in the file.
@@ -395,25 +389,6 @@ impl RawConfig {
                 0,
                 2000,
                 "must be between 0 and 2000",
-            )?,
-            verify_clip: w.verify_clip.unwrap_or(dw.verify_clip),
-            verify_short_after_ms: check(
-                path,
-                "wake.verify_short_after_ms",
-                w.verify_short_after_ms,
-                dw.verify_short_after_ms,
-                0,
-                1000,
-                "must be between 0 and 1000",
-            )?,
-            verify_short_audio_ctx: check(
-                path,
-                "wake.verify_short_audio_ctx",
-                w.verify_short_audio_ctx,
-                dw.verify_short_audio_ctx,
-                0,
-                1500,
-                "must be between 0 and 1500",
             )?,
         };
         let da = AsrConfig::default();

@@ -74,32 +74,6 @@ pub struct WakeSettings {
     pub verify_max_rival_lead: f32,
     /// Pre-roll kept in memory, ms.
     pub preroll_ms: u64,
-    /// Which audio the second stage hears the phrase in.
-    pub verify_clip: VerifyClip,
-    /// How much audio after the first stage fired the phrase's own clip
-    /// keeps, ms.
-    pub verify_short_after_ms: u64,
-    /// The smallest audio context the phrase's own clip is heard with, in
-    /// encoder frames of 20 ms (0: sized to the clip).
-    pub verify_short_audio_ctx: u16,
-}
-
-/// Which audio the second stage hears the wake phrase in (`wake.verify_clip`,
-/// issue 29).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum VerifyClip {
-    /// The whole command recording (pre-roll, phrase and command), as one
-    /// transcript: the command can pull Whisper into "Hey play a ...".
-    #[default]
-    Whole,
-    /// The phrase's own clip: the pre-roll up to
-    /// `wake.verify_short_after_ms` after the first stage fired, with an
-    /// audio context sized to it. It can be heard while the command is still
-    /// being spoken.
-    Short,
-    /// The phrase's own clip, and when it fails the whole recording.
-    Either,
 }
 
 /// The phrase our own model is trained on.
@@ -154,14 +128,6 @@ pub const DEFAULT_WAKE_RIVALS: &[&str] = &[
 pub const DEFAULT_VERIFY_MAX_RIVAL_LEAD: f32 = 1.0;
 /// Default pre-roll before a detection, ms.
 pub const DEFAULT_WAKE_PREROLL_MS: u64 = 2000;
-/// Default audio after the first stage fired kept in the phrase's own clip
-/// (`wake.verify_short_after_ms`), ms.
-pub const DEFAULT_VERIFY_SHORT_AFTER_MS: u64 = 150;
-/// Default smallest audio context of the phrase's own clip
-/// (`wake.verify_short_audio_ctx`): 0, sized to the clip (its 20 ms frames
-/// plus [`crate::asr::AUDIO_CTX_MARGIN`]), as whisper.cpp's command example
-/// does.
-pub const DEFAULT_VERIFY_SHORT_AUDIO_CTX: u16 = 0;
 
 impl WakeSettings {
     /// Whether the phrase is the one our first-stage model is trained on
@@ -193,9 +159,6 @@ impl Default for WakeSettings {
             verify_rivals: None,
             verify_max_rival_lead: DEFAULT_VERIFY_MAX_RIVAL_LEAD,
             preroll_ms: DEFAULT_WAKE_PREROLL_MS,
-            verify_clip: VerifyClip::default(),
-            verify_short_after_ms: DEFAULT_VERIFY_SHORT_AFTER_MS,
-            verify_short_audio_ctx: DEFAULT_VERIFY_SHORT_AUDIO_CTX,
         }
     }
 }
