@@ -11,8 +11,9 @@
 //! - `short`: for each margin M (ms after that time) and audio-context floor
 //!   C (encoder frames), key `"M/C"`: the second stage on the clip from up
 //!   to `wake.preroll_ms` before the detection to M ms after it
-//!   (`verify_wake_short`, default settings): the verdict, the wall time it
-//!   took (`ms`), and for a rejection the forced phrase's mean
+//!   (`verify_wake_short`, default settings): the verdict, what Whisper
+//!   heard (`heard`, and `plain` when the retry ran), the wall time it took
+//!   (`ms`), and for a rejection the forced phrase's mean
 //!   log-probability on the last pass (`forced`, to weigh the first stage's
 //!   score as evidence).
 //!
@@ -21,7 +22,9 @@
 //!     cargo run --example verify_short -- CLIP.wav...
 //!
 //! `VERIFY_MARGINS="0,150,300"` (ms) and `VERIFY_CTX="0,512"` (frames) set
-//! the grid; `VERIFY_THREADS=N` Whisper's threads.
+//! the grid; `VERIFY_THREADS=N` Whisper's threads (use 1 on a busy
+//! machine: with 2, whisper.cpp's threads waiting on each other made one
+//! clip take minutes instead of seconds). Progress goes to stderr.
 
 use std::time::Instant;
 
