@@ -285,7 +285,7 @@ impl AsrWorker {
     /// Transcribes 16 kHz mono samples in [-1, 1], primed with the initial
     /// prompt (the command vocabulary).
     pub fn transcribe(&mut self, samples: &[f32]) -> Result<Transcript, AsrError> {
-        self.transcribe_with(samples, true)
+        self.transcribe_with(samples, true, usize::from(self.cfg.min_audio_ctx))
     }
 
     /// Transcribes without the initial prompt; the forced and guided decoding
@@ -293,10 +293,35 @@ impl AsrWorker {
     /// with this: primed with commands, Whisper tends to write "hey player"
     /// as "Play."
     pub fn transcribe_plain(&mut self, samples: &[f32]) -> Result<Transcript, AsrError> {
-        self.transcribe_with(samples, false)
+        self.transcribe_with(samples, false, usize::from(self.cfg.min_audio_ctx))
     }
 
-    fn transcribe_with(&mut self, samples: &[f32], prompt: bool) -> Result<Transcript, AsrError> {
+    /// Transcribes like [`Self::transcribe`] (with the initial prompt when
+    /// `prompt`, else like [`Self::transcribe_plain`]), its trimmed audio
+    /// context at least `min_ctx` encoder frames instead of
+    /// `asr.min_audio_ctx`: the wake phrase's own short clip is heard with a
+    /// context sized to it (issue 29). Without `asr.trim_audio_ctx` the
+    /// context is whole, as for every clip.
+    pub fn transcribe_ctx(
+        &mut self,
+        samples: &[f32],
+        prompt: bool,
+        min_ctx: usize,
+    ) -> Result<Transcript, AsrError> {
+        self.transcribe_with(samples, prompt, min_ctx)
+    }
+
+    /// The smallest trimmed audio context of a transcription (`asr.min_audio_ctx`).
+    pub fn min_audio_ctx(&self) -> usize {
+        usize::from(self.cfg.min_audio_ctx)
+    }
+
+    fn transcribe_with(
+        &mut self,
+        samples: &[f32],
+        prompt: bool,
+        min_ctx: usize,
+    ) -> Result<Transcript, AsrError> {
         let audio_ms = samples.len() as u64 * 1000 / SAMPLE_RATE as u64;
         if samples.len() < MIN_CLIP_SAMPLES {
             return Err(AsrError::TooShort { ms: audio_ms });
@@ -335,7 +360,7 @@ impl AsrWorker {
             (input.len() * MAX_TOKENS_PER_S / SAMPLE_RATE as usize).max(MIN_MAX_TOKENS);
         p.set_max_tokens(max_tokens as i32);
         if self.cfg.trim_audio_ctx {
-            p.set_audio_ctx(audio_ctx_for(input.len(), usize::from(self.cfg.min_audio_ctx)) as i32);
+            p.set_audio_ctx(audio_ctx_for(input.len(), min_ctx) as i32);
         }
         if prompt && !self.cfg.initial_prompt.is_empty() {
             p.set_initial_prompt(&self.cfg.initial_prompt);

@@ -10,12 +10,16 @@ settings, the same speed perturbation and noise), runs
 the share of positives accepted and of near-miss negatives ("hey layer, play
 some jazz") and real-speech clips (the training speakers' Asterisk prompts) let
 through, then the same for the daemon's second stage with its default settings
-(the forced check, the near-miss rivals and the plain retry). With
+(the forced check, the near-miss rivals and the plain retry). `--fluent N` adds
+N clips of each fluent kind: "hey player play some jazz" and a near miss ("hey
+layer play some jazz") said as one phrase, no pause (issue 29). `--bin none`
+only makes the clips (to score them with another tool, e.g.
+`examples/verify_short.rs`). With
 `VERIFY_LEADS` and `VERIFY_PLAIN` set (see examples/verify_scores.rs),
 scores.jsonl also holds each rival's score, to choose the rival settings.
 Held-out voices, flite and the held-out corpus are never used here.
 
-    .venv/bin/python -m heyplayer_tools.wake.verify_tune [--n 120] [--out DIR] [--bin target/release/examples/verify_scores]
+    .venv/bin/python -m heyplayer_tools.wake.verify_tune [--n 120] [--fluent 0] [--out DIR] [--bin target/release/examples/verify_scores]
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from heyplayer_tools.wake import build_data as bd
 
 SR = bd.SR
 KINDS = ("pos", "near", "speech")
+FLUENT_KINDS = ("fluent", "near_fluent")
 THRESHOLDS = [-0.5, -0.75, -1.0, -1.25, -1.5, -1.75, -2.0, -2.25, -2.5, -3.0, -3.5, -4.0]
 
 
@@ -53,6 +58,8 @@ def clip(rng, say, text_parts):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=120, help="clips of each kind (positive, near miss)")
+    ap.add_argument("--fluent", type=int, default=0,
+                    help="clips of each fluent kind (phrase and command as one utterance)")
     ap.add_argument("--out", default=str(bd.wf.cache_dir() / "verify_tune"))
     ap.add_argument("--bin", default="target/release/examples/verify_scores")
     ap.add_argument("--seed", type=int, default=7)
@@ -66,8 +73,10 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     files = []
     prompts = sorted(f for d in bd.SPEECH_TRAIN_DIRS for f in bd.ls_files(d))
-    for kind in KINDS:
-        for i in range(args.n):
+    count = dict({k: args.n for k in KINDS}, **{k: args.fluent for k in FLUENT_KINDS})
+    kinds = [k for k in KINDS + FLUENT_KINDS if count[k]]
+    for kind in kinds:
+        for i in range(count[kind]):
             f = out / f"{kind}-{i:03d}.wav"
             if kind == "speech":
                 picks = [prompts[int(rng.integers(len(prompts)))] for _ in range(3)]
@@ -80,10 +89,19 @@ def main():
             cmd = bd.COMMANDS[int(rng.integers(len(bd.COMMANDS)))]
             if kind == "pos":
                 head = bd.WAKE_FORMS[int(rng.integers(len(bd.WAKE_FORMS)))]
+            elif kind == "fluent":
+                head = "hey player"
             else:
                 head = bd.NEAR_MISSES[int(rng.integers(len(bd.NEAR_MISSES)))]
-            sf.write(f, clip(rng, say, [head, cmd]), SR, subtype="PCM_16")
+            parts = [f"{head} {cmd}"] if kind in FLUENT_KINDS else [head, cmd]
+            sf.write(f, clip(rng, say, parts), SR, subtype="PCM_16")
             files.append((kind, who, head, cmd, str(f)))
+    (out / "clips.jsonl").write_text("".join(
+        json.dumps({"kind": k, "who": w, "said": f"{h}, {c}", "clip": f}) + "\n"
+        for k, w, h, c, f in files))
+    if args.bin == "none":
+        print(f"[verify_tune] {len(files)} clips in {out}; list in {out / 'clips.jsonl'}")
+        return
     print(f"[verify_tune] {len(files)} clips in {out}; running {args.bin}", flush=True)
     res = subprocess.run([args.bin] + [f[-1] for f in files], capture_output=True, text=True)
     if res.returncode != 0:
@@ -92,21 +110,17 @@ def main():
     by = {r["clip"]: r for r in rows}
     table = []
     for thr in THRESHOLDS:
-        acc = dict.fromkeys(KINDS, 0)
+        acc = dict.fromkeys(kinds, 0)
         for kind, who, head, cmd, f in files:
             r = by[f]
             acc[kind] += r["matched"] or r["forced_logprob"] >= thr
-        table.append({"threshold": thr, "positives_accepted": acc["pos"] / args.n,
-                      "near_misses_passed": acc["near"] / args.n,
-                      "speech_passed": acc["speech"] / args.n})
-        print(f"min_forced {thr:6.2f}: positives accepted {acc['pos'] / args.n:6.1%}, "
-              f"near misses passed {acc['near'] / args.n:6.1%}, "
-              f"real speech passed {acc['speech'] / args.n:6.1%}")
-    ver = {k: sum(by[f]["verified"] for kind, _, _, _, f in files if kind == k) / args.n
-           for k in KINDS}
-    print(f"the daemon's second stage (default settings: forced check, rivals, plain retry): "
-          f"positives accepted {ver['pos']:6.1%}, near misses passed {ver['near']:6.1%}, "
-          f"real speech passed {ver['speech']:6.1%}")
+        table.append(dict({"threshold": thr}, **{k: acc[k] / count[k] for k in kinds}))
+        print(f"min_forced {thr:6.2f}: " + ", ".join(f"{k} {acc[k] / count[k]:6.1%}" for k in kinds))
+    ver = {k: sum(by[f]["verified"] for kind, _, _, _, f in files if kind == k) / count[k]
+           for k in kinds}
+    print("the daemon's second stage (default settings: forced check, rivals, plain retry): "
+          + ", ".join(f"{k} passed {ver[k]:6.1%}" for k in kinds)
+          + " (pos, fluent: positives; near, near_fluent, speech: must not pass)")
     (out / "scores.jsonl").write_text("".join(
         json.dumps(dict(by[f], kind=k, who=w, said=f"{h}, {c}")) + "\n" for k, w, h, c, f in files))
     (out / "table.json").write_text(json.dumps({"min_forced_alone": table, "default": ver}, indent=1))
