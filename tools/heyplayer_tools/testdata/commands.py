@@ -85,6 +85,27 @@ def mix(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     return (out / max(1.0, float(np.abs(out).max()) / 0.95)).astype(np.float32)
 
 
+def real_noise():
+    """alsa-utils' Noise.wav (a real recording) when it is installed at 16 kHz,
+    else None (the noise bed is then generated only)."""
+    noise_wav = Path("/usr/share/sounds/alsa/Noise.wav")
+    if noise_wav.is_file():
+        a, sr = sf.read(noise_wav, dtype="float32")
+        return a if sr == SR else None
+    return None
+
+
+def write_clip(out: Path, cid: str, audio, text: str, intent: dict, rng, real, snr: float) -> str:
+    """One spoken clip: 0.3 s before and 0.5 s after the speech, mixed with the
+    noise bed at `snr` dB, written to `out/wav/<cid>.wav`; returns its manifest line."""
+    lead, tail = np.zeros(int(0.3 * SR), np.float32), np.zeros(int(0.5 * SR), np.float32)
+    speech = np.concatenate([lead, audio.astype(np.float32), tail])
+    clip = mix(speech, noise_bed(len(speech), rng, real), snr)
+    sf.write(out / "wav" / f"{cid}.wav", clip, SR, subtype="PCM_16")
+    return json.dumps({"id": cid, "audio": f"wav/{cid}.wav",
+                       "labels": {"transcript": text.lower(), "intent": intent}})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", type=Path)
@@ -96,11 +117,7 @@ def main() -> None:
         print(f"[commands] {manifest} exists; delete the folder to regenerate", file=sys.stderr)
         return
     rng = np.random.default_rng(args.seed)
-    real = None
-    noise_wav = Path("/usr/share/sounds/alsa/Noise.wav")
-    if noise_wav.is_file():
-        a, sr = sf.read(noise_wav, dtype="float32")
-        real = a if sr == SR else None
+    real = real_noise()
     # Piper's noise comes from ONNX RandomNormal ops seeded at session creation:
     # seed them so the corpus is the same on every run.
     import onnxruntime as ort
@@ -116,15 +133,8 @@ def main() -> None:
         ls, ns, nw = PIPER_SCALES[i % len(PIPER_SCALES)]
         for engine, audio in (("espeak", espeak_synth_p(text, v, var, prm)),
                               ("piper", piper.synth(text, ls, ns, nw))):
-            lead, tail = np.zeros(int(0.3 * SR), np.float32), np.zeros(int(0.5 * SR), np.float32)
-            speech = np.concatenate([lead, audio.astype(np.float32), tail])
-            clip = mix(speech, noise_bed(len(speech), rng, real), args.snr)
             cid = f"cmd-{engine}-{i:03d}"
-            path = args.out / "wav" / f"{cid}.wav"
-            sf.write(path, clip, SR, subtype="PCM_16")
-            lines.append(json.dumps({"id": cid, "audio": f"wav/{cid}.wav",
-                                     "labels": {"transcript": text.lower().replace("'", "'"),
-                                                "intent": intent}}))
+            lines.append(write_clip(args.out, cid, audio, text, intent, rng, real, args.snr))
             print(f"[commands] {len(lines)}/{total} {cid}: {text}", file=sys.stderr)
     manifest.write_text("\n".join(lines) + "\n")
     print(f"[commands] wrote {len(lines)} clips and {manifest}", file=sys.stderr)

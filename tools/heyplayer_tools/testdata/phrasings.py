@@ -22,14 +22,12 @@ espeak-ng ("Pong-urusant-pleen." for "pause for a sec please").
 On the true sentences (text only) 31/40 before, 39/40 after.
 """
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from heyplayer_tools.testdata.commands import ESPEAK_VOICES, PIPER_SCALES, SR, mix, noise_bed
+from heyplayer_tools.testdata.commands import ESPEAK_VOICES, PIPER_SCALES, real_noise, write_clip
 from heyplayer_tools.wake.build_data import Piper, espeak_synth_p
 
 
@@ -92,11 +90,7 @@ def main() -> None:
         print(f"[phrasings] {manifest} exists; delete the folder to regenerate", file=sys.stderr)
         return
     rng = np.random.default_rng(args.seed)
-    real = None
-    noise_wav = Path("/usr/share/sounds/alsa/Noise.wav")
-    if noise_wav.is_file():
-        a, sr = sf.read(noise_wav, dtype="float32")
-        real = a if sr == SR else None
+    real = real_noise()
     import onnxruntime as ort
     ort.set_seed(args.seed)
     piper = Piper()
@@ -111,13 +105,8 @@ def main() -> None:
         else:
             ls, ns, nw = PIPER_SCALES[(i // 2) % len(PIPER_SCALES)]
             engine, audio = "piper", piper.synth(text, ls, ns, nw)
-        lead, tail = np.zeros(int(0.3 * SR), np.float32), np.zeros(int(0.5 * SR), np.float32)
-        speech = np.concatenate([lead, audio.astype(np.float32), tail])
-        clip = mix(speech, noise_bed(len(speech), rng, real), args.snr)
         cid = f"phr-{engine}-{i:03d}"
-        sf.write(args.out / "wav" / f"{cid}.wav", clip, SR, subtype="PCM_16")
-        lines.append(json.dumps({"id": cid, "audio": f"wav/{cid}.wav",
-                                 "labels": {"transcript": text.lower(), "intent": intent}}))
+        lines.append(write_clip(args.out, cid, audio, text, intent, rng, real, args.snr))
         print(f"[phrasings] {len(lines)}/{len(PHRASINGS)} {cid}: {text}", file=sys.stderr)
     manifest.write_text("\n".join(lines) + "\n")
     print(f"[phrasings] wrote {len(lines)} clips and {manifest}", file=sys.stderr)
