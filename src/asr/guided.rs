@@ -138,6 +138,14 @@ pub struct Guide {
     eot: i32,
     /// One log-probability row per search depth (allocated here, reused).
     rows: Vec<Vec<f32>>,
+    /// The decoder prefix whose keys and values the state holds, from
+    /// position 0, for the audio it last encoded ([`Self::forget`] empties
+    /// it), and the log-probability row after it: every search, forced
+    /// decoding and lead scoring starts from the prefix, so only the first
+    /// after an encoding decodes it (issue 31: about 120 ms of one core each
+    /// with the command prompt and whisper base).
+    kv: Vec<i32>,
+    kv_row: Vec<f32>,
     path: Vec<i32>,
     best: Vec<i32>,
     best_lp: f32,
@@ -191,6 +199,8 @@ impl Guide {
         Ok(Self {
             eot: ctx.token_eot(),
             rows: vec![vec![0.0; n_vocab]; depth],
+            kv: Vec::with_capacity(prefix.len()),
+            kv_row: vec![0.0; n_vocab],
             ctx,
             first,
             after,
@@ -210,6 +220,12 @@ impl Guide {
     /// Whether the free pass these searches follow ran without the prompt.
     pub fn set_plain(&mut self, plain: bool) {
         self.plain = plain;
+    }
+
+    /// The state is about to encode other audio: the prefix it holds was
+    /// decoded for the last, and must be decoded again.
+    pub fn forget(&mut self) {
+        self.kv.clear();
     }
 
     /// The decoder prefix matching the free pass: with or without the prompt.
@@ -296,10 +312,17 @@ impl Guide {
     /// them): how likely Whisper finds each text, to compare texts on the same
     /// audio. Leads are scored in token order, so a shared start ("Hey") is
     /// fed once. Leads longer than the search depth score `-inf`.
+    ///
+    /// A lead whose partial sum falls below `floor` is given up there and
+    /// scores `-inf`: log-probabilities are never positive, so its whole sum
+    /// could only be lower. Which leads reach `floor`, and their sums, are
+    /// the same as with no floor (`f32::NEG_INFINITY`); the others cost no
+    /// more decoder steps (issue 31: the wake check's rivals).
     pub fn lead_logprobs(
         &mut self,
         state: &mut WhisperState,
         leads: &[String],
+        floor: f32,
     ) -> Result<Vec<f32>, AsrError> {
         let mut toks = Vec::with_capacity(leads.len());
         for l in leads {
@@ -331,10 +354,14 @@ impl Guide {
             path.truncate(shared);
             cum.truncate(shared + 1);
             fed = fed.min(shared);
+            if cum[shared] < floor {
+                continue;
+            }
             if fed < shared {
                 self.step(state, path[fed], base + fed, fed + 1)?;
                 fed += 1;
             }
+            let mut below = false;
             for (k, &tok) in t.iter().enumerate().skip(shared) {
                 let lp = self.rows[k]
                     .get(tok as usize)
@@ -342,12 +369,18 @@ impl Guide {
                     .unwrap_or(f32::NEG_INFINITY);
                 cum.push(cum[k] + lp);
                 path.push(tok);
+                below = cum[k + 1] < floor;
+                if below {
+                    break;
+                }
                 if k + 1 < t.len() {
                     self.step(state, tok, base + k, k + 1)?;
                     fed = k + 1;
                 }
             }
-            out[i] = cum[t.len()];
+            if !below {
+                out[i] = cum[t.len()];
+            }
         }
         Ok(out)
     }
@@ -402,18 +435,30 @@ impl Guide {
 
     /// Feeds `tokens` from position 0 (the step counter restarts); row 0 gets
     /// the log-probabilities of the token after them. Returns the position
-    /// after them.
+    /// after them. What the state already holds of them since the last
+    /// encoding ([`Self::kv`]) is not decoded again: whisper.cpp keeps the
+    /// keys and values before the position a call starts at.
     fn feed(&mut self, state: &mut WhisperState, tokens: &[i32]) -> Result<usize, AsrError> {
         let Some((&last, head)) = tokens.split_last() else {
             return Err(AsrError::Whisper("empty decoder prefix".into()));
         };
+        self.steps = 0;
+        if self.kv == tokens {
+            self.rows[0].copy_from_slice(&self.kv_row);
+            return Ok(tokens.len());
+        }
+        let held = self.kv.iter().zip(head).take_while(|(a, b)| a == b).count();
         // whisper.cpp keeps only the last token's logits, and get_logits()
         // reads them only after a one-token call: the head goes in one batch.
-        if !head.is_empty() {
-            state.decode(head, 0, self.threads).map_err(werr)?;
+        if held < head.len() {
+            state
+                .decode(&head[held..], held, self.threads)
+                .map_err(werr)?;
         }
-        self.steps = 0;
+        self.kv.clear();
         self.step(state, last, head.len(), 0)?;
+        self.kv.extend_from_slice(tokens);
+        self.kv_row.copy_from_slice(&self.rows[0]);
         Ok(tokens.len())
     }
 

@@ -253,8 +253,19 @@ impl AsrWorker {
     /// transcript of the clip last given to [`Self::transcribe`] (see
     /// [`guided::Guide::lead_logprobs`]).
     pub fn lead_logprobs(&mut self, leads: &[String]) -> Result<Vec<f32>, AsrError> {
+        self.lead_logprobs_above(leads, f32::NEG_INFINITY)
+    }
+
+    /// [`Self::lead_logprobs`], giving up each lead as soon as its partial
+    /// sum falls below `floor` (it then scores `-inf`): the leads that reach
+    /// `floor` score the same, for fewer decoder steps.
+    pub fn lead_logprobs_above(
+        &mut self,
+        leads: &[String],
+        floor: f32,
+    ) -> Result<Vec<f32>, AsrError> {
         self.require_encoded("scoring leads")?;
-        self.guide.lead_logprobs(&mut self.state, leads)
+        self.guide.lead_logprobs(&mut self.state, leads, floor)
     }
 
     /// Guided decoding over the command phrasings (see the `guided` module) on the
@@ -366,6 +377,7 @@ impl AsrWorker {
             p.set_initial_prompt(&self.cfg.initial_prompt);
         }
         self.guide.set_plain(!prompt);
+        self.guide.forget();
         self.encoded = false;
         self.state
             .full(p, input)

@@ -123,9 +123,15 @@ pub fn verify_wake(
     if !check.has_rivals() {
         return Ok(WakeVerdict::Heard(rest));
     }
-    let lp = asr.lead_logprobs(&check.leads)?;
-    let (own, rivals) = lp.split_at(check.own);
-    let own_best = own.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let (own, rivals) = check.leads.split_at(check.own);
+    let own_best = asr
+        .lead_logprobs(own)?
+        .into_iter()
+        .fold(f32::NEG_INFINITY, f32::max);
+    // Only a rival that gets within `max_rival_lead` of the phrase can beat
+    // it: the others are given up after their first unlikely token, with the
+    // same verdict for fewer decoder steps (issue 31).
+    let rivals = asr.lead_logprobs_above(rivals, own_best + check.max_rival_lead)?;
     let Some((i, &rival_best)) = rivals.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) else {
         return Ok(WakeVerdict::Heard(rest));
     };

@@ -383,6 +383,78 @@ fn rival_scores_match_scoring_each_text_alone() {
     assert_eq!(together[1], together[4]);
 }
 
+/// Issue 31: forced decoding, lead scoring and guided search decode the
+/// prompt once per encoding and start from it afterwards; each must give what
+/// it gives as the first after a fresh encoding, and nothing of one clip's
+/// decoding may carry over to the next clip. A rival given up below a floor
+/// is one whose whole score is below it; the others score as without one.
+#[test]
+fn issue_31_what_follows_a_held_prompt_is_what_follows_a_fresh_one() {
+    let _turn = crate::common::whisper_turn();
+    /// The same decoder; the prompt may be decoded in other batches.
+    const TOL: f32 = 1e-3;
+    let pos = lines()
+        .into_iter()
+        .find(|l| l.labels["wake"] == true)
+        .expect("a positive in the wake set");
+    let b = samples(&pos);
+    // The same clip backwards: no "hey" at its start.
+    let a: Vec<f32> = b.iter().rev().copied().collect();
+    let (a, b) = (&a, &b);
+    let lead = "Hey player,";
+    let leads: Vec<String> = [
+        "Hey player,",
+        "Hey, player.",
+        "Hey layer,",
+        "Play her,",
+        "Okay player,",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut w = crate::asr::worker();
+    // Fresh: each first after its own encoding of b.
+    w.transcribe(b).unwrap();
+    let forced = w.force(lead).unwrap();
+    w.transcribe(b).unwrap();
+    let guessed = w.guess(lead).unwrap();
+    w.transcribe(b).unwrap();
+    let scored = w.lead_logprobs(&leads).unwrap();
+    // Held: after a, then b with everything run in turn.
+    w.transcribe(a).unwrap();
+    w.lead_logprobs(&leads).unwrap();
+    w.force(lead).unwrap();
+    w.transcribe(b).unwrap();
+    let held_guessed = w.guess(lead).unwrap();
+    let held_forced = w.force(lead).unwrap();
+    // Forced decoding leaves its last step's row where the prompt's was.
+    let held_scored = w.lead_logprobs(&leads).unwrap();
+    assert!((forced.lead_avg_logprob - held_forced.lead_avg_logprob).abs() < TOL);
+    assert_eq!(forced.rest, held_forced.rest);
+    match (&guessed, &held_guessed) {
+        (Some(g), Some(h)) => {
+            assert_eq!(g.text, h.text);
+            assert!((g.logprob - h.logprob).abs() < TOL, "{g:?} {h:?}");
+        }
+        (g, h) => assert_eq!(g.is_none(), h.is_none(), "{g:?} {h:?}"),
+    }
+    for (x, y) in scored.iter().zip(&held_scored) {
+        assert!((x - y).abs() < TOL, "{scored:?} {held_scored:?}");
+    }
+    // A floor half-way between the best and the worst lead.
+    let best = scored.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let worst = scored.iter().copied().fold(f32::INFINITY, f32::min);
+    let floor = (best + worst) / 2.0;
+    let above = w.lead_logprobs_above(&leads, floor).unwrap();
+    for ((lead, &full), &got) in leads.iter().zip(&scored).zip(&above) {
+        if full < floor - TOL {
+            assert_eq!(got, f32::NEG_INFINITY, "{lead}: {full} < {floor}");
+        } else if full > floor + TOL {
+            assert!((got - full).abs() < TOL, "{lead}: {got} vs {full}");
+        }
+    }
+}
+
 /// Issue 29: a stream that starts just before the phrase (a WAV, a Wyoming
 /// session) finds it as one with history does. Every held-out positive cut to
 /// 100 ms before its speech onset (the first 10 ms frame 15 dB above the
