@@ -55,7 +55,7 @@ fn main() -> anyhow::Result<()> {
         let (t0, c0) = (Instant::now(), cpu_ms());
         let t = asr.transcribe(&clip)?;
         let (t1, c1) = (Instant::now(), cpu_ms());
-        let (v, plain) = verify_wake_clip(&mut asr, &clip, &t, &check)?;
+        let (v, plain) = verify_wake_clip(&mut asr, &t, &check)?;
         let (t2, c2) = (Instant::now(), cpu_ms());
         let retried = plain.is_some();
         let text = plain.as_ref().unwrap_or(&t).clone();

@@ -57,7 +57,7 @@ fn main() -> anyhow::Result<()> {
         let leads = lead_scores(&mut asr, &extra)?;
         // On the same prompted encoding; it transcribes again without the
         // prompt only when the prompted check fails.
-        let (verified, _) = verify_wake_clip(&mut asr, &clip, &t, &check)?;
+        let (verified, _) = verify_wake_clip(&mut asr, &t, &check)?;
         let mut row = serde_json::json!({
             "clip": path,
             "heard": t.text,

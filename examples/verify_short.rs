@@ -82,7 +82,7 @@ fn main() -> anyhow::Result<()> {
         // Today's whole-clip check.
         let started = Instant::now();
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;
-        let (v, plain) = verify_wake_clip(&mut asr, &clip, &t, &check)?;
+        let (v, plain) = verify_wake_clip(&mut asr, &t, &check)?;
         let forced = match v {
             WakeVerdict::Heard(_) => None,
             _ => Some(asr.force(&lead)?.lead_avg_logprob),

@@ -120,6 +120,20 @@ pub fn capitalise(s: &str) -> String {
     }
 }
 
+/// What [`Guide::greedy`] decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Greedy {
+    /// The text, as whisper.cpp writes its tokens.
+    pub text: String,
+    /// Summed log-probability of its tokens.
+    pub logprob: f32,
+    /// How many tokens.
+    pub n: usize,
+    /// The no-speech token's probability after the decoder prefix (0 for a
+    /// continuation).
+    pub no_speech: f32,
+}
+
 /// The guided search, built once per worker.
 pub struct Guide {
     ctx: Arc<WhisperContext>,
@@ -136,6 +150,8 @@ pub struct Guide {
     /// End-of-text and the sentence-ending punctuation tokens.
     ends: Vec<i32>,
     eot: i32,
+    /// The blank token (" "), never a transcript's first.
+    blank: Option<usize>,
     /// One log-probability row per search depth (allocated here, reused).
     rows: Vec<Vec<f32>>,
     /// The decoder prefix whose keys and values the state holds, from
@@ -186,6 +202,10 @@ impl Guide {
                 ends.push(t);
             }
         }
+        let blank = match ctx.tokenize(" ", 4).map_err(werr)?[..] {
+            [t] => Some(t as usize),
+            _ => None,
+        };
         let first = Trie::build(&ctx, phrases, true)?;
         let after = Trie::build(&ctx, phrases, false)?;
         let depth = phrases
@@ -198,6 +218,7 @@ impl Guide {
         let n_vocab = ctx.n_vocab().max(0) as usize;
         Ok(Self {
             eot: ctx.token_eot(),
+            blank,
             rows: vec![vec![0.0; n_vocab]; depth],
             kv: Vec::with_capacity(prefix.len()),
             kv_row: vec![0.0; n_vocab],
@@ -278,14 +299,61 @@ impl Guide {
             self.step(state, t, pos, 0)?;
             pos += 1;
         }
-        let mut text = String::new();
-        let mut rest_lp = 0.0f32;
-        let mut n = 0usize;
-        while n < max_tokens {
-            let row = &self.rows[0];
-            let Some((tok, lp)) = row[..=self.eot as usize]
+        let g = self.greedy_from(state, pos, max_tokens, false)?;
+        Ok(Forced {
+            lead_avg_logprob: lead_lp / lead_tokens.len().max(1) as f32,
+            rest: super::clean(&g.text),
+            rest_avg_logprob: if g.n > 0 { g.logprob / g.n as f32 } else { 0.0 },
+        })
+    }
+
+    /// The transcript of the audio `state` last encoded, decoded greedily
+    /// after the decoder prefix (with the prompt or without, as the last free
+    /// pass), at most `max_tokens`: what whisper.cpp's greedy pass writes on
+    /// that encoding, without encoding it again (issue 31: the wake check's
+    /// retry without the prompt). As whisper.cpp filters the logits, text
+    /// tokens and end of text only, neither end of text nor a blank first,
+    /// and each token's log-probability among those.
+    pub fn greedy(
+        &mut self,
+        state: &mut WhisperState,
+        max_tokens: usize,
+    ) -> Result<Greedy, AsrError> {
+        let prefix = self.active_prefix().to_vec();
+        let pos = self.feed(state, &prefix)?;
+        // whisper.cpp's own no-speech probability: the token's, after the
+        // whole prefix, before any filter.
+        let nosp = self.ctx.token_nosp() as usize;
+        let no_speech = self.rows[0].get(nosp).map_or(0.0, |lp| lp.exp());
+        let mut g = self.greedy_from(state, pos, max_tokens, true)?;
+        g.no_speech = no_speech;
+        Ok(g)
+    }
+
+    /// Greedy decoding from row 0, the next token at `pos`. `whole`: as a
+    /// whole transcript (see [`Self::greedy`]); else a continuation, each
+    /// token's log-probability over the whole vocabulary.
+    fn greedy_from(
+        &mut self,
+        state: &mut WhisperState,
+        mut pos: usize,
+        max_tokens: usize,
+        whole: bool,
+    ) -> Result<Greedy, AsrError> {
+        let mut g = Greedy {
+            text: String::new(),
+            logprob: 0.0,
+            n: 0,
+            no_speech: 0.0,
+        };
+        while g.n < max_tokens {
+            let first = whole && g.n == 0;
+            let allowed = |i: usize| !(first && (i == self.eot as usize || Some(i) == self.blank));
+            let row = &self.rows[0][..=self.eot as usize];
+            let Some((tok, lp)) = row
                 .iter()
                 .enumerate()
+                .filter(|&(i, _)| allowed(i))
                 .max_by(|a, b| a.1.total_cmp(b.1))
                 .map(|(i, &v)| (i as i32, v))
             else {
@@ -294,17 +362,24 @@ impl Guide {
             if tok == self.eot {
                 break;
             }
-            rest_lp += lp;
-            n += 1;
-            text.push_str(&self.ctx.token_to_str_lossy(tok).map_err(werr)?);
+            g.logprob += if whole {
+                let mass: f32 = row
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, _)| allowed(i))
+                    .map(|(_, &v)| (v - lp).exp())
+                    .sum();
+                -mass.ln()
+            } else {
+                lp
+            };
+            g.n += 1;
+            g.text
+                .push_str(&self.ctx.token_to_str_lossy(tok).map_err(werr)?);
             self.step(state, tok, pos, 0)?;
             pos += 1;
         }
-        Ok(Forced {
-            lead_avg_logprob: lead_lp / lead_tokens.len().max(1) as f32,
-            rest: super::clean(&text),
-            rest_avg_logprob: if n > 0 { rest_lp / n as f32 } else { 0.0 },
-        })
+        Ok(g)
     }
 
     /// Summed log-probability of each of `leads` as the start of the

@@ -154,6 +154,7 @@ impl AsrModel {
             padded: Vec::with_capacity(PAD_TO_SAMPLES),
             guide,
             encoded: false,
+            last: (0, 0),
         })
     }
 }
@@ -168,6 +169,8 @@ pub struct AsrWorker {
     guide: guided::Guide,
     /// Whether `state` holds the encoding of the last clip transcribed.
     encoded: bool,
+    /// That clip's length as encoded (padded), in samples, and as given, ms.
+    last: (usize, u64),
 }
 
 /// The encoder context for a clip of `samples` samples, at least `min`
@@ -403,10 +406,35 @@ impl AsrWorker {
                 }
             }
         }
-        let text = clean(&text);
         let no_speech = no_speech.max(self.guide.no_speech_prob(&mut self.state)?);
-        let avg_logprob = if lp_n > 0 {
-            lp_sum / lp_n as f32
+        self.last = (input.len(), audio_ms);
+        Ok(self.judge(&text, lp_sum, lp_n as usize, no_speech))
+    }
+
+    /// Transcribes the clip last given to [`Self::transcribe`] (or a
+    /// variant) again without the initial prompt, like
+    /// [`Self::transcribe_plain`], on the encoding already made: greedy
+    /// decoding as whisper.cpp's, without encoding the clip again (issue 31:
+    /// the encoder is most of a transcription's cost). The forced and guided
+    /// decoding that follow run without the prompt too.
+    pub fn transcribe_plain_again(&mut self) -> Result<Transcript, AsrError> {
+        self.require_encoded("transcribing again")?;
+        self.guide.set_plain(true);
+        let (len, _) = self.last;
+        let max_tokens = (len * MAX_TOKENS_PER_S / SAMPLE_RATE as usize).max(MIN_MAX_TOKENS);
+        let g = self.guide.greedy(&mut self.state, max_tokens)?;
+        let no_speech = g.no_speech.max(self.guide.no_speech_prob(&mut self.state)?);
+        Ok(self.judge(&g.text, g.logprob, g.n, no_speech))
+    }
+
+    /// A transcript of the last clip from Whisper's `text`, the summed
+    /// log-probability of its `n` text tokens and its no-speech probability,
+    /// accepted or rejected by the configured thresholds.
+    fn judge(&self, text: &str, lp_sum: f32, n: usize, no_speech: f32) -> Transcript {
+        let text = clean(text);
+        let audio_ms = self.last.1;
+        let avg_logprob = if n > 0 {
+            lp_sum / n as f32
         } else {
             f32::NEG_INFINITY
         };
@@ -425,14 +453,14 @@ impl AsrWorker {
         } else {
             None
         };
-        Ok(Transcript {
+        Transcript {
             text,
             avg_logprob,
             logprob: lp_sum,
             no_speech_prob: no_speech,
             audio_ms,
             rejected,
-        })
+        }
     }
 }
 

@@ -199,38 +199,27 @@ pub fn phrase_heard(
     Ok((f.lead_avg_logprob >= check.min_forced).then(|| normalise(&f.rest)))
 }
 
-/// The whole second stage on `clip`, which `asr` just transcribed (primed
-/// with the prompt, audio context at least `asr.min_audio_ctx`) as `t`:
+/// The whole second stage on the clip `asr` just transcribed (primed with
+/// the prompt, audio context at least `asr.min_audio_ctx`) as `t`:
 /// [`verify_wake`] on that transcript, and when it fails, once more on a
 /// transcript made without the prompt. Primed with the
 /// command vocabulary, Whisper often writes "hey player" as "Play." or "K.
 /// Player."; on the held-out corpus the retry took verified FRR from 70.6% to
-/// 66.9% with no false accept. Returns the command text when the phrase was
+/// 66.9% with no false accept. The retry decodes the clip's encoding again
+/// ([`AsrWorker::transcribe_plain_again`]) instead of encoding it again
+/// (issue 31). Returns the command text when the phrase was
 /// heard, and the plain transcript when the retry ran (the command then comes
 /// from it). A rejection carries the verdict of the last transcript checked.
 pub fn verify_wake_clip(
     asr: &mut AsrWorker,
-    clip: &[f32],
     t: &Transcript,
     check: &WakeCheck,
-) -> Result<(WakeVerdict, Option<Transcript>), Error> {
-    let min_ctx = asr.min_audio_ctx();
-    verify_retry(asr, clip, t, check, min_ctx)
-}
-
-/// [`verify_wake_clip`] with the retry's audio context at least `min_ctx`.
-fn verify_retry(
-    asr: &mut AsrWorker,
-    clip: &[f32],
-    t: &Transcript,
-    check: &WakeCheck,
-    min_ctx: usize,
 ) -> Result<(WakeVerdict, Option<Transcript>), Error> {
     let first = verify_wake(asr, t, check)?;
     if matches!(first, WakeVerdict::Heard(_)) || !asr.has_prompt() {
         return Ok((first, None));
     }
-    let plain = asr.transcribe_ctx(clip, false, min_ctx)?;
+    let plain = asr.transcribe_plain_again()?;
     let v = verify_wake(asr, &plain, check)?;
     Ok((v, Some(plain)))
 }
@@ -254,7 +243,7 @@ pub fn verify_wake_short(
     min_ctx: usize,
 ) -> Result<(WakeVerdict, Transcript, Option<Transcript>), Error> {
     let t = asr.transcribe_ctx(short, true, min_ctx)?;
-    let (v, plain) = verify_retry(asr, short, &t, check, min_ctx)?;
+    let (v, plain) = verify_wake_clip(asr, &t, check)?;
     Ok((v, t, plain))
 }
 
