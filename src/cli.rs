@@ -256,7 +256,15 @@ head (models/context/context_head.onnx) then decides physical and social
 
   physical  indoor_quiet, indoor_busy, street, nature, vehicle   (non-speech parts)
   social    alone, conversation, crowd     (non-speech parts, speech in the pre-roll)
-  emotion   neutral, happy, sad, angry, and arousal 0..1         (speech parts)
+  emotion   neutral, happy, sad, angry                             (speech parts)
+  arousal   calm, neutral, energetic, and its value 0..1           (speech parts)
+
+Emotion is named only on a strong vocal cue (happy: laughter; sad: crying or
+sobbing; angry: shouting), else neutral, or unknown when the speech is short
+or a cue is weak. The arousal level comes from prosody and vocal effort; it is
+unknown when the speech is under 0.5 s or the two disagree. Neither was
+trained or validated on labelled emotional speech (none is available): see
+models/context/MODEL_CARD.md.
 
 The head learned street, nature and vehicle from real recordings, and the two
 indoor labels from synthetic rooms only (models/context/MODEL_CARD.md has its
@@ -270,7 +278,8 @@ no gender, age or identity is computed. Nothing is stored.
 
 Output: one line per file, or with --json one JSON object per line (physical,
 social, emotion: {value, confidence, evidence}; arousal: {value, prosody,
-evidence}; speech_fraction, top_classes, elapsed_ms...).
+evidence, level: {value, confidence, evidence}}; speech_fraction,
+top_classes, elapsed_ms...).
 
 Examples:
   heyplayer context kitchen.wav

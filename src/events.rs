@@ -670,6 +670,11 @@ mod tests {
                             level_above_background_db: 12.0,
                         },
                         evidence: vec![],
+                        level: crate::context::Label {
+                            value: "neutral".into(),
+                            confidence: 0.5,
+                            evidence: vec![("prosody".into(), 0.45)],
+                        },
                     },
                     speech_fraction: 0.5,
                     preroll_speech_fraction: 0.0,

@@ -336,8 +336,27 @@ fn the_stage_classifies_the_reference_clip() {
     // embedding is not accumulated across them either).
     assert_eq!(stage.classify(&clip, &speech).unwrap(), labels);
     assert_eq!(stage.features(), &features[..]);
+    // Read speech with no laugh, sob or shout in it (issue 33): the emotion
+    // is neutral, not named; no vocal cue votes, so the arousal level is the
+    // value's (0.395 when written with this mask: calm by a hair).
+    assert_eq!(labels.emotion.value, "neutral", "{:?}", labels.emotion);
+    let rule = &stage.model.mapping().affect;
+    let want = if a >= rule.energetic_from {
+        super::affect::ENERGETIC
+    } else if a <= rule.calm_below {
+        super::affect::CALM
+    } else {
+        super::affect::NEUTRAL
+    };
+    assert_eq!(labels.arousal.level.value, want, "{:?}", labels.arousal);
+    assert_eq!(labels.arousal.level.evidence[0].0, "prosody");
     // Without speech, emotion has nothing to go on.
     let none = stage.classify(&clip, &[]).unwrap();
     assert_eq!(none.emotion.value, super::UNKNOWN);
     assert_eq!(none.arousal.value, None);
+    assert_eq!(none.arousal.level.value, super::UNKNOWN);
+    assert_eq!(
+        none.arousal.level.evidence,
+        vec![(super::affect::TOO_SHORT_CUE.to_string(), 0.0)]
+    );
 }

@@ -143,12 +143,14 @@ pub(super) fn head_label(
     }
 }
 
-/// Arousal from vocal cues in [0, 1] (0.5: no cue either way), with the cues.
+/// Arousal's vocal cues: the noisy-OR of the mapping's high cues and of its
+/// low cues (arousal from cues alone is `0.5 + 0.5 (high - low)`), and the
+/// cues themselves, signed.
 pub(super) fn arousal_cues(
     mapping: &Mapping,
     p: &[f32],
     classes: &[String],
-) -> (f32, Vec<(String, f32)>) {
+) -> (f32, f32, Vec<(String, f32)>) {
     let high = noisy_or(&mapping.arousal_high, p, &[]);
     let low = noisy_or(&mapping.arousal_low, p, &[]);
     let mut evidence: Vec<(String, f32)> = mapping
@@ -165,5 +167,5 @@ pub(super) fn arousal_cues(
         .collect();
     evidence.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
     evidence.truncate(EVIDENCE_ITEMS);
-    ((0.5 + 0.5 * (high - low)).clamp(0.0, 1.0), evidence)
+    (high, low, evidence)
 }

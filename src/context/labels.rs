@@ -26,6 +26,20 @@ pub struct Arousal {
     pub prosody: Prosody,
     /// The vocal cues: (AudioSet class, signed contribution).
     pub evidence: Vec<(String, f32)>,
+    /// The level (issue 33): `calm`, `neutral`, `energetic` or `unknown`
+    /// (too little speech, or prosody and the vocal cues disagree), with
+    /// its confidence and why ([`super::affect::arousal_level`]). Absent
+    /// from events written before it: read as `unknown`.
+    #[serde(default = "unknown_level")]
+    pub level: Label,
+}
+
+fn unknown_level() -> Label {
+    Label {
+        value: UNKNOWN.into(),
+        confidence: 0.0,
+        evidence: Vec::new(),
+    }
 }
 
 /// Everything the stage says about one clip.
@@ -63,7 +77,7 @@ impl ContextLabels {
             format!("{name} {} {:.2} ({})", l.value, l.confidence, ev.join(", "))
         };
         let arousal = match self.arousal.value {
-            Some(a) => format!("arousal {a:.2}"),
+            Some(a) => format!("arousal {a:.2} {}", self.arousal.level.value),
             None => "arousal unknown".into(),
         };
         format!(

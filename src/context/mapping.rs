@@ -75,11 +75,113 @@ struct RawArousal {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
+struct RawAffect {
+    min_speech_frames: usize,
+    calm_below: f32,
+    energetic_from: f32,
+    cue_votes: f32,
+    strong_cue: f32,
+    weak_cue: f32,
+    strong: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RawMapping {
     physical: Vec<RawLabel>,
     social: Vec<RawLabel>,
     emotion: Vec<RawLabel>,
     arousal: RawArousal,
+    affect: RawAffect,
+}
+
+/// The emotions that may be named, each only on a strong vocal cue (issue 33).
+pub const STRONG_EMOTIONS: [&str; 3] = ["happy", "sad", "angry"];
+
+/// How arousal's level and the emotion label are decided (`[affect]` in
+/// models/context/mapping.toml, whose comments give each value's reason;
+/// the rule is in [`super::affect`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Affect {
+    /// Fewest speech frames (10 ms) for an arousal level or a `neutral`.
+    pub min_speech_frames: usize,
+    /// Arousal value (and prosodic arousal) at or under which it is `calm`.
+    pub calm_below: f32,
+    /// Arousal value (and prosodic arousal) at or above which it is `energetic`.
+    pub energetic_from: f32,
+    /// A noisy-OR of the high (or low) arousal cues at or above this votes.
+    pub cue_votes: f32,
+    /// A strong cue's score at or above which its emotion is named.
+    pub strong_cue: f32,
+    /// A strong cue's score at or above which, short of `strong_cue`,
+    /// the emotion is `unknown` rather than `neutral`.
+    pub weak_cue: f32,
+    /// Per emotion of [`STRONG_EMOTIONS`] (in that order), its strong cues'
+    /// class indices.
+    pub strong: Vec<(String, Vec<usize>)>,
+}
+
+fn affect(raw: RawAffect, classes: &[String]) -> Result<Affect, ContextError> {
+    let bad = |m: String| ContextError::Mapping(format!("[affect] {m}"));
+    for (name, v) in [
+        ("calm_below", raw.calm_below),
+        ("energetic_from", raw.energetic_from),
+        ("cue_votes", raw.cue_votes),
+        ("strong_cue", raw.strong_cue),
+        ("weak_cue", raw.weak_cue),
+    ] {
+        if !(v > 0.0 && v < 1.0) {
+            return Err(bad(format!("{name} = {v}, not in (0, 1)")));
+        }
+    }
+    if raw.calm_below >= raw.energetic_from {
+        return Err(bad(format!(
+            "calm_below {} must be under energetic_from {}",
+            raw.calm_below, raw.energetic_from
+        )));
+    }
+    if raw.weak_cue >= raw.strong_cue {
+        return Err(bad(format!(
+            "weak_cue {} must be under strong_cue {}",
+            raw.weak_cue, raw.strong_cue
+        )));
+    }
+    if raw.min_speech_frames == 0 {
+        return Err(bad("min_speech_frames must be at least 1".into()));
+    }
+    let mut got: Vec<&str> = raw.strong.keys().map(String::as_str).collect();
+    let mut want = STRONG_EMOTIONS.to_vec();
+    got.sort_unstable();
+    want.sort_unstable();
+    if got != want {
+        return Err(bad(format!(
+            "strong lists {got:?}, expected {STRONG_EMOTIONS:?}"
+        )));
+    }
+    let strong = STRONG_EMOTIONS
+        .iter()
+        .map(|&label| {
+            let names = &raw.strong[label];
+            if names.is_empty() {
+                return Err(bad(format!("strong.{label} names no class")));
+            }
+            let cues: BTreeMap<String, f32> = names.iter().map(|n| (n.clone(), 1.0)).collect();
+            let idx = resolve(&format!("affect.strong.{label}"), &cues, classes)?
+                .into_iter()
+                .map(|c| c.class)
+                .collect();
+            Ok((label.to_string(), idx))
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Affect {
+        min_speech_frames: raw.min_speech_frames,
+        calm_below: raw.calm_below,
+        energetic_from: raw.energetic_from,
+        cue_votes: raw.cue_votes,
+        strong_cue: raw.strong_cue,
+        weak_cue: raw.weak_cue,
+        strong,
+    })
 }
 
 /// One cue: an AudioSet class index and its weight.
@@ -115,6 +217,8 @@ pub struct Mapping {
     pub arousal_high: Vec<Cue>,
     /// Cues that lower arousal.
     pub arousal_low: Vec<Cue>,
+    /// Arousal's level and the emotion label's rule.
+    pub affect: Affect,
 }
 
 fn resolve(
@@ -190,6 +294,7 @@ impl Mapping {
             emotion: axis("emotion", raw.emotion, &EMOTION_LABELS, classes)?,
             arousal_high: resolve("arousal.high", &raw.arousal.high, classes)?,
             arousal_low: resolve("arousal.low", &raw.arousal.low, classes)?,
+            affect: affect(raw.affect, classes)?,
         })
     }
 
@@ -279,6 +384,17 @@ cues = { "Speech" = 1.0 }
 [arousal]
 high = { "Speech" = 1.0 }
 low = { "Silence" = 1.0 }
+[affect]
+min_speech_frames = 50
+calm_below = 0.4
+energetic_from = 0.6
+cue_votes = 0.3
+strong_cue = 0.5
+weak_cue = 0.2
+[affect.strong]
+happy = ["Speech"]
+sad = ["Silence"]
+angry = ["Bird", "Speech"]
 "#;
         let m = Mapping::parse(good, &classes).unwrap();
         assert_eq!(
@@ -305,6 +421,37 @@ low = { "Silence" = 1.0 }
         let bad = good.replace("\"Bird\" = 1.0", "\"Child speech, kid speaking\" = 1.0");
         let err = Mapping::parse(&bad, &with_child).unwrap_err().to_string();
         assert!(err.contains("age"), "{err}");
+        // The affect rule: resolved in the order happy, sad, angry; its
+        // lines, emotions and classes are checked.
+        assert_eq!(
+            m.affect.strong,
+            vec![
+                ("happy".to_string(), vec![0]),
+                ("sad".to_string(), vec![1]),
+                ("angry".to_string(), vec![2, 0]),
+            ]
+        );
+        for (from, to) in [
+            ("calm_below = 0.4", "calm_below = 0.7"),
+            ("weak_cue = 0.2", "weak_cue = 0.6"),
+            ("strong_cue = 0.5", "strong_cue = 1.5"),
+            ("min_speech_frames = 50", "min_speech_frames = 0"),
+            ("sad = [\"Silence\"]", "fear = [\"Silence\"]"),
+            ("sad = [\"Silence\"]", "sad = []"),
+            ("sad = [\"Silence\"]", "sad = [\"Sobbing\"]"),
+            ("cue_votes = 0.3\n", ""),
+        ] {
+            let bad = good.replace(from, to);
+            assert_ne!(bad, good, "{from}");
+            let err = Mapping::parse(&bad, &classes).unwrap_err().to_string();
+            assert!(err.contains("affect"), "{from} -> {to}: {err}");
+        }
+        let bad = good.replace(
+            "\"Bird\", \"Speech\"",
+            "\"Bird\", \"Child speech, kid speaking\"",
+        );
+        let err = Mapping::parse(&bad, &with_child).unwrap_err().to_string();
+        assert!(err.contains("age or sex"), "{err}");
     }
 
     /// No class naming a person's age or sex can be a cue: each listed one,

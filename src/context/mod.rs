@@ -28,6 +28,7 @@
 //! background part (never of the speech part alone; see [`features`]): it
 //! describes the surroundings, lives for one clip and is never stored.
 
+pub mod affect;
 pub mod ced;
 mod error;
 pub mod features;
@@ -316,18 +317,33 @@ impl ContextStage {
         );
         let mut emotion_scores = None;
         let (emotion, arousal) = if has_speech {
-            let (emotion, scores) = judge(&mapping.emotion, &self.speech, classes, 1.0, None, &[]);
+            // The mapping's emotion scores go into the head's vector; the
+            // label is the stricter rule of `affect` (issue 33).
+            let (_, scores) = judge(&mapping.emotion, &self.speech, classes, 1.0, None, &[]);
             emotion_scores = Some(scores);
             let prosody = self.prosody.analyse(clip, speech);
-            let (cue, evidence) = arousal_cues(mapping, &self.speech, classes);
-            let value = (1.0 - AROUSAL_CUE_WEIGHT) * prosody::prosodic_arousal(&prosody)
-                + AROUSAL_CUE_WEIGHT * cue;
+            let (high, low, evidence) = arousal_cues(mapping, &self.speech, classes);
+            let cue = (0.5 + 0.5 * (high - low)).clamp(0.0, 1.0);
+            let prosodic = prosody::prosodic_arousal(&prosody);
+            let value =
+                ((1.0 - AROUSAL_CUE_WEIGHT) * prosodic + AROUSAL_CUE_WEIGHT * cue).clamp(0.0, 1.0);
+            let level = affect::arousal_level(
+                &mapping.affect,
+                &affect::ArousalInputs {
+                    prosody: &prosody,
+                    prosodic,
+                    high,
+                    low,
+                    value,
+                },
+            );
             (
-                emotion,
+                affect::emotion_label(&mapping.affect, &self.speech, classes, speech_frames),
                 Arousal {
-                    value: Some(value.clamp(0.0, 1.0)),
+                    value: Some(value),
                     prosody,
                     evidence,
+                    level,
                 },
             )
         } else {
@@ -341,6 +357,14 @@ impl ContextStage {
                     value: None,
                     prosody: self.prosody.analyse(clip, &[]),
                     evidence: Vec::new(),
+                    level: Label {
+                        value: UNKNOWN.into(),
+                        confidence: 0.0,
+                        evidence: vec![(
+                            affect::TOO_SHORT_CUE.into(),
+                            round3(speech_frames as f32 / 100.0),
+                        )],
+                    },
                 },
             )
         };

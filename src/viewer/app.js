@@ -313,7 +313,11 @@ function arousalChip(ctx) {
   const a = ctx && ctx.arousal;
   if (!a || typeof a !== "object" || a.value === null || a.value === undefined) return null;
   const v = Number(a.value);
-  const word = v < 0.4 ? "calm" : v > 0.6 ? "lively" : "in between";
+  // The stage's own level (issue 33) when the event has one: "unclear" when
+  // the speech was too short or prosody and the vocal cues disagreed.
+  const levels = { calm: "calm", neutral: "in between", energetic: "lively", unknown: "unclear" };
+  const lv = a.level && typeof a.level.value === "string" ? levels[a.level.value] : undefined;
+  const word = lv || (v < 0.4 ? "calm" : v > 0.6 ? "lively" : "in between");
   const li = el("li", null, "chip");
   li.dataset.axis = "arousal";
   const head = el("div", null, "chip-head");

@@ -70,6 +70,18 @@ fn json_has_the_three_axes() {
         assert!(sf > 0.1 && sf < 0.95, "{sf}: {v}");
         let a = v["arousal"]["value"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&a));
+        // Issue 33: arousal's level is a label of its own, with its reasons.
+        check_label(&v["arousal"], "level", &["calm", "neutral", "energetic"]);
+        assert!(
+            !v["arousal"]["level"]["evidence"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+            "{v}"
+        );
+        // Prompts read calmly: no laugh, sob or shout, so no emotion named.
+        let emotion = v["emotion"]["value"].as_str().unwrap();
+        assert!(["neutral", "unknown"].contains(&emotion), "{v}");
         assert!(v["top_classes"][0][0].is_string());
         // No field about who speaks.
         for banned in ["gender", "age", "speaker", "embedding", "identity"] {

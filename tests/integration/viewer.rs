@@ -316,6 +316,7 @@ fn labels(
                 level_above_background_db: 18.0,
             },
             evidence: vec![("Laughter".into(), 0.1)],
+            level: label("energetic", 0.15, &[("prosody", 0.7)]),
         },
         speech_fraction: 0.4,
         preroll_speech_fraction: 0.1,
