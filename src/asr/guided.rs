@@ -162,6 +162,9 @@ pub struct Guide {
     /// with the command prompt and whisper base).
     kv: Vec<i32>,
     kv_row: Vec<f32>,
+    /// Whether `kv_row` is the row after `kv` (not when whisper.cpp's own
+    /// pass decoded it, see [`Self::held_from_free_pass`]).
+    kv_row_ok: bool,
     path: Vec<i32>,
     best: Vec<i32>,
     best_lp: f32,
@@ -222,6 +225,7 @@ impl Guide {
             rows: vec![vec![0.0; n_vocab]; depth],
             kv: Vec::with_capacity(prefix.len()),
             kv_row: vec![0.0; n_vocab],
+            kv_row_ok: false,
             ctx,
             first,
             after,
@@ -247,6 +251,20 @@ impl Guide {
     /// decoded for the last, and must be decoded again.
     pub fn forget(&mut self) {
         self.kv.clear();
+        self.kv_row_ok = false;
+    }
+
+    /// whisper.cpp's free pass just decoded its prompt, from position 0:
+    /// the prompt (the decoder prefix, with or without the initial prompt as
+    /// that pass ran) is held, so searches after it decode only its last
+    /// token again. whisper.cpp builds that prompt as the prefix is built
+    /// here; the integration test `issue_31_what_follows_a_held_prompt_is_what_follows_a_fresh_one`
+    /// checks that what follows is the same as after a prefix decoded here.
+    pub fn held_from_free_pass(&mut self) {
+        let prefix = self.active_prefix().to_vec();
+        self.kv.clear();
+        self.kv.extend_from_slice(&prefix);
+        self.kv_row_ok = false;
     }
 
     /// The decoder prefix matching the free pass: with or without the prompt.
@@ -518,7 +536,7 @@ impl Guide {
             return Err(AsrError::Whisper("empty decoder prefix".into()));
         };
         self.steps = 0;
-        if self.kv == tokens {
+        if self.kv_row_ok && self.kv == tokens {
             self.rows[0].copy_from_slice(&self.kv_row);
             return Ok(tokens.len());
         }
@@ -531,9 +549,11 @@ impl Guide {
                 .map_err(werr)?;
         }
         self.kv.clear();
+        self.kv_row_ok = false;
         self.step(state, last, head.len(), 0)?;
         self.kv.extend_from_slice(tokens);
         self.kv_row.copy_from_slice(&self.rows[0]);
+        self.kv_row_ok = true;
         Ok(tokens.len())
     }
 

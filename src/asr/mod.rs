@@ -291,6 +291,13 @@ impl AsrWorker {
         }
     }
 
+    /// The next forced, guided or lead decoding on the last clip decodes the
+    /// prompt itself instead of starting from what whisper.cpp's pass left
+    /// in the state (a check for tests: both must give the same).
+    pub fn decode_prompt_afresh(&mut self) {
+        self.guide.forget();
+    }
+
     /// Whether transcriptions are primed with an initial prompt.
     pub fn has_prompt(&self) -> bool {
         !self.cfg.initial_prompt.is_empty()
@@ -386,6 +393,7 @@ impl AsrWorker {
             .full(p, input)
             .map_err(|e| AsrError::Whisper(e.to_string()))?;
         self.encoded = true;
+        self.guide.held_from_free_pass();
 
         let mut text = String::new();
         let mut no_speech = 0.0f32;

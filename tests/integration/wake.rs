@@ -383,10 +383,11 @@ fn rival_scores_match_scoring_each_text_alone() {
     assert_eq!(together[1], together[4]);
 }
 
-/// Issue 31: forced decoding, lead scoring and guided search decode the
-/// prompt once per encoding and start from it afterwards; each must give what
-/// it gives as the first after a fresh encoding, and nothing of one clip's
-/// decoding may carry over to the next clip. A rival given up below a floor
+/// Issue 31: forced decoding, lead scoring and guided search start from the
+/// prompt whisper.cpp's own pass decoded, and from each other's; each must
+/// give what it gives as the first after a fresh encoding with the prompt
+/// decoded afresh, and nothing of one clip's decoding may carry over to the
+/// next clip. A rival given up below a floor
 /// is one whose whole score is below it; the others score as without one.
 #[test]
 fn issue_31_what_follows_a_held_prompt_is_what_follows_a_fresh_one() {
@@ -413,12 +414,16 @@ fn issue_31_what_follows_a_held_prompt_is_what_follows_a_fresh_one() {
     .map(|s| s.to_string())
     .collect();
     let mut w = crate::asr::worker();
-    // Fresh: each first after its own encoding of b.
+    // Fresh: each first after its own encoding of b, the prompt decoded here
+    // (not taken from whisper.cpp's pass).
     w.transcribe(b).unwrap();
+    w.decode_prompt_afresh();
     let forced = w.force(lead).unwrap();
     w.transcribe(b).unwrap();
+    w.decode_prompt_afresh();
     let guessed = w.guess(lead).unwrap();
     w.transcribe(b).unwrap();
+    w.decode_prompt_afresh();
     let scored = w.lead_logprobs(&leads).unwrap();
     // Held: after a, then b with everything run in turn.
     w.transcribe(a).unwrap();
