@@ -361,28 +361,16 @@ fn verify_retry(
     min_ctx: usize,
     first_score: f32,
 ) -> Result<(WakeVerdict, Option<Transcript>), Error> {
-    if let Some(min) = check.min_evidence {
-        return weigh_retry(asr, clip, t, check, min_ctx, first_score, min);
-    }
-    let first = verify_wake(asr, t, check)?;
-    if matches!(first, WakeVerdict::Heard(_)) || !asr.has_prompt() {
-        return Ok((first, None));
-    }
-    let plain = asr.transcribe_ctx(clip, false, min_ctx)?;
-    let v = verify_wake(asr, &plain, check)?;
-    Ok((v, Some(plain)))
-}
-
-/// [`verify_retry`] with the evidence weighed together, at least `min`.
-fn weigh_retry(
-    asr: &mut AsrWorker,
-    clip: &[f32],
-    t: &Transcript,
-    check: &WakeCheck,
-    min_ctx: usize,
-    first_score: f32,
-    min: f32,
-) -> Result<(WakeVerdict, Option<Transcript>), Error> {
+    let Some(min) = check.min_evidence else {
+        let first = verify_wake(asr, t, check)?;
+        if matches!(first, WakeVerdict::Heard(_)) || !asr.has_prompt() {
+            return Ok((first, None));
+        }
+        let plain = asr.transcribe_ctx(clip, false, min_ctx)?;
+        let v = verify_wake(asr, &plain, check)?;
+        return Ok((v, Some(plain)));
+    };
+    // The evidence weighed together, on the prompted pass, then on both.
     let (e, rival) = weigh(asr, check, first_score)?;
     if e.strength() >= min {
         return Ok((WakeVerdict::Heard(command_after(asr, t, check)?), None));

@@ -277,14 +277,14 @@ fn second_stage(
 fn second_stage_rejects_near_misses_and_accepts_most_positives() {
     let _turn = crate::common::whisper_turn();
     /// Near-misses the second stage may let through (measured: 2 of 36,
-    /// with and without the rivals).
+    /// with and without the rivals; 1 with the evidence weighed, issue 29).
     const MAX_NEAR_MISSES: usize = 2;
     /// Share of held-out positives it must accept (measured: 82.5% with the
-    /// rivals and the looser forced check; 77.5% before them, 72.5% before the
+    /// rivals and the looser forced check, and again with the evidence weighed; 77.5% before them, 72.5% before the
     /// plain retry).
     const MIN_POSITIVES: f64 = 0.75;
     /// Positives the prompted pass rejects and the plain retry accepts
-    /// (measured: 3).
+    /// (measured: 3; 2 with the evidence weighed).
     const MIN_RECOVERED: usize = 1;
     const NEAR_MISSES: &[&str] = &[
         "hey layer, play some jazz",
