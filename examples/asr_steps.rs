@@ -2,8 +2,8 @@
 //! time of each step the command worker runs after a wake, with the default
 //! settings: the primed transcription (encoder + free decoding), the second
 //! wake stage (forced phrase, rival leads, the retry without the prompt when
-//! it runs) and understanding (guided decoding when the free text is not a
-//! command). One JSON line per clip (wall and this thread's CPU time per
+//! it runs; the first stage's score from a scan of the clip) and
+//! understanding (guided decoding when the free text is not a command). One JSON line per clip (wall and this thread's CPU time per
 //! step), then the medians of the CPU times on stderr: with `ASR_THREADS=1`
 //! Whisper computes on this thread, so those are the work itself, which a
 //! shared machine does not distort as it does wall time.
@@ -20,7 +20,8 @@ use heyplayer::audio::read_all;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::command::verify::{verify_wake_clip, wake_lead, WakeCheck};
 use heyplayer::config::Config;
-use heyplayer::pipeline::asr_worker;
+use heyplayer::pipeline::{asr_worker, wake_models};
+use heyplayer::wake::WakeDetector;
 
 /// On-CPU time of this thread so far, ms (`/proc/thread-self/schedstat`):
 /// with one Whisper thread, the work itself, whatever else the machine runs.
@@ -47,15 +48,19 @@ fn main() -> anyhow::Result<()> {
         cfg.asr.min_audio_ctx = n.parse().context("ASR_MIN_CTX")?;
     }
     let mut asr = asr_worker(&cfg)?;
+    let models = wake_models(&cfg)?;
     let check = WakeCheck::new(&cfg.wake);
     let (mut enc, mut ver, mut und, mut all) = (vec![], vec![], vec![], vec![]);
     for path in &args {
         let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
             .with_context(|| path.clone())?;
+        // The first stage's score, which the second stage weighs.
+        let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(&clip)?;
+        let score = scan.first.map_or(scan.best_score, |d| d.score);
         let (t0, c0) = (Instant::now(), cpu_ms());
         let t = asr.transcribe(&clip)?;
         let (t1, c1) = (Instant::now(), cpu_ms());
-        let (v, plain) = verify_wake_clip(&mut asr, &t, &check)?;
+        let (v, plain) = verify_wake_clip(&mut asr, &t, &check, score)?;
         let (t2, c2) = (Instant::now(), cpu_ms());
         let retried = plain.is_some();
         let text = plain.as_ref().unwrap_or(&t).clone();

@@ -14,13 +14,25 @@
 //! `VERIFY_LEADS="Hey player,|Hey layer,|..."` adds the summed log-probability
 //! of each of these texts as the transcript's start (`leads`), and
 //! `VERIFY_PLAIN=1` the same scores after a pass without the prompt (`plain`).
+//!
+//! `VERIFY_EVIDENCE=1` dumps all the evidence the second stage could weigh,
+//! to rescore it offline without running Whisper again
+//! (`heyplayer_tools.wake.verify_study`): `first`, the first stage run over
+//! the clip (`fired`, and the time and score of its first detection, else of
+//! its best step), and `passes.prompted` / `passes.plain`, each pass (the
+//! plain one always runs) with its transcript (`text`, `avg_logprob`,
+//! `logprob`, `no_speech_prob`, `matched`), the forced phrase's mean
+//! log-probability (`forced`), and the summed log-probability and token
+//! count (`leads`, `tokens`) of the phrase's spellings, its rivals, the
+//! `VERIFY_LEADS` texts and the transcript's own first two words (`heard2`).
 
 use anyhow::Context;
 use heyplayer::audio::read_all;
 use heyplayer::audio::wav::WavSource;
 use heyplayer::command::verify::{match_phrase, verify_wake_clip, wake_lead, WakeCheck};
 use heyplayer::config::Config;
-use heyplayer::pipeline::asr_worker;
+use heyplayer::pipeline::{asr_worker, wake_models};
+use heyplayer::wake::WakeDetector;
 
 fn main() -> anyhow::Result<()> {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
@@ -48,16 +60,46 @@ fn main() -> anyhow::Result<()> {
     let extra: Vec<String> = std::env::var("VERIFY_LEADS")
         .map(|v| v.split('|').map(str::to_string).collect())
         .unwrap_or_default();
+    let evidence = std::env::var_os("VERIFY_EVIDENCE").is_some();
+    // The second stage weighs the first stage's score: run it over each clip.
+    let models = wake_models(&cfg)?;
+    // The phrase's spellings, its rivals and the extra texts, as leads.
+    let mut scored: Vec<String> = check.leads().to_vec();
+    scored.extend(extra.iter().cloned());
     for path in &args {
         let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
             .with_context(|| path.clone())?;
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;
+        let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(&clip)?;
+        let (t_ms, score) = scan
+            .first
+            .map_or((scan.best_t_ms, scan.best_score), |d| (d.t_ms, d.score));
+        if evidence {
+            let prompted = pass_evidence(&mut asr, &t, &phrase, &lead, &scored)?;
+            let (verified, plain) = verify_wake_clip(&mut asr, &t, &check, score)?;
+            // The retry left the plain encoding in place; else make it.
+            let p = match plain {
+                Some(p) => p,
+                None => asr.transcribe_plain(&clip).with_context(|| path.clone())?,
+            };
+            let plain = pass_evidence(&mut asr, &p, &phrase, &lead, &scored)?;
+            let row = serde_json::json!({
+                "clip": path,
+                "first": {"fired": scan.first.is_some(), "t_ms": t_ms, "score": score},
+                "verified": verified.why().is_none(),
+                "why": verified.why(),
+                "weighed": check.min_evidence.is_some(),
+                "passes": {"prompted": prompted, "plain": plain},
+            });
+            println!("{row}");
+            continue;
+        }
         let matched = match_phrase(&t.text, &phrase).is_some();
         let forced = asr.force(&lead)?;
         let leads = lead_scores(&mut asr, &extra)?;
         // On the same prompted encoding; it transcribes again without the
         // prompt only when the prompted check fails.
-        let (verified, _) = verify_wake_clip(&mut asr, &t, &check)?;
+        let (verified, _) = verify_wake_clip(&mut asr, &t, &check, score)?;
         let mut row = serde_json::json!({
             "clip": path,
             "heard": t.text,
@@ -65,6 +107,7 @@ fn main() -> anyhow::Result<()> {
             "forced_logprob": forced.lead_avg_logprob,
             "verified": verified.why().is_none(),
             "why": verified.why(),
+            "first_score": score,
             "leads": leads,
         });
         if asr.has_prompt() && std::env::var_os("VERIFY_PLAIN").is_some() {
@@ -93,4 +136,39 @@ fn lead_scores(
         .cloned()
         .zip(lp.into_iter().map(Into::into))
         .collect())
+}
+
+/// Everything one pass (the clip last transcribed, as `t`) offers the second
+/// stage: the transcript's scores, the forced phrase, and each of `leads`
+/// and the transcript's own first two words scored as the transcript's start.
+fn pass_evidence(
+    asr: &mut heyplayer::asr::AsrWorker,
+    t: &heyplayer::asr::Transcript,
+    phrase: &str,
+    lead: &str,
+    leads: &[String],
+) -> anyhow::Result<serde_json::Value> {
+    let forced = asr.force(lead)?;
+    let heard2: Vec<&str> = t.text.split_whitespace().take(2).collect();
+    let heard2 = heard2.join(" ");
+    let mut all = leads.to_vec();
+    if !heard2.is_empty() {
+        all.push(heard2.clone());
+    }
+    let scores = lead_scores(asr, &all)?;
+    let mut tokens = serde_json::Map::new();
+    for l in &all {
+        tokens.insert(l.clone(), asr.lead_tokens(l)?.into());
+    }
+    Ok(serde_json::json!({
+        "text": t.text,
+        "avg_logprob": t.avg_logprob,
+        "logprob": t.logprob,
+        "no_speech_prob": t.no_speech_prob,
+        "matched": match_phrase(&t.text, phrase).is_some(),
+        "forced": forced.lead_avg_logprob,
+        "heard2": heard2,
+        "leads": scores,
+        "tokens": tokens,
+    }))
 }

@@ -30,7 +30,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use heyplayer::audio::wav::WavSource;
-use heyplayer::audio::{read_all, FRAME_SAMPLES, SAMPLE_RATE};
+use heyplayer::audio::{read_all, SAMPLE_RATE};
 use heyplayer::command::verify::{
     verify_wake_clip, verify_wake_short, wake_lead, WakeCheck, WakeVerdict,
 };
@@ -64,25 +64,14 @@ fn main() -> anyhow::Result<()> {
         let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
             .with_context(|| path.clone())?;
         // The first stage, frame by frame.
-        let mut det = WakeDetector::new(models.clone(), cfg.wake.detector);
-        let (mut best_t, mut best_s, mut fired) = (0u64, f32::NEG_INFINITY, None);
-        for (i, frame) in clip.chunks_exact(FRAME_SAMPLES).enumerate() {
-            let frame: &[f32; FRAME_SAMPLES] = frame.try_into()?;
-            let d = det.push(frame)?;
-            let t_ms = (i as u64 + 1) * 10;
-            if det.score() > best_s {
-                (best_t, best_s) = (t_ms, det.score());
-            }
-            if let (Some(d), None) = (d, fired) {
-                fired = Some(d);
-            }
-        }
+        let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(&clip)?;
+        let fired = scan.first;
         eprintln!("[verify_short] {path}: first stage done");
-        let (t_ms, score) = fired.map_or((best_t, best_s), |d| (d.t_ms, d.score));
+        let (t_ms, score) = fired.map_or((scan.best_t_ms, scan.best_score), |d| (d.t_ms, d.score));
         // Today's whole-clip check.
         let started = Instant::now();
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;
-        let (v, plain) = verify_wake_clip(&mut asr, &t, &check)?;
+        let (v, plain) = verify_wake_clip(&mut asr, &t, &check, score)?;
         let forced = match v {
             WakeVerdict::Heard(_) => None,
             _ => Some(asr.force(&lead)?.lead_avg_logprob),
@@ -103,7 +92,7 @@ fn main() -> anyhow::Result<()> {
             let s = &clip[start.min(end)..end];
             for &c in &ctxs {
                 let started = Instant::now();
-                let (v, heard, plain) = verify_wake_short(&mut asr, s, &check, c)?;
+                let (v, heard, plain) = verify_wake_short(&mut asr, s, &check, c, score)?;
                 let ms = started.elapsed().as_millis() as u64;
                 // What Whisper heard in the pass that decided (the plain one
                 // when the prompted one failed), and, for a rejection, the

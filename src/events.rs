@@ -89,8 +89,11 @@ pub enum Event {
         /// What it heard without the prompt, when it tried again that way.
         #[serde(skip_serializing_if = "Option::is_none", default)]
         heard_plain: Option<String>,
-        /// Why the phrase was rejected: "phrase not heard", or the near miss
-        /// that was likelier (`near miss "Hey players" likelier by 2.3`).
+        /// Why the phrase was rejected: with `wake.verify_evidence` (the
+        /// default) the evidence weighed and its parts (`weak evidence 0.53
+        /// (wake score 0.84, phrase forced -1.14, near miss "Hey layer" -0.7)`);
+        /// without it "phrase not heard", or the near miss that was likelier
+        /// (`near miss "Hey players" likelier by 2.3`).
         #[serde(skip_serializing_if = "String::is_empty", default)]
         why: String,
     },

@@ -400,6 +400,16 @@ impl Guide {
         Ok(g)
     }
 
+    /// How many tokens `lead` is, as [`Self::lead_logprobs`] scores it (a
+    /// summed score over this many tokens).
+    pub fn lead_tokens(&self, lead: &str) -> Result<usize, AsrError> {
+        Ok(self
+            .ctx
+            .tokenize(&format!(" {}", lead.trim()), 64)
+            .map_err(werr)?
+            .len())
+    }
+
     /// Summed log-probability of each of `leads` as the start of the
     /// transcript of the audio `state` last encoded (nothing is decoded after
     /// them): how likely Whisper finds each text, to compare texts on the same

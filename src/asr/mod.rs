@@ -271,6 +271,12 @@ impl AsrWorker {
         self.guide.lead_logprobs(&mut self.state, leads, floor)
     }
 
+    /// How many tokens `lead` is in [`Self::lead_logprobs`] (its summed
+    /// score divided by this is the mean [`Self::force`] reports).
+    pub fn lead_tokens(&self, lead: &str) -> Result<usize, AsrError> {
+        self.guide.lead_tokens(lead)
+    }
+
     /// Guided decoding over the command phrasings (see the `guided` module) on the
     /// clip last given to [`Self::transcribe`], reusing its encoding. `lead` is
     /// text forced before the command (the wake phrase), or empty.

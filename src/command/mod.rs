@@ -197,7 +197,7 @@ impl Commander {
         let matched = if onset {
             match_phrase(&t.text, &self.check.phrase)
         } else if self.verify {
-            let (v, plain) = verify_wake_clip(&mut self.asr, &t, &self.check)?;
+            let (v, plain) = verify_wake_clip(&mut self.asr, &t, &self.check, job.wake_score)?;
             self.last_asr_ms = started.elapsed().as_millis() as u64;
             rejected.0 = v.why();
             match (v.command(), plain) {

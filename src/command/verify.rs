@@ -2,9 +2,10 @@
 //! hear the phrase. The transcript may start with it ([`match_phrase`]:
 //! fuzzy, but not loose), or the phrase forced at the start of the transcript
 //! must be likely enough; either way it must not be beaten by a near-miss
-//! rival ("Hey layer", "Hey players"). Its settings and their measured
-//! defaults are [`WakeSettings`]; the first stage is
-//! [`crate::wake`].
+//! rival ("Hey layer", "Hey players"). Since issue 29 (`wake.verify_evidence`)
+//! those pieces of evidence are weighed together instead, with the first
+//! stage's score ([`Evidence`]). Its settings and their measured defaults are
+//! [`WakeSettings`]; the first stage is [`crate::wake`].
 
 use crate::asr::{capitalise, AsrWorker, Transcript};
 use crate::config::WakeSettings;
@@ -65,17 +66,26 @@ pub struct WakeCheck {
     own: usize,
     /// See `wake.verify_max_rival_lead`.
     pub max_rival_lead: f32,
+    /// See `wake.verify_min_evidence`; `None` when `wake.verify_evidence` is
+    /// off (the forced check and the rivals' lead then decide on their own).
+    pub min_evidence: Option<f32>,
 }
 
 impl WakeCheck {
     /// From the validated settings (the phrase's rivals resolved).
     pub fn new(w: &WakeSettings) -> Self {
-        Self::with(
+        let mut c = Self::with(
             &w.phrase,
             w.verify_min_forced_logprob,
             &w.rivals(),
             w.verify_max_rival_lead,
-        )
+        );
+        // The weights were fit with the rivals weighed: without any, there is
+        // no lead to weigh.
+        if w.verify_evidence && c.has_rivals() {
+            c.min_evidence = Some(w.verify_min_evidence);
+        }
+        c
     }
 
     /// `phrase` normalised; `rivals` as Whisper would write them.
@@ -95,7 +105,13 @@ impl WakeCheck {
             leads,
             own: n,
             max_rival_lead,
+            min_evidence: None,
         }
+    }
+
+    /// The phrase's spellings, then the rivals, as scored.
+    pub fn leads(&self) -> &[String] {
+        &self.leads
     }
 
     /// Whether any rival is weighed.
@@ -146,6 +162,108 @@ pub fn verify_wake(
     })
 }
 
+/// Weight of the first stage's score (as `ln(s / (1 - s))`, `s` clamped to
+/// [`FIRST_SCORE_CLAMP`], 1 - that) in [`Evidence::strength`].
+const EVIDENCE_FIRST: f32 = 0.3505;
+/// Weight of the best spelling's mean token log-probability, forced.
+const EVIDENCE_FORCED: f32 = 0.7879;
+/// Weight of the best rival's lead over the best spelling (summed
+/// log-probability, floored at [`LEAD_FLOOR`]).
+const EVIDENCE_LEAD: f32 = -0.5151;
+/// The constant term.
+const EVIDENCE_BIAS: f32 = 0.0619;
+/// The first stage's score is clamped to [this, 1 - this].
+const FIRST_SCORE_CLAMP: f32 = 1e-4;
+/// A rival's lead counts down to this (the phrase far ahead of every rival).
+const LEAD_FLOOR: f32 = -10.0;
+
+/// What the second stage weighs when `wake.verify_evidence` is on (issue 29):
+/// a logistic regression over the first stage's score, the best of the
+/// phrase's spellings forced at the start of the transcript, and the best
+/// rival's lead over it. Fit on the wake model's training voices only
+/// (`heyplayer_tools.wake.verify_study`, the model card): positives (with a
+/// pause, a comma and fluent) against near misses and the training speakers'
+/// real speech (scored as if the first stage had fired at full confidence).
+/// The plain retry can only add evidence: the better forced score and the
+/// smaller lead of the two passes count.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    /// The first stage's score, 0 to 1.
+    pub first_score: f32,
+    /// Best mean token log-probability of the phrase's spellings, forced.
+    pub forced: f32,
+    /// Summed log-probability by which the best rival beats the best spelling.
+    pub lead: f32,
+}
+
+impl Evidence {
+    /// How likely the phrase is, 0 to 1 (compared with `wake.verify_min_evidence`).
+    pub fn strength(&self) -> f32 {
+        let s = self
+            .first_score
+            .clamp(FIRST_SCORE_CLAMP, 1.0 - FIRST_SCORE_CLAMP);
+        let z = EVIDENCE_FIRST * (s / (1.0 - s)).ln()
+            + EVIDENCE_FORCED * self.forced
+            + EVIDENCE_LEAD * self.lead.max(LEAD_FLOOR)
+            + EVIDENCE_BIAS;
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    /// The evidence of two passes on the same clip: the better of each.
+    pub fn best_of(self, other: Evidence) -> Evidence {
+        Evidence {
+            first_score: self.first_score.max(other.first_score),
+            forced: self.forced.max(other.forced),
+            lead: self.lead.min(other.lead),
+        }
+    }
+}
+
+/// The evidence of the pass `asr` last made, and the best rival's text.
+fn weigh(
+    asr: &mut AsrWorker,
+    check: &WakeCheck,
+    first_score: f32,
+) -> Result<(Evidence, String), Error> {
+    let (own_leads, rival_leads) = check.leads.split_at(check.own);
+    let own = asr.lead_logprobs(own_leads)?;
+    let (mut forced, mut own_best) = (f32::NEG_INFINITY, f32::NEG_INFINITY);
+    for (lead, &sum) in own_leads.iter().zip(&own) {
+        let n = asr.lead_tokens(lead)?.max(1);
+        forced = forced.max(sum / n as f32);
+        own_best = own_best.max(sum);
+    }
+    // A rival's lead counts only down to LEAD_FLOOR: rivals further behind
+    // are given up at their first token that puts them there (issue 31).
+    let rivals = asr.lead_logprobs_above(rival_leads, own_best + LEAD_FLOOR)?;
+    let best = rivals
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, lp)| lp.is_finite())
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    let (rival, lead) = match best {
+        Some((i, lp)) => (rival_leads[i].clone(), (lp - own_best).max(LEAD_FLOOR)),
+        None => (String::new(), LEAD_FLOOR),
+    };
+    let e = Evidence {
+        first_score,
+        forced,
+        lead,
+    };
+    Ok((e, rival))
+}
+
+/// The command text after the phrase in `t`, the pass `asr` last made: what
+/// follows the phrase when the transcript starts with it, else what Whisper
+/// writes after the phrase forced at the start.
+fn command_after(asr: &mut AsrWorker, t: &Transcript, check: &WakeCheck) -> Result<String, Error> {
+    if let Some(rest) = match_phrase(&t.text, &check.phrase) {
+        return Ok(rest);
+    }
+    Ok(normalise(&asr.force(&wake_lead(&check.phrase))?.rest))
+}
+
 /// What the second stage made of one transcript.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WakeVerdict {
@@ -160,6 +278,16 @@ pub enum WakeVerdict {
         rival: String,
         /// How much likelier than the phrase's best form.
         lead: f32,
+    },
+    /// The evidence weighed together ([`Evidence`]) fell short of
+    /// `wake.verify_min_evidence`.
+    Weak {
+        /// Its strength, 0 to 1.
+        strength: f32,
+        /// The evidence (of both passes when the retry ran).
+        evidence: Evidence,
+        /// The best rival, as in [`WakeCheck::leads`].
+        rival: String,
     },
 }
 
@@ -180,6 +308,19 @@ impl WakeVerdict {
             WakeVerdict::Outranked { rival, lead } => Some(format!(
                 "near miss {:?} likelier by {lead:.1}",
                 rival.trim_end_matches([',', '.'])
+            )),
+            WakeVerdict::Weak {
+                strength,
+                evidence: e,
+                rival,
+            } => Some(format!(
+                "weak evidence {strength:.2} (wake score {:.2}, phrase forced {:.2}, {})",
+                e.first_score,
+                e.forced,
+                match rival.trim_end_matches([',', '.']) {
+                    "" => format!("no near miss within {:.0}", -LEAD_FLOOR),
+                    r => format!("near miss {r:?} {:+.1}", e.lead),
+                }
             )),
         }
     }
@@ -210,17 +351,48 @@ pub fn phrase_heard(
 /// (issue 31). Returns the command text when the phrase was
 /// heard, and the plain transcript when the retry ran (the command then comes
 /// from it). A rejection carries the verdict of the last transcript checked.
+///
+/// With [`WakeCheck::min_evidence`] (`wake.verify_evidence`, the default) the
+/// same pieces are weighed together with `first_score`, the first stage's
+/// score ([`Evidence`]): the phrase stands when their strength reaches it,
+/// on the prompted pass or on both passes together.
 pub fn verify_wake_clip(
     asr: &mut AsrWorker,
     t: &Transcript,
     check: &WakeCheck,
+    first_score: f32,
 ) -> Result<(WakeVerdict, Option<Transcript>), Error> {
-    let first = verify_wake(asr, t, check)?;
-    if matches!(first, WakeVerdict::Heard(_)) || !asr.has_prompt() {
-        return Ok((first, None));
+    let Some(min) = check.min_evidence else {
+        let first = verify_wake(asr, t, check)?;
+        if matches!(first, WakeVerdict::Heard(_)) || !asr.has_prompt() {
+            return Ok((first, None));
+        }
+        let plain = asr.transcribe_plain_again()?;
+        let v = verify_wake(asr, &plain, check)?;
+        return Ok((v, Some(plain)));
+    };
+    // The evidence weighed together, on the prompted pass, then on both.
+    let (e, rival) = weigh(asr, check, first_score)?;
+    if e.strength() >= min {
+        return Ok((WakeVerdict::Heard(command_after(asr, t, check)?), None));
+    }
+    let weak = |evidence: Evidence, rival: String| WakeVerdict::Weak {
+        strength: evidence.strength(),
+        evidence,
+        rival,
+    };
+    if !asr.has_prompt() {
+        return Ok((weak(e, rival), None));
     }
     let plain = asr.transcribe_plain_again()?;
-    let v = verify_wake(asr, &plain, check)?;
+    let (p, plain_rival) = weigh(asr, check, first_score)?;
+    let both = e.best_of(p);
+    let v = if both.strength() >= min {
+        WakeVerdict::Heard(command_after(asr, &plain, check)?)
+    } else {
+        // The rival named is the one that led on the pass with the smaller lead.
+        weak(both, if p.lead <= e.lead { plain_rival } else { rival })
+    };
     Ok((v, Some(plain)))
 }
 
@@ -241,9 +413,10 @@ pub fn verify_wake_short(
     short: &[f32],
     check: &WakeCheck,
     min_ctx: usize,
+    first_score: f32,
 ) -> Result<(WakeVerdict, Transcript, Option<Transcript>), Error> {
     let t = asr.transcribe_ctx(short, true, min_ctx)?;
-    let (v, plain) = verify_wake_clip(asr, &t, check)?;
+    let (v, plain) = verify_wake_clip(asr, &t, check, first_score)?;
     Ok((v, t, plain))
 }
 
@@ -259,6 +432,52 @@ pub fn wake_lead(phrase: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn evidence_grows_with_each_piece_and_the_retry_only_adds() {
+        let e = Evidence {
+            first_score: 0.9,
+            forced: -2.0,
+            lead: 0.0,
+        };
+        let s = e.strength();
+        assert!(s > 0.0 && s < 1.0);
+        let more = |f: fn(&mut Evidence)| {
+            let mut x = e;
+            f(&mut x);
+            x.strength()
+        };
+        assert!(more(|x| x.first_score = 0.999) > s);
+        assert!(more(|x| x.forced = -1.0) > s);
+        assert!(more(|x| x.lead = -2.0) > s);
+        // A score of 1 (or 0) is clamped, not infinite; a rival far behind counts as -10.
+        assert!(more(|x| x.first_score = 1.0).is_finite());
+        assert_eq!(more(|x| x.lead = -50.0), more(|x| x.lead = LEAD_FLOOR));
+        let other = Evidence {
+            first_score: 0.9,
+            forced: -3.0,
+            lead: -1.0,
+        };
+        let both = e.best_of(other);
+        assert_eq!((both.forced, both.lead), (-2.0, -1.0));
+        assert!(both.strength() >= e.strength().max(other.strength()));
+        // The weights as fit (`verify_study`, pooled training-voice clips): a
+        // clear "hey player" passes the default minimum, a near miss a rival
+        // beats by 3 does not.
+        let min = crate::config::WakeSettings::default().verify_min_evidence;
+        let clear = Evidence {
+            first_score: 0.99,
+            forced: -0.5,
+            lead: -4.0,
+        };
+        assert!(clear.strength() >= min);
+        let near = Evidence {
+            first_score: 0.99,
+            forced: -2.5,
+            lead: 3.0,
+        };
+        assert!(near.strength() < min);
+    }
 
     #[test]
     fn a_wake_verdict_says_why_it_rejected() {

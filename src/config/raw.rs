@@ -127,12 +127,16 @@ pub struct RawWake {
     pub debounce_ms: Option<u64>,
     /// Second stage: Whisper must hear the phrase too. Default true.
     pub verify: Option<bool>,
-    /// When Whisper's transcript does not start with the phrase, it still passes if the phrase, forced at the start of the transcript, has at least this mean token log-probability, -10 to 0. Default -2.0.
+    /// With `verify_evidence` off: when Whisper's transcript does not start with the phrase, it still passes if the phrase, forced at the start of the transcript, has at least this mean token log-probability, -10 to 0. Default -2.0.
     pub verify_min_forced_logprob: Option<f32>,
     /// Near misses the second stage weighs the phrase against, written as Whisper would write them ("Hey layer", "Okay player"). Default: the built-in list for "hey player", none for other phrases.
     pub verify_rivals: Option<Vec<String>>,
-    /// The phrase is rejected when a rival's summed log-probability at the start of the transcript beats the phrase's by more than this, 0 to 20. Default 1.0.
+    /// With `verify_evidence` off: the phrase is rejected when a rival's summed log-probability at the start of the transcript beats the phrase's by more than this, 0 to 20. Default 1.0.
     pub verify_max_rival_lead: Option<f32>,
+    /// Weigh the second stage's evidence (the first stage's score, the phrase forced, the best rival's lead) together, instead of the forced check and the rivals' lead on their own. Default true.
+    pub verify_evidence: Option<bool>,
+    /// With `verify_evidence`, the phrase stands when the evidence's strength is at least this, 0 to 1. Default 0.71.
+    pub verify_min_evidence: Option<f32>,
     /// Audio kept in memory before a detection and handed on with it, ms, 0 to 2000. Default 2000.
     pub preroll_ms: Option<u64>,
 }
@@ -382,6 +386,16 @@ impl RawConfig {
                 0.0,
                 20.0,
                 "must be between 0 and 20",
+            )?,
+            verify_evidence: w.verify_evidence.unwrap_or(dw.verify_evidence),
+            verify_min_evidence: check(
+                path,
+                "wake.verify_min_evidence",
+                w.verify_min_evidence,
+                dw.verify_min_evidence,
+                0.0,
+                1.0,
+                "must be between 0 and 1",
             )?,
             preroll_ms: check(
                 path,

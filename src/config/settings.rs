@@ -72,6 +72,12 @@ pub struct WakeSettings {
     pub verify_rivals: Option<Vec<String>>,
     /// How far a rival may beat the phrase, in summed log-probability.
     pub verify_max_rival_lead: f32,
+    /// Weigh the second stage's evidence together with the first stage's
+    /// score (`command::verify::Evidence`) instead of the forced check and
+    /// the rivals' lead on their own.
+    pub verify_evidence: bool,
+    /// The strength of that evidence, 0 to 1, at or above which the phrase stands.
+    pub verify_min_evidence: f32,
     /// Pre-roll kept in memory, ms.
     pub preroll_ms: u64,
 }
@@ -126,6 +132,13 @@ pub const DEFAULT_WAKE_RIVALS: &[&str] = &[
 /// over the wake phrase before the phrase is rejected (see
 /// [`DEFAULT_VERIFY_MIN_FORCED_LOGPROB`] for how it was chosen).
 pub const DEFAULT_VERIFY_MAX_RIVAL_LEAD: f32 = 1.0;
+/// Default minimum strength of the second stage's evidence weighed together
+/// (`command::verify::Evidence`, issue 29). Fixed on the wake model's training
+/// voices only (`heyplayer_tools.wake.verify_study`) by a rule written down
+/// before any held-out run: the lowest strength at which no more near misses
+/// pass than with the forced check and the rivals alone (of all of them, and
+/// of those the first stage fires on) and no real-speech clip passes.
+pub const DEFAULT_VERIFY_MIN_EVIDENCE: f32 = 0.71;
 /// Default pre-roll before a detection, ms.
 pub const DEFAULT_WAKE_PREROLL_MS: u64 = 2000;
 
@@ -158,6 +171,8 @@ impl Default for WakeSettings {
             verify_min_forced_logprob: DEFAULT_VERIFY_MIN_FORCED_LOGPROB,
             verify_rivals: None,
             verify_max_rival_lead: DEFAULT_VERIFY_MAX_RIVAL_LEAD,
+            verify_evidence: true,
+            verify_min_evidence: DEFAULT_VERIFY_MIN_EVIDENCE,
             preroll_ms: DEFAULT_WAKE_PREROLL_MS,
         }
     }

@@ -121,6 +121,17 @@ pub struct Detection {
     pub score: f32,
 }
 
+/// What the first stage made of a whole clip ([`WakeDetector::scan`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scan {
+    /// Its first detection.
+    pub first: Option<Detection>,
+    /// The end of its best-scoring step, ms from the clip's start.
+    pub best_t_ms: u64,
+    /// That step's score.
+    pub best_score: f32,
+}
+
 type Plan = Arc<TypedSimplePlan>;
 
 fn load(path: &Path, input: &[usize]) -> Result<Plan, WakeError> {
@@ -377,6 +388,31 @@ impl WakeDetector {
         self.run_max = 0.0;
         self.quiet_until = t_ms + self.cfg.debounce_ms;
         Ok(Some(det))
+    }
+
+    /// Runs a whole clip through [`Self::push`], 10 ms frame by frame (a
+    /// partial last frame is dropped): its first detection, and the time
+    /// (ms from the clip's start, at a step's end) and score of its best step.
+    /// For offline tools that weigh the first stage's score.
+    pub fn scan(&mut self, clip: &[f32]) -> Result<Scan, WakeError> {
+        let mut out = Scan {
+            first: None,
+            best_t_ms: 0,
+            best_score: f32::NEG_INFINITY,
+        };
+        for (i, frame) in clip.chunks_exact(FRAME_SAMPLES).enumerate() {
+            let mut f: Frame = [0.0; FRAME_SAMPLES];
+            f.copy_from_slice(frame);
+            let d = self.push(&f)?;
+            if self.score() > out.best_score {
+                out.best_t_ms = (i as u64 + 1) * 10;
+                out.best_score = self.score();
+            }
+            if out.first.is_none() {
+                out.first = d;
+            }
+        }
+        Ok(out)
     }
 
     /// Forgets what it heard: its history becomes quiet (but for the

@@ -14,7 +14,8 @@ through, then the same for the daemon's second stage with its default settings
 N clips of each fluent kind: "hey player play some jazz" and a near miss ("hey
 layer play some jazz") said as one phrase, no pause (issue 29). `--bin none`
 only makes the clips (to score them with another tool, e.g.
-`examples/verify_short.rs`). With
+`examples/verify_short.rs`, or `VERIFY_EVIDENCE=1 examples/verify_scores` whose
+dump `heyplayer_tools.wake.verify_study` rescores offline). With
 `VERIFY_LEADS` and `VERIFY_PLAIN` set (see examples/verify_scores.rs),
 scores.jsonl also holds each rival's score, to choose the rival settings.
 Held-out voices, flite and the held-out corpus are never used here.
