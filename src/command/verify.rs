@@ -209,6 +209,16 @@ impl Evidence {
         1.0 / (1.0 + (-z).exp())
     }
 
+    /// The largest rival lead at which a pass with this first-stage score and
+    /// forced score still reaches strength `min` (+inf or -inf at the ends).
+    pub fn max_lead(first_score: f32, forced: f32, min: f32) -> f32 {
+        let s = first_score.clamp(FIRST_SCORE_CLAMP, 1.0 - FIRST_SCORE_CLAMP);
+        let target = (min / (1.0 - min)).ln();
+        let rest = EVIDENCE_FIRST * (s / (1.0 - s)).ln() + EVIDENCE_FORCED * forced + EVIDENCE_BIAS;
+        // EVIDENCE_LEAD is negative: a larger lead lowers the strength.
+        (target - rest) / EVIDENCE_LEAD
+    }
+
     /// The evidence of two passes on the same clip: the better of each.
     pub fn best_of(self, other: Evidence) -> Evidence {
         Evidence {
@@ -219,11 +229,24 @@ impl Evidence {
     }
 }
 
-/// The evidence of the pass `asr` last made, and the best rival's text.
+/// Kept below [`Evidence::max_lead`] when rivals are given up, so that
+/// rounding never gives up one that would have decided.
+const PRUNE_MARGIN: f32 = 0.05;
+
+/// The evidence of the pass `asr` last made, and the best rival's text, for
+/// the decision at strength `min`; `prior` is the prompted pass's evidence
+/// when this is the plain retry (the better of both then counts). Rivals
+/// that cannot change that decision are given up early (issue 31): those
+/// further behind the phrase than the largest lead that still lets it stand
+/// ([`Evidence::max_lead`]), or than [`LEAD_FLOOR`]. The decision is the
+/// one all rivals would give; when every rival was given up, the lead is
+/// given as [`LEAD_FLOOR`] and the rival as "" (the phrase then stands).
 fn weigh(
     asr: &mut AsrWorker,
     check: &WakeCheck,
     first_score: f32,
+    min: f32,
+    prior: Option<Evidence>,
 ) -> Result<(Evidence, String), Error> {
     let (own_leads, rival_leads) = check.leads.split_at(check.own);
     let own = asr.lead_logprobs(own_leads)?;
@@ -233,9 +256,12 @@ fn weigh(
         forced = forced.max(sum / n as f32);
         own_best = own_best.max(sum);
     }
-    // A rival's lead counts only down to LEAD_FLOOR: rivals further behind
-    // are given up at their first token that puts them there (issue 31).
-    let rivals = asr.lead_logprobs_above(rival_leads, own_best + LEAD_FLOOR)?;
+    let (s, f) = match prior {
+        Some(p) => (first_score.max(p.first_score), forced.max(p.forced)),
+        None => (first_score, forced),
+    };
+    let decisive = (Evidence::max_lead(s, f, min) - PRUNE_MARGIN).max(LEAD_FLOOR);
+    let rivals = asr.lead_logprobs_above(rival_leads, own_best + decisive)?;
     let best = rivals
         .iter()
         .copied()
@@ -372,7 +398,7 @@ pub fn verify_wake_clip(
         return Ok((v, Some(plain)));
     };
     // The evidence weighed together, on the prompted pass, then on both.
-    let (e, rival) = weigh(asr, check, first_score)?;
+    let (e, rival) = weigh(asr, check, first_score, min, None)?;
     if e.strength() >= min {
         return Ok((WakeVerdict::Heard(command_after(asr, t, check)?), None));
     }
@@ -385,7 +411,7 @@ pub fn verify_wake_clip(
         return Ok((weak(e, rival), None));
     }
     let plain = asr.transcribe_plain_again()?;
-    let (p, plain_rival) = weigh(asr, check, first_score)?;
+    let (p, plain_rival) = weigh(asr, check, first_score, min, Some(e))?;
     let both = e.best_of(p);
     let v = if both.strength() >= min {
         WakeVerdict::Heard(command_after(asr, &plain, check)?)
@@ -477,6 +503,27 @@ mod tests {
             lead: 3.0,
         };
         assert!(near.strength() < min);
+    }
+
+    /// Issue 31: rivals are given up below the largest lead that lets the
+    /// phrase stand; at that lead the strength is the minimum, just under it
+    /// the phrase stands, just over it it does not.
+    #[test]
+    fn issue_31_max_lead_is_where_the_strength_crosses_the_minimum() {
+        for (first_score, forced, min) in [(0.9, -1.0, 0.71), (0.6, -2.5, 0.71), (0.99, -0.2, 0.5)]
+        {
+            let l = Evidence::max_lead(first_score, forced, min);
+            let at = |lead: f32| {
+                Evidence {
+                    first_score,
+                    forced,
+                    lead,
+                }
+                .strength()
+            };
+            assert!((at(l) - min).abs() < 1e-4, "{first_score} {forced}: {l}");
+            assert!(at(l - 0.01) >= min && at(l + 0.01) < min);
+        }
     }
 
     #[test]
