@@ -11,7 +11,7 @@
 //!     cargo run --release --example asr_steps -- CLIP.wav...
 //!
 //! `ASR_THREADS=N` sets Whisper's threads; `ASR_MIN_CTX=N` the audio-context
-//! floor (encoder frames).
+//! floor (encoder frames); `ASR_PROMPT` the initial prompt (empty: none).
 
 use std::time::Instant;
 
@@ -43,6 +43,9 @@ fn main() -> anyhow::Result<()> {
     let mut cfg = Config::default();
     if let Ok(n) = std::env::var("ASR_THREADS") {
         cfg.asr.threads = n.parse().context("ASR_THREADS")?;
+    }
+    if let Ok(p) = std::env::var("ASR_PROMPT") {
+        cfg.asr.initial_prompt = p;
     }
     if let Ok(n) = std::env::var("ASR_MIN_CTX") {
         cfg.asr.min_audio_ctx = n.parse().context("ASR_MIN_CTX")?;
