@@ -261,18 +261,23 @@ impl Guide {
     /// here; the integration test `issue_31_what_follows_a_held_prompt_is_what_follows_a_fresh_one`
     /// checks that what follows is the same as after a prefix decoded here.
     pub fn held_from_free_pass(&mut self) {
-        let prefix = self.active_prefix().to_vec();
+        let from = self.active_from();
         self.kv.clear();
-        self.kv.extend_from_slice(&prefix);
+        self.kv.extend_from_slice(&self.prefix[from..]);
         self.kv_row_ok = false;
     }
 
     /// The decoder prefix matching the free pass: with or without the prompt.
     fn active_prefix(&self) -> &[i32] {
+        &self.prefix[self.active_from()..]
+    }
+
+    /// Where [`Self::active_prefix`] starts in `prefix`.
+    fn active_from(&self) -> usize {
         if self.plain {
-            &self.prefix[self.plain_from..]
+            self.plain_from
         } else {
-            &self.prefix
+            0
         }
     }
 
@@ -339,8 +344,9 @@ impl Guide {
     ) -> Result<Greedy, AsrError> {
         let prefix = self.active_prefix().to_vec();
         let pos = self.feed(state, &prefix)?;
-        // whisper.cpp's own no-speech probability: the token's, after the
-        // whole prefix, before any filter.
+        // The no-speech token's probability after the whole prefix, before
+        // any filter: what whisper.cpp's pass means to report (its own reads
+        // a logits row its batched prompt decode did not write).
         let nosp = self.ctx.token_nosp() as usize;
         let no_speech = self.rows[0].get(nosp).map_or(0.0, |lp| lp.exp());
         let mut g = self.greedy_from(state, pos, max_tokens, true)?;
@@ -551,6 +557,9 @@ impl Guide {
             return Ok(tokens.len());
         }
         let held = self.kv.iter().zip(head).take_while(|(a, b)| a == b).count();
+        // Until this feed succeeds the state holds nothing known.
+        self.kv.clear();
+        self.kv_row_ok = false;
         // whisper.cpp keeps only the last token's logits, and get_logits()
         // reads them only after a one-token call: the head goes in one batch.
         if held < head.len() {
@@ -558,8 +567,6 @@ impl Guide {
                 .decode(&head[held..], held, self.threads)
                 .map_err(werr)?;
         }
-        self.kv.clear();
-        self.kv_row_ok = false;
         self.step(state, last, head.len(), 0)?;
         self.kv.extend_from_slice(tokens);
         self.kv_row.copy_from_slice(&self.rows[0]);

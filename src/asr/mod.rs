@@ -154,7 +154,8 @@ impl AsrModel {
             padded: Vec::with_capacity(PAD_TO_SAMPLES),
             guide,
             encoded: false,
-            last: (0, 0),
+            last_max_tokens: MIN_MAX_TOKENS,
+            last_audio_ms: 0,
         })
     }
 }
@@ -169,8 +170,10 @@ pub struct AsrWorker {
     guide: guided::Guide,
     /// Whether `state` holds the encoding of the last clip transcribed.
     encoded: bool,
-    /// That clip's length as encoded (padded), in samples, and as given, ms.
-    last: (usize, u64),
+    /// The token cap of that clip's transcription (a retry decodes no more).
+    last_max_tokens: usize,
+    /// That clip's length as given, ms.
+    last_audio_ms: u64,
 }
 
 /// The encoder context for a clip of `samples` samples, at least `min`
@@ -421,7 +424,7 @@ impl AsrWorker {
             }
         }
         let no_speech = no_speech.max(self.guide.no_speech_prob(&mut self.state)?);
-        self.last = (input.len(), audio_ms);
+        (self.last_max_tokens, self.last_audio_ms) = (max_tokens, audio_ms);
         Ok(self.judge(&text, lp_sum, lp_n as usize, no_speech))
     }
 
@@ -434,9 +437,7 @@ impl AsrWorker {
     pub fn transcribe_plain_again(&mut self) -> Result<Transcript, AsrError> {
         self.require_encoded("transcribing again")?;
         self.guide.set_plain(true);
-        let (len, _) = self.last;
-        let max_tokens = (len * MAX_TOKENS_PER_S / SAMPLE_RATE as usize).max(MIN_MAX_TOKENS);
-        let g = self.guide.greedy(&mut self.state, max_tokens)?;
+        let g = self.guide.greedy(&mut self.state, self.last_max_tokens)?;
         let no_speech = g.no_speech.max(self.guide.no_speech_prob(&mut self.state)?);
         Ok(self.judge(&g.text, g.logprob, g.n, no_speech))
     }
@@ -446,7 +447,7 @@ impl AsrWorker {
     /// accepted or rejected by the configured thresholds.
     fn judge(&self, text: &str, lp_sum: f32, n: usize, no_speech: f32) -> Transcript {
         let text = clean(text);
-        let audio_ms = self.last.1;
+        let audio_ms = self.last_audio_ms;
         let avg_logprob = if n > 0 {
             lp_sum / n as f32
         } else {
