@@ -199,11 +199,7 @@ pub struct Evidence {
 impl Evidence {
     /// How likely the phrase is, 0 to 1 (compared with `wake.verify_min_evidence`).
     pub fn strength(&self) -> f32 {
-        let s = self
-            .first_score
-            .clamp(FIRST_SCORE_CLAMP, 1.0 - FIRST_SCORE_CLAMP);
-        let z = EVIDENCE_FIRST * (s / (1.0 - s)).ln()
-            + EVIDENCE_FORCED * self.forced
+        let z = Self::scores_term(self.first_score, self.forced)
             + EVIDENCE_LEAD * self.lead.max(LEAD_FLOOR)
             + EVIDENCE_BIAS;
         1.0 / (1.0 + (-z).exp())
@@ -212,11 +208,17 @@ impl Evidence {
     /// The largest rival lead at which a pass with this first-stage score and
     /// forced score still reaches strength `min` (+inf or -inf at the ends).
     pub fn max_lead(first_score: f32, forced: f32, min: f32) -> f32 {
-        let s = first_score.clamp(FIRST_SCORE_CLAMP, 1.0 - FIRST_SCORE_CLAMP);
         let target = (min / (1.0 - min)).ln();
-        let rest = EVIDENCE_FIRST * (s / (1.0 - s)).ln() + EVIDENCE_FORCED * forced + EVIDENCE_BIAS;
         // EVIDENCE_LEAD is negative: a larger lead lowers the strength.
+        let rest = Self::scores_term(first_score, forced) + EVIDENCE_BIAS;
         (target - rest) / EVIDENCE_LEAD
+    }
+
+    /// The first stage's and the forced phrase's terms of the strength's
+    /// log-odds (added in the order the strength adds them).
+    fn scores_term(first_score: f32, forced: f32) -> f32 {
+        let s = first_score.clamp(FIRST_SCORE_CLAMP, 1.0 - FIRST_SCORE_CLAMP);
+        EVIDENCE_FIRST * (s / (1.0 - s)).ln() + EVIDENCE_FORCED * forced
     }
 
     /// The evidence of two passes on the same clip: the better of each.
