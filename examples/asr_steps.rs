@@ -3,8 +3,9 @@
 //! settings: the primed transcription (encoder + free decoding), the second
 //! wake stage (forced phrase, rival leads, the retry without the prompt when
 //! it runs; the first stage's score from a scan of the clip) and
-//! understanding (guided decoding when the free text is not a command). One JSON line per clip (wall and this thread's CPU time per
-//! step), then the medians of the CPU times on stderr: with `ASR_THREADS=1`
+//! understanding (guided decoding when the free text is not a command).
+//! One JSON line per clip (wall and this thread's CPU time per step), then
+//! the medians of the CPU times on stderr: with `ASR_THREADS=1`
 //! Whisper computes on this thread, so those are the work itself, which a
 //! shared machine does not distort as it does wall time.
 //!
@@ -59,19 +60,19 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| path.clone())?;
         // The first stage's score, which the second stage weighs.
         let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(&clip)?;
-        let score = scan.first.map_or(scan.best_score, |d| d.score);
+        let (_, score) = scan.decisive();
         let (t0, c0) = (Instant::now(), cpu_ms());
         let t = asr.transcribe(&clip)?;
         let (t1, c1) = (Instant::now(), cpu_ms());
         let (v, plain) = verify_wake_clip(&mut asr, &t, &check, score)?;
         let (t2, c2) = (Instant::now(), cpu_ms());
         let retried = plain.is_some();
-        let text = plain.as_ref().unwrap_or(&t).clone();
-        let stood = v.clone().command();
+        let text = plain.as_ref().unwrap_or(&t);
+        let stood = v.command();
         let mut guided = false;
         let mut intent = None;
         if let Some(rest) = &stood {
-            let u = asr.understand(&text, rest, &wake_lead(&check.phrase))?;
+            let u = asr.understand(text, rest, &wake_lead(&check.phrase))?;
             guided = u.guess.is_some();
             intent = u.command.map(|c| format!("{:?}", c.action));
         }

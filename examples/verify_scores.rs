@@ -71,9 +71,7 @@ fn main() -> anyhow::Result<()> {
             .with_context(|| path.clone())?;
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;
         let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(&clip)?;
-        let (t_ms, score) = scan
-            .first
-            .map_or((scan.best_t_ms, scan.best_score), |d| (d.t_ms, d.score));
+        let (t_ms, score) = scan.decisive();
         if evidence {
             let prompted = pass_evidence(&mut asr, &t, &phrase, &lead, &scored)?;
             let (verified, plain) = verify_wake_clip(&mut asr, &t, &check, score)?;

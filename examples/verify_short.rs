@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(&clip)?;
         let fired = scan.first;
         eprintln!("[verify_short] {path}: first stage done");
-        let (t_ms, score) = fired.map_or((scan.best_t_ms, scan.best_score), |d| (d.t_ms, d.score));
+        let (t_ms, score) = scan.decisive();
         // Today's whole-clip check.
         let started = Instant::now();
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;

@@ -132,6 +132,15 @@ pub struct Scan {
     pub best_score: f32,
 }
 
+impl Scan {
+    /// The time (ms from the clip's start) and score a tool weighs the
+    /// first stage by: its first detection's, else its best step's.
+    pub fn decisive(&self) -> (u64, f32) {
+        self.first
+            .map_or((self.best_t_ms, self.best_score), |d| (d.t_ms, d.score))
+    }
+}
+
 type Plan = Arc<TypedSimplePlan>;
 
 fn load(path: &Path, input: &[usize]) -> Result<Plan, WakeError> {

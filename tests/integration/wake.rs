@@ -250,7 +250,7 @@ fn second_stage(
     let scan = WakeDetector::new(models.clone(), cfg.wake.detector)
         .scan(clip)
         .unwrap();
-    let score = scan.first.map_or(scan.best_score, |d| d.score);
+    let (_, score) = scan.decisive();
     let t = w.transcribe(clip).unwrap();
     let (v, plain) = heyplayer::command::verify::verify_wake_clip(w, &t, check, score).unwrap();
     let mut heard = match plain {
