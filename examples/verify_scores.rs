@@ -10,7 +10,8 @@
 //!
 //! `VERIFY_THREADS=N` sets Whisper's threads (1 lets two runs share two
 //! cores without spinning on each other); `VERIFY_PROMPT=TEXT` replaces the
-//! initial prompt, to see what another prompt would do to the scores.
+//! initial prompt, to see what another prompt would do to the scores;
+//! `VERIFY_MODEL=NAME` another Whisper model (`heyplayer models list`).
 //! `VERIFY_LEADS="Hey player,|Hey layer,|..."` adds the summed log-probability
 //! of each of these texts as the transcript's start (`leads`), and
 //! `VERIFY_PLAIN=1` the same scores after a pass without the prompt (`plain`).
@@ -48,6 +49,9 @@ fn main() -> anyhow::Result<()> {
     let mut cfg = Config::default();
     if let Ok(p) = std::env::var("VERIFY_PROMPT") {
         cfg.asr.initial_prompt = p;
+    }
+    if let Ok(m) = std::env::var("VERIFY_MODEL") {
+        cfg.asr_model = m;
     }
     if let Ok(n) = std::env::var("VERIFY_THREADS") {
         cfg.asr.threads = n.parse().context("VERIFY_THREADS")?;

@@ -4,7 +4,7 @@
 //! (`heyplayer_tools.whisper.convert`, both under tools/) and the manifest are
 //! compiled in, so an installed binary needs no checkout. They are written to a
 //! cache folder laid out as the checkout is (tools/heyplayer_tools/...,
-//! models/manifest.toml, models/wake/hey_player.onnx) and run with Python:
+//! models/manifest.toml, our committed models under models/) and run with Python:
 //! `$HEYPLAYER_PYTHON` if set, else a venv in the cache with the pinned numpy
 //! (made on first use).
 //! Downloads come from PyPI and the crates registry only (crate files used
@@ -22,8 +22,23 @@ const CONVERT_PY: &str = include_str!("../../tools/heyplayer_tools/whisper/conve
 /// The Python pins (tools/pyproject.toml): its `[project] dependencies` are
 /// what the fetch script and the converter need.
 const PYPROJECT: &str = include_str!("../../tools/pyproject.toml");
-/// Our committed wake-word head (`source = "ours"` in the manifest).
-const HEY_PLAYER_ONNX: &[u8] = include_bytes!("../../models/wake/hey_player.onnx");
+/// Our committed models (`source = "ours"` in the manifest), by their
+/// `member` path: the wake-word head and the context heads. Every such entry
+/// must be here, or an installed binary cannot fetch it (a test checks).
+const OURS: &[(&str, &[u8])] = &[
+    (
+        "models/wake/hey_player.onnx",
+        include_bytes!("../../models/wake/hey_player.onnx"),
+    ),
+    (
+        "models/context/context_head.onnx",
+        include_bytes!("../../models/context/context_head.onnx"),
+    ),
+    (
+        "models/context/context_head_ced.onnx",
+        include_bytes!("../../models/context/context_head_ced.onnx"),
+    ),
+];
 
 /// Environment variable naming the Python to run the fetch script with.
 pub const PYTHON_ENV: &str = "HEYPLAYER_PYTHON";
@@ -115,10 +130,13 @@ pub fn fetch(dir: &Path, only: &[String], all: bool) -> Result<(), ModelError> {
     let package = tools.join("heyplayer_tools");
     let whisper = package.join("whisper");
     std::fs::create_dir_all(&whisper).map_err(io("tools", &whisper))?;
-    let ours = cache.join("models").join("wake");
-    std::fs::create_dir_all(&ours).map_err(io("tools", &ours))?;
-    let head = ours.join("hey_player.onnx");
-    std::fs::write(&head, HEY_PLAYER_ONNX).map_err(io("hey-player", &head))?;
+    for (member, bytes) in OURS {
+        let path = cache.join(member);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io("our models", parent))?;
+        }
+        std::fs::write(&path, bytes).map_err(io("our models", &path))?;
+    }
     for (path, text) in [
         (package.join("__init__.py"), TOOLS_INIT_PY),
         (package.join("fetch.py"), FETCH_PY),
@@ -145,11 +163,45 @@ pub fn fetch(dir: &Path, only: &[String], all: bool) -> Result<(), ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn the_fetch_venv_gets_the_pinned_numpy_from_the_pyproject() {
         let req = requirements().unwrap();
         assert!(req.lines().any(|l| l.starts_with("numpy==")), "{req}");
         assert!(req.lines().all(|l| l.contains("==")), "{req}");
+    }
+
+    /// Outside a checkout, `models fetch` only has what the binary embeds: it
+    /// used to embed the wake head alone, so the context heads could not be
+    /// installed.
+    #[test]
+    fn every_model_of_ours_in_the_manifest_is_embedded_as_committed() {
+        let ours: Vec<_> = crate::models::entries()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.source == "ours")
+            .collect();
+        assert!(ours.len() >= 2, "{}", ours.len());
+        for e in &ours {
+            let member = e
+                .member
+                .as_deref()
+                .expect("an entry of ours names its member");
+            let (_, bytes) = OURS
+                .iter()
+                .find(|(m, _)| *m == member)
+                .unwrap_or_else(|| panic!("{} ({member}) is not embedded", e.name));
+            let sha: String = Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            assert_eq!(sha, e.sha256, "{member} differs from the manifest's");
+        }
+        assert_eq!(
+            OURS.len(),
+            ours.len(),
+            "an embedded model is not in the manifest"
+        );
     }
 }
