@@ -18,9 +18,14 @@ only makes the clips (to score them with another tool, e.g.
 dump `heyplayer_tools.wake.verify_study` rescores offline). With
 `VERIFY_LEADS` and `VERIFY_PLAIN` set (see examples/verify_scores.rs),
 scores.jsonl also holds each rival's score, to choose the rival settings.
+`--eval-manifest` also writes `manifest.jsonl` (../shared/EVAL.md) for
+`heyplayer eval`: pos and fluent clips are wakes with their command's
+transcript and intent (the parser on the sentence, `examples/parse_intents`),
+the others are not; so the whole pipeline can be compared on these clips
+(e.g. one Whisper model against another, `eval --model`).
 Held-out voices, flite and the held-out corpus are never used here.
 
-    .venv/bin/python -m heyplayer_tools.wake.verify_tune [--n 120] [--fluent 0] [--out DIR] [--bin target/release/examples/verify_scores]
+    .venv/bin/python -m heyplayer_tools.wake.verify_tune [--n 120] [--fluent 0] [--out DIR] [--bin target/release/examples/verify_scores] [--eval-manifest]
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from heyplayer_tools.wake import build_data as bd
 SR = bd.SR
 KINDS = ("pos", "near", "speech")
 FLUENT_KINDS = ("fluent", "near_fluent")
+POSITIVE_KINDS = ("pos", "fluent")
 THRESHOLDS = [-0.5, -0.75, -1.0, -1.25, -1.5, -1.75, -2.0, -2.25, -2.5, -3.0, -3.5, -4.0]
 
 
@@ -56,6 +62,25 @@ def clip(rng, say, text_parts):
     return np.clip(x, -1, 1)
 
 
+def write_eval_manifest(out, files, parse_bin):
+    """manifest.jsonl for `heyplayer eval`: wakes (pos, fluent) labelled with
+    the command's sentence and the parser's intent for it; the rest not wakes."""
+    cmds = sorted({c for kind, _, _, c, _ in files if kind in POSITIVE_KINDS})
+    res = subprocess.run([parse_bin], input="".join(c + "\n" for c in cmds),
+                         capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"{parse_bin} failed (cargo build --release --example parse_intents): {res.stderr}")
+    intents = dict(zip(cmds, map(json.loads, res.stdout.splitlines())))
+    rows = []
+    for kind, who, head, cmd, f in files:
+        labels = {"wake": kind in POSITIVE_KINDS}
+        if labels["wake"]:
+            labels.update(transcript=cmd, intent=intents[cmd])
+        rows.append({"id": Path(f).stem, "audio": Path(f).name, "engine": who, "labels": labels})
+    (out / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    print(f"[verify_tune] eval manifest: {out / 'manifest.jsonl'}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=120, help="clips of each kind (positive, near miss)")
@@ -64,6 +89,9 @@ def main():
     ap.add_argument("--out", default=str(bd.wf.cache_dir() / "verify_tune"))
     ap.add_argument("--bin", default="target/release/examples/verify_scores")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--eval-manifest", action="store_true",
+                    help="also write manifest.jsonl for `heyplayer eval` (labels from --parse-bin)")
+    ap.add_argument("--parse-bin", default="target/release/examples/parse_intents")
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     vtrain, _ = bd.split_variants()
@@ -100,6 +128,8 @@ def main():
     (out / "clips.jsonl").write_text("".join(
         json.dumps({"kind": k, "who": w, "said": f"{h}, {c}", "clip": f}) + "\n"
         for k, w, h, c, f in files))
+    if args.eval_manifest:
+        write_eval_manifest(out, files, args.parse_bin)
     if args.bin == "none":
         print(f"[verify_tune] {len(files)} clips in {out}; list in {out / 'clips.jsonl'}")
         return
