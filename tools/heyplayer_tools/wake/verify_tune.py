@@ -66,10 +66,12 @@ def write_eval_manifest(out, files, parse_bin):
     """manifest.jsonl for `heyplayer eval`: wakes (pos, fluent) labelled with
     the command's sentence and the parser's intent for it; the rest not wakes."""
     cmds = sorted({c for kind, _, _, c, _ in files if kind in POSITIVE_KINDS})
+    if not Path(parse_bin).is_file():
+        sys.exit(f"{parse_bin} is missing: cargo build --release --example parse_intents")
     res = subprocess.run([parse_bin], input="".join(c + "\n" for c in cmds),
                          capture_output=True, text=True)
     if res.returncode != 0:
-        sys.exit(f"{parse_bin} failed (cargo build --release --example parse_intents): {res.stderr}")
+        sys.exit(f"{parse_bin} failed: {res.stderr}")
     intents = dict(zip(cmds, map(json.loads, res.stdout.splitlines())))
     rows = []
     for kind, who, head, cmd, f in files:
