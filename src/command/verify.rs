@@ -147,8 +147,7 @@ pub fn verify_wake(
     // Only a rival that gets within `max_rival_lead` of the phrase can beat
     // it: the others are given up after their first unlikely token, with the
     // same verdict for fewer decoder steps (issue 31).
-    let rivals = asr.lead_logprobs_above(rivals, own_best + check.max_rival_lead)?;
-    let Some((i, &rival_best)) = rivals.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)) else {
+    let Some((i, rival_best)) = best_rival(asr, rivals, own_best + check.max_rival_lead)? else {
         return Ok(WakeVerdict::Heard(rest));
     };
     let lead = rival_best - own_best;
@@ -160,6 +159,23 @@ pub fn verify_wake(
     } else {
         WakeVerdict::Heard(rest)
     })
+}
+
+/// The likeliest of `rivals` at the start of the transcript `asr` last made:
+/// its index and summed log-probability, among those scoring above `floor`
+/// (the others are given up after their first unlikely token, issue 31);
+/// `None` when none does.
+fn best_rival(
+    asr: &mut AsrWorker,
+    rivals: &[String],
+    floor: f32,
+) -> Result<Option<(usize, f32)>, Error> {
+    Ok(asr
+        .lead_logprobs_above(rivals, floor)?
+        .into_iter()
+        .enumerate()
+        .filter(|(_, lp)| lp.is_finite())
+        .max_by(|a, b| a.1.total_cmp(&b.1)))
 }
 
 /// Weight of the first stage's score (as `ln(s / (1 - s))`, `s` clamped to
@@ -263,14 +279,7 @@ fn weigh(
         None => (first_score, forced),
     };
     let decisive = (Evidence::max_lead(s, f, min) - PRUNE_MARGIN).max(LEAD_FLOOR);
-    let rivals = asr.lead_logprobs_above(rival_leads, own_best + decisive)?;
-    let best = rivals
-        .iter()
-        .copied()
-        .enumerate()
-        .filter(|(_, lp)| lp.is_finite())
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    let (rival, lead) = match best {
+    let (rival, lead) = match best_rival(asr, rival_leads, own_best + decisive)? {
         Some((i, lp)) => (rival_leads[i].clone(), (lp - own_best).max(LEAD_FLOOR)),
         None => (String::new(), LEAD_FLOOR),
     };
