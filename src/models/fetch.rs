@@ -163,7 +163,6 @@ pub fn fetch(dir: &Path, only: &[String], all: bool) -> Result<(), ModelError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sha2::{Digest, Sha256};
 
     #[test]
     fn the_fetch_venv_gets_the_pinned_numpy_from_the_pyproject() {
@@ -174,7 +173,9 @@ mod tests {
 
     /// Outside a checkout, `models fetch` only has what the binary embeds: it
     /// used to embed the wake head alone, so the context heads could not be
-    /// installed.
+    /// installed. The committed files match the manifest
+    /// (`models::tests::committed_models_match_the_manifest`); the embedded
+    /// bytes must be those files.
     #[test]
     fn every_model_of_ours_in_the_manifest_is_embedded_as_committed() {
         let ours: Vec<_> = crate::models::entries()
@@ -192,11 +193,12 @@ mod tests {
                 .iter()
                 .find(|(m, _)| *m == member)
                 .unwrap_or_else(|| panic!("{} ({member}) is not embedded", e.name));
-            let sha: String = Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect();
-            assert_eq!(sha, e.sha256, "{member} differs from the manifest's");
+            let committed =
+                std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(member)).unwrap();
+            assert!(
+                *bytes == committed.as_slice(),
+                "{member}: the embedded bytes are not the committed file"
+            );
         }
         assert_eq!(
             OURS.len(),
