@@ -6,7 +6,9 @@
     context/        the context head's recipe: build_data, rooms, train_head, eval_*, reference
     testdata/       make test-data / wake-corpus: commands, wake, context_music, wake_corpus,
                     cafe_demo (examples/cafe.wav), short_history
-    bench/          make soak, make bench-wake: soak, wake_eval, first_stage_curve
+    bench/          make soak, make bench-wake: soak, wake_eval, first_stage_curve;
+                    transcribe_score (WER and intents of `transcribe --json`)
+    parse_text      the product's intent parser and WER normalisation, via examples/parse_intents
     import_graph    the Rust crate's module graph: cycles and upward imports
 
 Installed editable into the Makefile's venv (`make venv`: `pip install -e

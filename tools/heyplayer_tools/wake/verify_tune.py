@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from heyplayer_tools.parse_text import PARSE_BIN, parse_texts
 from heyplayer_tools.wake import build_data as bd
 
 SR = bd.SR
@@ -66,13 +67,7 @@ def write_eval_manifest(out, files, parse_bin):
     """manifest.jsonl for `heyplayer eval`: wakes (pos, fluent) labelled with
     the command's sentence and the parser's intent for it; the rest not wakes."""
     cmds = sorted({c for kind, _, _, c, _ in files if kind in POSITIVE_KINDS})
-    if not Path(parse_bin).is_file():
-        sys.exit(f"{parse_bin} is missing: cargo build --release --example parse_intents")
-    res = subprocess.run([parse_bin], input="".join(c + "\n" for c in cmds),
-                         capture_output=True, text=True)
-    if res.returncode != 0:
-        sys.exit(f"{parse_bin} failed: {res.stderr}")
-    intents = dict(zip(cmds, map(json.loads, res.stdout.splitlines())))
+    intents = {c: row["command"] for c, row in zip(cmds, parse_texts(cmds, parse_bin))}
     rows = []
     for kind, who, head, cmd, f in files:
         labels = {"wake": kind in POSITIVE_KINDS}
@@ -93,7 +88,7 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--eval-manifest", action="store_true",
                     help="also write manifest.jsonl for `heyplayer eval` (labels from --parse-bin)")
-    ap.add_argument("--parse-bin", default="target/release/examples/parse_intents")
+    ap.add_argument("--parse-bin", default=str(PARSE_BIN))
     args = ap.parse_args()
     rng = np.random.default_rng(args.seed)
     vtrain, _ = bd.split_variants()
