@@ -20,7 +20,7 @@ CARGO ?= cargo
 BIN := target/release/heyplayer
 DEMO := examples/cafe.wav
 
-.PHONY: help deps venv models build run demo test test-data wake-model context-head context-outside wake-corpus lint bench bench-wake bench-asr bench-latency soak clean
+.PHONY: help deps venv models build run demo test test-data wake-model context-head context-outside wake-corpus lint bench bench-wake bench-peer bench-asr bench-latency soak clean
 
 help:
 	@echo "make run    - set up, build, and listen (microphone, else the bundled demo recording)"
@@ -29,6 +29,7 @@ help:
 	@echo "make bench  - run the front-end benchmark"
 	@echo "make bench-asr - Whisper: heyplayer vs whisper.cpp alone, and command latency"
 	@echo "make bench-wake - wake word on the held-out corpus: FRR, false accepts/h, speed vs openWakeWord"
+	@echo "make bench-peer - our first stage vs openWakeWord's hey_jarvis, the same unseen voices (about 15 min the first time)"
 	@echo "make demo   - run on the bundled demo recording"
 	@echo "make bench-latency - command latency, memory and accuracy side by side with the previous release (PREV_REF)"
 	@echo "make soak   - the daemon's 2 h soak and idle-cost benchmark"
@@ -156,6 +157,16 @@ bench-wake: deps models build wake-corpus $(BENCH_WAKE_READY)
 	$(CARGO) build --release --locked --example wake_rtf
 	$(PY) -m heyplayer_tools.bench.wake_eval $(WAKE_CORPUS)/manifest.jsonl
 	$(PY) -m heyplayer_tools.bench.first_stage_curve $(WAKE_CORPUS)/manifest.jsonl models/wake/hey_player.onnx
+
+# Our first stage side by side with openWakeWord's hey_jarvis (issue 29): 80 unseen voices
+# (Kokoro held-out speakers, espeak held-out voices) each say "hey player ..." and "hey jarvis
+# ..." fluently, with commas and with a pause; false accepts on the corpus's negatives. Builds
+# tests/out/wake_peer the first time (Kokoro, about 10 min on 2 cores), then scores in seconds.
+# HEADS="A.onnx B.onnx" compares other heads of ours. Reports only: it chooses nothing.
+HEADS ?= models/wake/hey_player.onnx
+bench-peer: deps wake-corpus $(TOOLS_READY)
+	$(PY) -m pip install -qq -e '$(TOOLS_PKG)[data,wake-v4]'
+	$(PY) -m heyplayer_tools.bench.peer tests/out/wake_peer $(foreach h,$(HEADS),--head $(h))
 
 # The integration tests run the recommender example as a subscriber: `cargo
 # test` builds examples only as test harnesses, so build the program itself.
