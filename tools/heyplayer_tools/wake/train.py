@@ -295,7 +295,11 @@ def onnx_check(path: Path, model: MLP, mean, std, X):
 def train_member(Xtr, ytr, is_tts_neg, args, rng, tag=""):
     """One MLP: round 0 on all positives + a random 30 % of the negatives, then two rounds
     that mine the whole negative pool (score > 0.1) and weight what they find up."""
-    model = MLP(Xtr.shape[1], rng)
+    if args.arch == "conv":
+        from heyplayer_tools.wake.temporal import ConvHead
+        model = ConvHead(Xtr.shape[1], rng, channels=args.channels, hidden=H2)
+    else:
+        model = MLP(Xtr.shape[1], rng)
     pos_idx = np.where(ytr == 1)[0]
     neg_idx = np.where(ytr == 0)[0]
     # hard-negative multiplier per training window (near-miss TTS windows start harder)
@@ -355,9 +359,16 @@ def main():
     ap.add_argument("--hidden", default="64,32", help="hidden layer sizes H1,H2")
     ap.add_argument("--members", type=int, default=1,
                     help="MLPs trained apart and averaged (logits); exported as one block-diagonal MLP")
+    ap.add_argument("--arch", choices=("mlp", "conv"), default="mlp",
+                    help="mlp: the numpy MLP (the committed head); conv: dilated 1-D convolutions over the 16 "
+                         "embeddings (heyplayer_tools.wake.temporal, needs JAX); --hidden's second size is its "
+                         "dense layer")
+    ap.add_argument("--channels", type=int, default=48, help="--arch conv: channels of each convolution")
     ap.add_argument("--tts-neg-weight", type=float, default=2.0,
                     help="initial weight multiplier of synthetic near-miss/other-speech negatives")
     args = ap.parse_args()
+    if args.arch == "conv" and args.members != 1:
+        ap.error("--arch conv trains one model per draw (--members 1)")
     global H1, H2
     H1, H2 = (int(v) for v in args.hidden.split(","))
     CFG.update(dropout=args.dropout, feat_noise=args.feat_noise, wd=args.wd)
@@ -438,7 +449,7 @@ def main():
     # threshold: lowest threshold (=> best recall) whose validation false-accept rate,
     # over validation real speech + near-miss TTS + training negatives, is within target
     grid = np.concatenate([np.round(np.arange(0.30, 0.985, 0.01), 2),
-                           [0.99, 0.992, 0.994, 0.996, 0.997, 0.998, 0.999]])
+                           [0.99, 0.992, 0.994, 0.996, 0.997, 0.998, 0.999, 0.9995, 0.9998, 0.9999]])
 
     def choose_threshold(model, tag):
         items = {k: stream_items(model, v) for k, v in select_groups.items()}
@@ -512,7 +523,11 @@ def main():
         "seed": best["seed"],
         "draws": [{"seed": d["seed"], "threshold": d["thr"], "threshold_target_met": d["target_met"],
                    "val_frr_p2": d["val_frr"]} for d in draws],
-        "hyperparameters": {"layers": [wf.WINDOW * wf.EMB_DIM, H1, H2, 1], "optimizer": "Adam",
+        "hyperparameters": {"arch": args.arch,
+                            "layers": ([wf.WINDOW * wf.EMB_DIM, H1, H2, 1] if args.arch == "mlp" else
+                                       {"conv_channels": args.channels, "dilations": [1, 2, 4], "kernel": 3,
+                                        "dense": H2}),
+                            "optimizer": "Adam",
                             "dropout_h1": args.dropout, "feature_noise_std": args.feat_noise,
                             "weight_decay": args.wd, "epochs_round0": args.epochs,
                             "mining_rounds": 2, "tts_neg_weight": args.tts_neg_weight,
@@ -522,7 +537,7 @@ def main():
         "window_level": {"train": window_stats(model, Xtr, ytr, thr), "val": window_stats(model, Xva, yva, thr)},
         "streaming": {},
         "threshold_sweep_val": [{"threshold": t, "val_frr_p2": f, "val_speech_and_train_neg_fa_per_hour_p2": a,
-                                 "val_near_miss_false_accepts_p2": c} for (t, f, a, c) in table[::5] + table[-7:]],
+                                 "val_near_miss_false_accepts_p2": c} for (t, f, a, c) in table[::5] + table[-10:]],
     }
     for patience in (1, 2):
         key = f"patience_{patience}"
@@ -540,7 +555,11 @@ def main():
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "hey_player.onnx"
-    export_onnx(model, mean, std, onnx_path)
+    if args.arch == "conv":
+        from heyplayer_tools.wake.temporal import export_onnx as export_conv
+        export_conv(model, mean, std, onnx_path)
+    else:
+        export_onnx(model, mean, std, onnx_path)
     # compare onnxruntime with the numpy forward pass (raw, un-normalised embeddings)
     sample = []
     for n in parts["val"][:3] + ho[:2]:
