@@ -123,16 +123,20 @@ def build(out: Path, n_kokoro: int, n_espeak: int, seed: int) -> None:
                     name = f"espeak-{v}" + (f"+{var}" if var else "")
                 speech = np.concatenate([np.zeros(int(1.5 * SR), np.float32), a.astype(np.float32),
                                          np.zeros(SR, np.float32)])
-                # the same bed (kind and slice) for both phrases of a pair
+                # the same kind of bed, from the same draw, for both phrases of a pair
                 noises.rng = np.random.default_rng(bed_seed)
                 bed, noise = noises.bed(len(speech))
                 clip = mix(speech, bed, snr) * gain
                 cid = f"{key}-{si:03d}-{variant}"
                 peak = float(np.abs(clip).max())
                 sf.write(out / "pos" / f"{cid}.wav", clip / max(1.0, peak / 0.95), SR, subtype="PCM_16")
+                # Labels are ours (../shared/EVAL.md), so `heyplayer eval` can run on the corpus too:
+                # "hey jarvis <command>" is a hard negative for our product, a positive for the peer.
+                labels = ({"wake": True, "transcript": cmd.lower(), "intent": intent} if key == "player"
+                          else {"wake": False})
                 lines.append({"id": cid, "audio": f"pos/{cid}.wav", "engine": name, "family": engine,
                               "variant": variant, "phrase": wake, "noise": noise, "snr_db": round(snr, 1),
-                              "labels": {"wake": True, "transcript": f"{wake} {cmd}".lower(), "intent": intent}})
+                              "labels": labels})
             n += 1
             if n % 20 == 0 or n == total:
                 print(f"[peer] {n}/{total} speaker-variants ({time.time() - t0:.0f} s)", file=sys.stderr, flush=True)
