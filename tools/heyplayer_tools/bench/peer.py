@@ -144,46 +144,6 @@ def build(out: Path, n_kokoro: int, n_espeak: int, seed: int) -> None:
     print(f"[peer] wrote {manifest}: {len(lines)} clips", file=sys.stderr)
 
 
-def embed_all(paths: dict[str, Path], cache: Path) -> dict[str, np.ndarray]:
-    from heyplayer_tools.wake import wakefeat as wf
-    have = dict(np.load(cache)) if cache.is_file() else {}
-    todo = [k for k in paths if k not in have]
-    if todo:
-        fx = wf.FeatureExtractor(threads=2)
-        for i, k in enumerate(todo):
-            x, sr = sf.read(paths[k], dtype="float32", always_2d=True)
-            if sr != SR:
-                sys.exit(f"[peer] {paths[k]}: {sr} Hz, expected 16 kHz")
-            have[k] = fx.embed(x.mean(axis=1) * 32767.0).astype(np.float32)
-            if (i + 1) % 100 == 0 or i + 1 == len(todo):
-                print(f"[peer] embeddings {i + 1}/{len(todo)}", file=sys.stderr, flush=True)
-        np.savez(cache, **have)
-    return {k: have[k] for k in paths}
-
-
-def head_scores(path: Path, emb: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    import onnx
-    import onnxruntime as ort
-    from heyplayer_tools.wake import wakefeat as wf
-    m = onnx.load(str(path))
-    # A batch dimension where the graph allows one; hey_jarvis has an If node on a
-    # one-element condition, so it runs window by window.
-    batch = 1 if any(n.op_type == "If" for n in m.graph.node) else 4096
-    if batch > 1:
-        for v in (m.graph.input[0], m.graph.output[0]):
-            v.type.tensor_type.shape.dim[0].dim_param = "N"
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 2
-    s = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    name = s.get_inputs()[0].name
-    out = {}
-    for k, e in emb.items():
-        w = np.ascontiguousarray(wf.windows(e))
-        out[k] = (np.concatenate([s.run(None, {name: w[i:i + batch]})[0].reshape(-1) for i in range(0, len(w), batch)])
-                  if len(w) else np.zeros(0, np.float32))
-    return out
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("out", type=Path, help="the peer corpus folder (built there when it has no manifest)")
@@ -197,6 +157,7 @@ def main() -> None:
     ap.add_argument("--patience", type=int, default=2, help="consecutive 80 ms steps (default 2, the daemon's)")
     ap.add_argument("--json", type=Path, help="also write every figure here")
     args = ap.parse_args()
+    from heyplayer_tools.bench.first_stage_curve import embeddings
     from heyplayer_tools.wake import wakefeat as wf
     from heyplayer_tools.wake.train import detections
 
@@ -207,44 +168,39 @@ def main() -> None:
     for h in heads:
         if not h.is_file():
             sys.exit(f"[peer] error: {h}: no such wake head")
-    models = wf.oww_models(with_sanity=True)
-    jarvis = next(p for k, p in models.items() if "jarvis" in k)
+    jarvis = wf.oww_models(with_sanity=True)[wf.OWW_SANITY_MEMBER[0]]
 
-    pos = [json.loads(x) for x in (args.out / "manifest.jsonl").read_text().splitlines() if x.strip()]
-    negs = [json.loads(x) for x in args.negatives.read_text().splitlines() if x.strip()]
-    negs = [e for e in negs if not e["labels"].get("wake")]
-    paths = {"pos/" + e["id"]: args.out / e["audio"] for e in pos}
-    paths |= {"neg/" + e["id"]: args.negatives.parent / e["audio"] for e in negs}
-    emb = embed_all(paths, args.out / "peer_emb.npz")
-    secs = {k: sf.info(p).duration for k, p in paths.items()}
-    def kind_of(cid: str) -> str:  # "neg-near_miss-03" -> "near_miss"
-        k = cid.removeprefix("neg-")
-        return k.rsplit("-", 1)[0] if k[-1].isdigit() and "-" in k else k
-    kind = {"neg/" + e["id"]: kind_of(e["id"]) for e in negs}
-    fa_keys = [k for k in kind if not kind[k].startswith("near_miss")]
-    nm_keys = [k for k in kind if kind[k].startswith("near_miss")]
+    # Embeddings once per manifest, cached next to it (`first_stage_curve`'s cache: the
+    # outside corpus's is shared with `make bench-wake`).
+    pos_emb = embeddings(args.out / "manifest.jsonl")
+    neg_emb = embeddings(args.negatives)
+    pos = [entry for _, entry in pos_emb.values()]
+    emb = {"pos/" + k: e for k, (e, _) in pos_emb.items()}
+    emb |= {"neg/" + k: e for k, (e, entry) in neg_emb.items() if not entry["labels"].get("wake")}
+    # The near-miss streams say "hey Jarvis": left out of the false accepts of both models.
+    nm_keys = [k for k in emb if k.startswith("neg/") and "near_miss" in k]
+    fa_keys = [k for k in emb if k.startswith("neg/") and "near_miss" not in k]
+    secs = {k: sf.info(args.negatives.parent / neg_emb[k[4:]][1]["audio"]).duration for k in nm_keys + fa_keys}
     hours = sum(secs[k] for k in fa_keys) / 3600
     nm_hours = sum(secs[k] for k in nm_keys) / 3600
     print(f"peer corpus: {len(pos)} clips ({args.out}); false accepts counted on {hours:.2f} h "
-          f"({', '.join(sorted(set(kind[k] for k in fa_keys)))}) of {args.negatives}; patience {args.patience}")
+          f"({len(fa_keys)} streams) of {args.negatives}; patience {args.patience}")
 
     def evaluate(scores: dict, phrase_key: str):
         mine = [e for e in pos if e["id"].startswith(phrase_key + "-")]
-        rows = []
-        for thr in GRID:
-            fa = sum(len(detections(scores[k], thr, args.patience)) for k in fa_keys)
-            rows.append((float(thr), fa))
+        # false accepts at every threshold of the grid (0.5, the daemon's, is on it)
+        fa_at = {float(t): sum(len(detections(scores[k], t, args.patience)) for k in fa_keys) for t in GRID}
         res = {}
         for cap in (*CAPS, "at 0.5"):
             if cap == "at 0.5":  # the daemon's threshold (and openWakeWord's default)
                 thr = 0.5
             else:
-                ok = [t for t, fa in rows if fa / hours <= cap]
+                ok = [t for t, fa in fa_at.items() if fa / hours <= cap]
                 thr = min(ok) if ok else None
             if thr is None:
                 res[cap] = None
                 continue
-            fa = sum(len(detections(scores[k], thr, args.patience)) for k in fa_keys)
+            fa = fa_at[thr]
             miss = {e["id"]: len(detections(scores["pos/" + e["id"]], thr, args.patience)) == 0 for e in mine}
 
             def frr(pred):
@@ -260,7 +216,8 @@ def main() -> None:
 
     report = {}
     for label, path, key in [(f"ours: {h}", h, "player") for h in heads] + [("hey_jarvis (openWakeWord 0.4.0)", jarvis, "jarvis")]:
-        report[label] = evaluate(head_scores(path, emb), key)
+        f = wf.head_scorer(path, threads=2)
+        report[label] = evaluate({k: f(e) for k, e in emb.items()}, key)
     cols = ["all", *VARIANTS, "kokoro", "espeak"]
     print("\n| model | FA/h cap | threshold | FA/h | FRR all | " + " | ".join(cols[1:]) + " | near-miss FAs (ours) |")
     print("|---" * (6 + len(cols)) + "|")

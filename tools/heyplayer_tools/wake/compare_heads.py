@@ -33,25 +33,6 @@ NEAR_MISS = ["ho_neg_esp_0", "ho_neg_kok_0"]
 GRID = np.concatenate([np.round(np.arange(0.05, 0.99, 0.01), 2), np.round(np.arange(0.99, 0.99995, 0.0005), 4)])
 
 
-def scorer(path: str):
-    """Batch scores of an exported head (its batch dimension opened to N)."""
-    import onnx
-    import onnxruntime as ort
-    m = onnx.load(path)
-    m.graph.input[0].type.tensor_type.shape.dim[0].dim_param = "N"
-    m.graph.output[0].type.tensor_type.shape.dim[0].dim_param = "N"
-    so = ort.SessionOptions()
-    so.intra_op_num_threads = 1
-    s = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
-    name = s.get_inputs()[0].name
-
-    def f(emb: np.ndarray) -> np.ndarray:
-        w = np.ascontiguousarray(wf.windows(emb.astype(np.float32)))
-        out = [s.run(None, {name: w[i:i + 4096]})[0].reshape(-1) for i in range(0, len(w), 4096)]
-        return np.concatenate(out) if out else np.zeros(0, np.float32)
-    return f
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--features", required=True, help="a build_data.py features folder")
@@ -74,7 +55,7 @@ def main():
     targets = [float(v) for v in args.fa.split(",")]
     for spec in args.head:
         name, path = spec.split("=", 1)
-        f = scorer(path)
+        f = wf.head_scorer(path)
         items = {n: (f(shards[n]["emb"]), shards[n]["wake_ends"], shards[n]["seconds"], shards[n]["n_utt"])
                  for n in set(pool + near + sum(pos_sets.values(), []))}
         fa_at = {float(t): stream_eval([items[n] for n in pool], t, args.patience) for t in GRID}

@@ -20,6 +20,11 @@ DILATIONS = (1, 2, 4)
 KERNEL = 3
 
 
+def conv_layers(channels: int, hidden: int) -> dict:
+    """The architecture, as metrics.json records it."""
+    return {"conv_channels": channels, "dilations": list(DILATIONS), "kernel": KERNEL, "dense": hidden}
+
+
 def _jax():
     try:
         import jax

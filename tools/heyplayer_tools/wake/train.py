@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from heyplayer_tools import ROOT
+from heyplayer_tools.wake import temporal  # (JAX is imported only when a temporal head is made)
 from heyplayer_tools.wake import wakefeat as wf
 from heyplayer_tools.wake.build_data import DATA_VERSION
 
@@ -293,11 +294,11 @@ def onnx_check(path: Path, model: MLP, mean, std, X):
 
 
 def train_member(Xtr, ytr, is_tts_neg, args, rng, tag=""):
-    """One MLP: round 0 on all positives + a random 30 % of the negatives, then two rounds
-    that mine the whole negative pool (score > 0.1) and weight what they find up."""
+    """One head (the MLP, or with --arch conv the temporal head): round 0 on all positives + a
+    random 30 % of the negatives, then two rounds that mine the whole negative pool (score >
+    0.1) and weight what they find up."""
     if args.arch == "conv":
-        from heyplayer_tools.wake.temporal import ConvHead
-        model = ConvHead(Xtr.shape[1], rng, channels=args.channels, hidden=H2)
+        model = temporal.ConvHead(Xtr.shape[1], rng, channels=args.channels, hidden=H2)
     else:
         model = MLP(Xtr.shape[1], rng)
     pos_idx = np.where(ytr == 1)[0]
@@ -525,8 +526,7 @@ def main():
                    "val_frr_p2": d["val_frr"]} for d in draws],
         "hyperparameters": {"arch": args.arch,
                             "layers": ([wf.WINDOW * wf.EMB_DIM, H1, H2, 1] if args.arch == "mlp" else
-                                       {"conv_channels": args.channels, "dilations": [1, 2, 4], "kernel": 3,
-                                        "dense": H2}),
+                                       temporal.conv_layers(args.channels, H2)),
                             "optimizer": "Adam",
                             "dropout_h1": args.dropout, "feature_noise_std": args.feat_noise,
                             "weight_decay": args.wd, "epochs_round0": args.epochs,
@@ -556,8 +556,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     onnx_path = out / "hey_player.onnx"
     if args.arch == "conv":
-        from heyplayer_tools.wake.temporal import export_onnx as export_conv
-        export_conv(model, mean, std, onnx_path)
+        temporal.export_onnx(model, mean, std, onnx_path)
     else:
         export_onnx(model, mean, std, onnx_path)
     # compare onnxruntime with the numpy forward pass (raw, un-normalised embeddings)

@@ -4,6 +4,7 @@
 - fetching the openWakeWord 0.4.0 wheel with `pip download`, verifying sha256
   and extracting ONLY melspectrogram.onnx + embedding_model.onnx (Apache-2.0)
 - the feature front end: 16 kHz audio -> mel (x/10+2) -> 96-d embeddings, one per 80 ms
+- scoring a wake head (an ONNX file over 16 embeddings) on every window of a stream
 
 Nothing from the wheel is ever copied into git; it lives in the cache dir.
 """
@@ -174,3 +175,27 @@ def windows(emb: np.ndarray, size: int = WINDOW) -> np.ndarray:
     if emb.shape[0] < size:
         return np.zeros((0, size, emb.shape[1]), emb.dtype)
     return sliding_window_view(emb, (size, emb.shape[1]))[:, 0]
+
+
+def head_scorer(path, threads: int = 1):
+    """Scores of a wake head (ONNX, input [1, 16, 96], output [1, 1]) on every window of an
+    embedding stream: f(emb [n, 96]) -> [n - 15]. The batch dimension is opened to N and the
+    windows go 4096 at a time; a graph with an If node (openWakeWord's `hey_jarvis`, whose
+    condition must have one element) runs window by window."""
+    import onnx
+    import onnxruntime as ort
+    m = onnx.load(str(path))
+    batch = 1 if any(n.op_type == "If" for n in m.graph.node) else 4096
+    if batch > 1:
+        for v in (m.graph.input[0], m.graph.output[0]):
+            v.type.tensor_type.shape.dim[0].dim_param = "N"
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    s = ort.InferenceSession(m.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    name = s.get_inputs()[0].name
+
+    def f(emb: np.ndarray) -> np.ndarray:
+        w = np.ascontiguousarray(windows(emb.astype(np.float32)))
+        out = [s.run(None, {name: w[i:i + batch]})[0].reshape(-1) for i in range(0, len(w), batch)]
+        return np.concatenate(out) if out else np.zeros(0, np.float32)
+    return f
