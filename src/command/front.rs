@@ -42,6 +42,9 @@ pub struct WakeFront {
     last_ahead: u64,
     /// The hearing ahead of the pause under way, if one was started.
     ahead: Option<u64>,
+    /// The last hearing ahead started whose reading has not come back (it
+    /// is still wanted after speech resumes: a rejection ends hearing ahead).
+    asked: Option<u64>,
 }
 
 impl WakeFront {
@@ -70,6 +73,7 @@ impl WakeFront {
             wake_score: 0.0,
             last_ahead: 0,
             ahead: None,
+            asked: None,
         }
     }
 
@@ -82,6 +86,7 @@ impl WakeFront {
         self.preroll_speech.clear();
         self.recorder.cancel();
         self.ahead = None;
+        self.asked = None;
     }
 
     /// The finished recording as a job.
@@ -108,6 +113,7 @@ impl WakeFront {
         let end = self.recorder.end_now(t_ms)?;
         let mut job = self.job(t_ms, end);
         job.ahead = self.ahead.take();
+        self.asked = None;
         Some(job)
     }
 
@@ -142,11 +148,10 @@ impl WakeFront {
             if self.speech.len() < self.speech.capacity() {
                 self.speech.push(frame_speech);
             }
-            if let (Some(id), Some(a)) = (self.ahead, ahead.as_mut()) {
-                if self.recorder.awaits_reading() {
-                    if let Some(r) = a.reading(id, self.recorder.needs_reading()) {
-                        self.recorder.set_reading(r);
-                    }
+            if let (Some(id), Some(a)) = (self.asked, ahead.as_mut()) {
+                if let Some(r) = a.reading(id, self.recorder.needs_reading()) {
+                    self.asked = None;
+                    self.recorder.set_reading(r);
                 }
             }
             match self.recorder.push(t_ms, frame, in_speech, frame_speech) {
@@ -154,6 +159,7 @@ impl WakeFront {
                     if let Some(a) = ahead {
                         self.last_ahead += 1;
                         self.ahead = Some(self.last_ahead);
+                        self.asked = self.ahead;
                         let mut job = self.job(
                             t_ms + FRAME_MS,
                             CommandEnd::Spoken {
@@ -178,6 +184,7 @@ impl WakeFront {
                     }
                     let mut job = self.job(t_ms + FRAME_MS, end);
                     job.ahead = self.ahead.take();
+                    self.asked = None;
                     return Ok(Some(job));
                 }
                 None => {}

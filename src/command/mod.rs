@@ -156,7 +156,11 @@ impl Commander {
             Ok(None) => false,
             Err(_) => return None,
         };
-        let reading = reading_of(&events);
+        let reading = if stood {
+            reading_of(&events)
+        } else {
+            Reading::Rejected
+        };
         if self.ahead.len() == MAX_AHEAD {
             self.ahead.remove(0);
         }

@@ -28,6 +28,12 @@ pub const NO_COMMAND_TIMEOUT_MS: u64 = 4000;
 /// fires) is not a command.
 pub const SPECULATE_MIN_VOICE_MS: u64 = 250;
 
+/// Hearings ahead that must reject the wake before nothing more of a
+/// recording is heard ahead (issue 29). A false fire in running speech was
+/// heard again at every pause until `command.max_ms`; one rejection heard on
+/// little more than the phrase is weak evidence, two are not.
+pub const AHEAD_REJECTIONS: u32 = 2;
+
 /// What the command heard so far would be if the recording ended now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
@@ -37,6 +43,11 @@ pub enum Reading {
     Open,
     /// Not a command yet: the normal hang-over.
     Unsure,
+    /// The wake did not stand: the normal hang-over; after
+    /// [`AHEAD_REJECTIONS`] of these nothing more of the recording is heard
+    /// ahead (a false fire in running speech would otherwise be heard again
+    /// at every pause, issue 29).
+    Rejected,
 }
 
 /// What one frame did to a recording.
@@ -70,6 +81,8 @@ pub struct CommandRecorder {
     paused: bool,
     /// What the pause was heard as, once known.
     reading: Option<Reading>,
+    /// Hearings ahead of this recording that rejected the wake.
+    rejected: u32,
 }
 
 impl CommandRecorder {
@@ -89,6 +102,7 @@ impl CommandRecorder {
             voice_end_ms: 0,
             paused: false,
             reading: None,
+            rejected: 0,
         }
     }
 
@@ -105,10 +119,15 @@ impl CommandRecorder {
         self.quiet_ms = 0;
         self.paused = false;
         self.reading = None;
+        self.rejected = 0;
     }
 
-    /// What the pause handed on ([`Step::Pause`]) was heard as.
+    /// What the last pause handed on ([`Step::Pause`]) was heard as; a
+    /// rejection counts even when speech has resumed since.
     pub fn set_reading(&mut self, reading: Reading) {
+        if reading == Reading::Rejected {
+            self.rejected += 1;
+        }
         if self.paused {
             self.reading = Some(reading);
         }
@@ -198,6 +217,7 @@ impl CommandRecorder {
             let asked_before = self.quiet_ms >= self.cfg.speculate_after_ms;
             self.quiet_ms += FRAME_MS;
             if self.cfg.speculate_after_ms > 0
+                && self.rejected < AHEAD_REJECTIONS
                 && !asked_before
                 && self.quiet_ms >= self.cfg.speculate_after_ms
                 && self.voiced_ms >= SPECULATE_MIN_VOICE_MS
@@ -211,7 +231,7 @@ impl CommandRecorder {
             && match self.reading {
                 Some(Reading::Complete) => self.quiet_ms >= self.cfg.complete_hangover_ms,
                 Some(Reading::Open) => self.quiet_ms >= self.cfg.open_hangover_ms,
-                Some(Reading::Unsure) | None => false,
+                Some(Reading::Unsure | Reading::Rejected) | None => false,
             };
         let end = if self.heard && early {
             Some(CommandEnd::Spoken {
@@ -430,5 +450,98 @@ mod issue_31 {
             t += FRAME_MS;
         }
         assert!(matches!(quiet_until_step(&mut r, &mut t), Step::End(_)));
+    }
+}
+
+#[cfg(test)]
+mod issue_29 {
+    use super::*;
+
+    const F: [f32; crate::audio::FRAME_SAMPLES] = [0.1; crate::audio::FRAME_SAMPLES];
+
+    /// Running speech after a false fire: `bursts` of 600 ms of speech, each
+    /// followed by 200 ms the VAD calls quiet (the segmenter still in
+    /// speech); `reading` answers each pause handed on. Returns the pauses
+    /// handed on and how the recording ended.
+    fn running_speech(bursts: usize, reading: impl Fn(usize) -> Option<Reading>) -> (usize, Step) {
+        let mut r = CommandRecorder::new(CommandConfig::default(), 0);
+        r.start(|_| {});
+        let (mut t, mut pauses) = (0, 0);
+        for _ in 0..bursts {
+            for k in 0..80 {
+                let voiced = k < 60;
+                match r.push(t, &F, true, voiced) {
+                    Some(Step::Pause) => {
+                        if let Some(got) = reading(pauses) {
+                            r.set_reading(got);
+                        }
+                        pauses += 1;
+                    }
+                    Some(Step::End(e)) => return (pauses, Step::End(e)),
+                    _ => {}
+                }
+                t += FRAME_MS;
+            }
+        }
+        loop {
+            if let Some(Step::End(e)) = r.push(t, &F, false, false) {
+                return (pauses, Step::End(e));
+            }
+            t += FRAME_MS;
+        }
+    }
+
+    #[test]
+    fn issue_29_a_rejected_wake_is_not_heard_ahead_again() {
+        let n = AHEAD_REJECTIONS as usize;
+        // Before: every pause in running speech was heard again.
+        let (unsure, _) = running_speech(6, |_| Some(Reading::Unsure));
+        assert_eq!(unsure, 6);
+        // Every hearing rejects the wake: no more after the budget.
+        let (rejected, end) = running_speech(6, |_| Some(Reading::Rejected));
+        assert_eq!(rejected, n);
+        // It ends as a recording heard as nothing does: the whole hang-over.
+        assert!(matches!(
+            end,
+            Step::End(CommandEnd::Spoken { cut: false, .. })
+        ));
+        // A wake heard as standing between rejections does not count.
+        let (mixed, _) = running_speech(6, |k| {
+            Some(if k % 2 == 1 {
+                Reading::Unsure
+            } else {
+                Reading::Rejected
+            })
+        });
+        assert_eq!(mixed, 2 * n - 1);
+        // Rejections that come back late (speech resumed before them, as on
+        // the threaded pipeline) still stop the next pauses.
+        let mut r = CommandRecorder::new(CommandConfig::default(), 0);
+        r.start(|_| {});
+        let mut t = 0;
+        let (mut pauses, mut asked) = (0, false);
+        for _ in 0..8 {
+            for k in 0..80 {
+                let step = r.push(t, &F, true, k < 60);
+                if step == Some(Step::Pause) {
+                    pauses += 1;
+                    asked = true;
+                }
+                // The reading of the last burst's pause, 100 ms into this one.
+                if k == 10 && asked {
+                    asked = false;
+                    r.set_reading(Reading::Rejected);
+                }
+                t += FRAME_MS;
+            }
+        }
+        assert_eq!(pauses, n, "each pause voided by speech, then rejected late");
+        // A new recording hears ahead again.
+        r.start(|_| {});
+        let mut paused = false;
+        for k in 0..80 {
+            paused |= r.push(k * FRAME_MS, &F, true, k < 60) == Some(Step::Pause);
+        }
+        assert!(paused);
     }
 }

@@ -49,11 +49,13 @@ pub(crate) fn command_worker(
                 let live = &ahead.live;
                 if let (Some(c), true) = (commander.as_mut(), live.load(Ordering::Acquire) == id) {
                     let void = || live.load(Ordering::Acquire) != id;
-                    if let Some(r) = c.speculate(id, &job, &void) {
-                        // The front end drains these; a full line only
-                        // loses a reading it no longer waits for.
-                        let _ = ahead.tx.try_send((id, r));
-                    }
+                    // Always a reply, so a front end waiting for it never
+                    // hangs: a void or failed hearing is `Unsure` (the
+                    // recording's end hears it afresh). The front end drains
+                    // these; a full line only loses a reading it no longer
+                    // waits for.
+                    let r = c.speculate(id, &job, &void).unwrap_or(Reading::Unsure);
+                    let _ = ahead.tx.try_send((id, r));
                 }
                 true
             }

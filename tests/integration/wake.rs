@@ -595,10 +595,16 @@ impl heyplayer::command::Speculate for HeardComplete {
     }
 }
 
-/// The front end alone, as the pipeline drives it (VAD, first stage, pre-roll
-/// and command recorder; no Whisper): the `wake` events' times and the
-/// recordings' (start, end) on the audio clock.
-fn front_wakes(s: &[f32], cfg: &heyplayer::config::Config) -> (Vec<u64>, Vec<u64>) {
+/// Drives the front end alone over `s` as the pipeline does (VAD, first
+/// stage, pre-roll and command recorder; no Whisper unless `ahead` brings
+/// it): each frame's events and finished recording go to `each`, with
+/// `ahead`, and it returns false to stop.
+fn drive_front<A: heyplayer::command::Speculate>(
+    s: &[f32],
+    cfg: &heyplayer::config::Config,
+    ahead: &mut A,
+    mut each: impl FnMut(&mut Vec<Event>, Option<heyplayer::command::Job>, &mut A) -> bool,
+) {
     use heyplayer::command::front::WakeFront;
     use heyplayer::command::recorder::CommandEnd;
     use heyplayer::vad::{Boundary, VoiceDetector};
@@ -607,8 +613,7 @@ fn front_wakes(s: &[f32], cfg: &heyplayer::config::Config) -> (Vec<u64>, Vec<u64
         .silero;
     let mut vad = VoiceDetector::new(&cfg.vad, &silero).unwrap();
     let mut front = WakeFront::new(cfg, Some(wake_models(cfg).unwrap()));
-    let mut ahead = HeardComplete;
-    let (mut wakes, mut ends, mut evs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut evs = Vec::new();
     for (k, c) in s.chunks_exact(FRAME_SAMPLES).enumerate() {
         let t_ms = k as u64 * 10;
         let frame = c.try_into().unwrap();
@@ -616,19 +621,32 @@ fn front_wakes(s: &[f32], cfg: &heyplayer::config::Config) -> (Vec<u64>, Vec<u64
         let onset = matches!(b, Some(Boundary::Started { .. }));
         let speech = (vad.in_speech(), vad.frame_speech());
         let job = front
-            .push(t_ms, frame, speech, onset, Some(&mut ahead), &mut evs)
+            .push(t_ms, frame, speech, onset, Some(&mut *ahead), &mut evs)
             .unwrap();
-        wakes.extend(evs.drain(..).filter_map(|e| match e {
-            Event::Wake { t_ms, .. } => Some(t_ms),
-            _ => None,
-        }));
-        if let Some(job) = job {
+        if let Some(job) = &job {
             if matches!(job.end, CommandEnd::Spoken { cut: false, .. }) {
                 vad.end_segment();
             }
-            ends.push(job.t_ms);
         }
+        if !each(&mut evs, job, ahead) {
+            return;
+        }
+        evs.clear();
     }
+}
+
+/// The front end alone, with every pause heard as complete: the `wake`
+/// events' times and the recordings' ends on the audio clock.
+fn front_wakes(s: &[f32], cfg: &heyplayer::config::Config) -> (Vec<u64>, Vec<u64>) {
+    let (mut wakes, mut ends) = (Vec::new(), Vec::new());
+    drive_front(s, cfg, &mut HeardComplete, |evs, job, _| {
+        wakes.extend(evs.iter().filter_map(|e| match e {
+            Event::Wake { t_ms, .. } => Some(*t_ms),
+            _ => None,
+        }));
+        ends.extend(job.map(|j| j.t_ms));
+        true
+    });
     (wakes, ends)
 }
 
@@ -692,4 +710,102 @@ fn issue_29_no_second_wake_during_or_from_a_command() {
         }
     }
     assert!(bad.is_empty(), "second wakes:\n{}", bad.join("\n"));
+}
+
+/// The real command worker's half, counting its hearings ahead and what each
+/// gave (as the single-threaded pipeline drives it: a hearing is done before
+/// the next frame).
+struct CountedAhead {
+    c: heyplayer::command::Commander,
+    /// (hearing number, its reading) in order.
+    heard: Vec<(u64, Option<heyplayer::command::Reading>)>,
+}
+
+impl heyplayer::command::Speculate for CountedAhead {
+    fn start(&mut self, id: u64, job: heyplayer::command::Job) {
+        self.c.start(id, job);
+        let r = self.c.reading(id, false);
+        self.heard.push((id, r));
+    }
+    fn void(&mut self, id: u64) {
+        heyplayer::command::Speculate::void(&mut self.c, id)
+    }
+    fn reading(&mut self, id: u64, wait: bool) -> Option<heyplayer::command::Reading> {
+        heyplayer::command::Speculate::reading(&mut self.c, id, wait)
+    }
+}
+
+/// Issue 29: a first-stage fire in running speech, once hearings ahead
+/// (Whisper at a pause, issue 31) have rejected the wake
+/// [`heyplayer::command::recorder::AHEAD_REJECTIONS`] times, is not heard
+/// again at each later pause: before, one such fire was transcribed at every
+/// 100 ms pause until `command.max_ms` (9.5 s of CPU per fire, 3.6 % of one
+/// core on 1.31 h of real speech). Real VAD, first stage (its threshold
+/// lowered so that it fires on the held-out real speech), recorder and
+/// Whisper; the recording's end is still heard and rejected.
+#[test]
+fn issue_29_a_rejected_false_fire_is_not_heard_ahead_again() {
+    use heyplayer::command::{handle, Commander, Reading};
+    let _turn = crate::common::whisper_turn();
+    let mut cfg = config();
+    cfg.wake.detector.threshold = 0.05;
+    let neg = lines()
+        .into_iter()
+        .find(|l| l.labels["wake"] == false)
+        .unwrap();
+    let asr = heyplayer::pipeline::load::Loaded::load(&cfg, true)
+        .unwrap()
+        .asr
+        .unwrap();
+    let mut ahead = CountedAhead {
+        c: Commander::new(&cfg, asr),
+        heard: Vec::new(),
+    };
+    // Per recording: the readings of its hearings ahead, and its events.
+    let mut recordings: Vec<(Vec<Option<Reading>>, Vec<Event>)> = Vec::new();
+    drive_front(&samples(&neg), &cfg, &mut ahead, |_, job, ahead| {
+        if let Some(job) = job {
+            let mut out = Vec::new();
+            handle(&mut ahead.c, None, job, &mut out);
+            let readings = ahead.heard.drain(..).map(|(_, r)| r).collect();
+            recordings.push((readings, out));
+        }
+        true
+    });
+    for (i, (r, out)) in recordings.iter().enumerate() {
+        eprintln!("recording {i}: hearings ahead {r:?}; {out:?}");
+    }
+    let rejected: Vec<_> = recordings
+        .iter()
+        .filter(|(r, _)| r.contains(&Some(Reading::Rejected)))
+        .collect();
+    assert!(
+        rejected.len() >= 2,
+        "only {} fires rejected ahead: no test",
+        rejected.len()
+    );
+    let budget = heyplayer::command::recorder::AHEAD_REJECTIONS as usize;
+    let mut spent = 0;
+    for (r, out) in &rejected {
+        // Where the budget of rejections ran out, if it did.
+        let mut seen = 0;
+        let last = r.iter().position(|x| {
+            seen += usize::from(*x == Some(Reading::Rejected));
+            seen == budget
+        });
+        if let Some(last) = last {
+            spent += 1;
+            assert_eq!(
+                last + 1,
+                r.len(),
+                "heard ahead after {budget} rejections: {r:?}"
+            );
+        }
+        assert!(
+            out.iter().any(|e| matches!(e, Event::WakeRejected { .. })),
+            "the rejected fire is still audited: {out:?}"
+        );
+        assert!(!out.iter().any(|e| matches!(e, Event::Command { .. })));
+    }
+    assert!(spent >= 1, "no recording used up its rejections: no test");
 }
