@@ -598,12 +598,12 @@ impl heyplayer::command::Speculate for HeardComplete {
 /// Drives the front end alone over `s` as the pipeline does (VAD, first
 /// stage, pre-roll and command recorder; no Whisper unless `ahead` brings
 /// it): each frame's events and finished recording go to `each`, with
-/// `ahead`, and it returns false to stop.
+/// `ahead`.
 fn drive_front<A: heyplayer::command::Speculate>(
     s: &[f32],
     cfg: &heyplayer::config::Config,
     ahead: &mut A,
-    mut each: impl FnMut(&mut Vec<Event>, Option<heyplayer::command::Job>, &mut A) -> bool,
+    mut each: impl FnMut(&mut Vec<Event>, Option<heyplayer::command::Job>, &mut A),
 ) {
     use heyplayer::command::front::WakeFront;
     use heyplayer::command::recorder::CommandEnd;
@@ -628,9 +628,7 @@ fn drive_front<A: heyplayer::command::Speculate>(
                 vad.end_segment();
             }
         }
-        if !each(&mut evs, job, ahead) {
-            return;
-        }
+        each(&mut evs, job, ahead);
         evs.clear();
     }
 }
@@ -645,7 +643,6 @@ fn front_wakes(s: &[f32], cfg: &heyplayer::config::Config) -> (Vec<u64>, Vec<u64
             _ => None,
         }));
         ends.extend(job.map(|j| j.t_ms));
-        true
     });
     (wakes, ends)
 }
@@ -717,15 +714,15 @@ fn issue_29_no_second_wake_during_or_from_a_command() {
 /// the next frame).
 struct CountedAhead {
     c: heyplayer::command::Commander,
-    /// (hearing number, its reading) in order.
-    heard: Vec<(u64, Option<heyplayer::command::Reading>)>,
+    /// The readings of its hearings, in order.
+    heard: Vec<Option<heyplayer::command::Reading>>,
 }
 
 impl heyplayer::command::Speculate for CountedAhead {
     fn start(&mut self, id: u64, job: heyplayer::command::Job) {
         self.c.start(id, job);
         let r = self.c.reading(id, false);
-        self.heard.push((id, r));
+        self.heard.push(r);
     }
     fn void(&mut self, id: u64) {
         heyplayer::command::Speculate::void(&mut self.c, id)
@@ -767,10 +764,8 @@ fn issue_29_a_rejected_false_fire_is_not_heard_ahead_again() {
         if let Some(job) = job {
             let mut out = Vec::new();
             handle(&mut ahead.c, None, job, &mut out);
-            let readings = ahead.heard.drain(..).map(|(_, r)| r).collect();
-            recordings.push((readings, out));
+            recordings.push((std::mem::take(&mut ahead.heard), out));
         }
-        true
     });
     for (i, (r, out)) in recordings.iter().enumerate() {
         eprintln!("recording {i}: hearings ahead {r:?}; {out:?}");
