@@ -134,7 +134,7 @@ impl CommandRecorder {
     }
 
     /// Whether a pause was handed on and its reading is not known yet.
-    pub fn awaits_reading(&self) -> bool {
+    fn awaits_reading(&self) -> bool {
         self.active && self.paused && self.reading.is_none()
     }
 

@@ -27,7 +27,6 @@ import argparse
 import contextlib
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -36,7 +35,7 @@ import numpy as np
 import soundfile as sf
 
 from heyplayer_tools import ROOT
-from heyplayer_tools.bench import soak
+from heyplayer_tools.bench import heyplayer_eval, soak
 
 MANIFEST = ROOT / "tests/out/wake/manifest.jsonl"
 SR = 16_000
@@ -50,11 +49,7 @@ def pct(xs: list[float], q: float) -> float | None:
 
 
 def run_eval(bin_: Path) -> dict:
-    p = subprocess.run([str(bin_), "eval", "--json", "--manifest", str(MANIFEST)],
-                       capture_output=True, text=True)
-    if p.returncode != 0:
-        sys.exit(f"{bin_} eval failed: {p.stderr[-2000:]}")
-    r = json.loads(p.stdout)
+    r = heyplayer_eval(bin_, MANIFEST)
     return {
         "p50_ms": r["perf"]["latency_p50_ms"],
         "p95_ms": r["perf"]["latency_p95_ms"],

@@ -22,10 +22,11 @@ so compare runs made side by side.
 import argparse
 import json
 import resource
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from heyplayer_tools.bench import heyplayer_eval
 
 GOAL_SHARE = 0.02  # of one core
 NEVER_FIRES = 0.999999
@@ -54,12 +55,8 @@ def run(binary: str, manifest: Path, config: str, tmp: Path, name: str) -> dict:
     cfg.write_text("[asr]\nthreads = 1\n" + config)
     print(f"[verify_cpu] {name}: heyplayer eval on {manifest.name} ...", flush=True)
     before = children_cpu()
-    p = subprocess.run([binary, "eval", "--manifest", str(manifest), "--config", str(cfg),
-                        "--json"], capture_output=True, text=True)
+    r = heyplayer_eval(binary, manifest, "--config", str(cfg))
     cpu = children_cpu() - before
-    if p.returncode != 0:
-        sys.exit(f"[verify_cpu] {name}: heyplayer eval failed ({p.returncode}):\n{p.stderr[-2000:]}")
-    r = json.loads(p.stdout)
     w = r["wake"]
     return {"run": name, "cpu_seconds": cpu, "hours": w["negative_hours"],
             "fires": w["false_accepts_first_stage"], "accepted": w["false_accepts"],

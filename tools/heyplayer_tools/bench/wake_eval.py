@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from heyplayer_tools.bench import heyplayer_eval
+
 
 def oww(manifest: Path) -> dict:
     os.sched_setaffinity(0, {0})
@@ -82,10 +84,8 @@ def main() -> None:
     ev = None
     if not args.skip_eval:
         print("[bench-wake] heyplayer eval (whole pipeline, Whisper verification) ...", file=sys.stderr)
-        cmd = [args.bin, "eval", "--manifest", str(args.manifest), "--json"]
-        if args.model:
-            cmd += ["--model", args.model]
-        ev = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+        ev = heyplayer_eval(args.bin, args.manifest,
+                            *(["--model", args.model] if args.model else []))
         (out / "eval.json").write_text(json.dumps(ev, indent=1))
 
     pc = lambda v: "n/a" if v is None else f"{100 * v:.1f} %"  # noqa: E731
