@@ -26,6 +26,10 @@
 //! log-probability (`forced`), and the summed log-probability and token
 //! count (`leads`, `tokens`) of the phrase's spellings, its rivals, the
 //! `VERIFY_LEADS` texts and the transcript's own first two words (`heard2`).
+//!
+//! `VERIFY_FIRST_ONLY=1` runs only the first stage (no Whisper): one line per
+//! clip with `first` as above, so a dump can be rescored with another head
+//! (`HEYPLAYER_MODELS_DIR` naming its models) without hearing the clips again.
 
 use anyhow::Context;
 use heyplayer::audio::read_all;
@@ -57,6 +61,9 @@ fn main() -> anyhow::Result<()> {
         cfg.asr.threads = n.parse().context("VERIFY_THREADS")?;
         anyhow::ensure!(cfg.asr.threads >= 1, "VERIFY_THREADS must be at least 1");
     }
+    if std::env::var_os("VERIFY_FIRST_ONLY").is_some() {
+        return first_stage_only(&cfg, &args);
+    }
     let mut asr = asr_worker(&cfg)?;
     let lead = wake_lead(&phrase);
     cfg.wake.phrase = heyplayer::intent::normalise(&phrase);
@@ -74,8 +81,7 @@ fn main() -> anyhow::Result<()> {
         let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
             .with_context(|| path.clone())?;
         let t = asr.transcribe(&clip).with_context(|| path.clone())?;
-        let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(&clip)?;
-        let (t_ms, score) = scan.decisive();
+        let (first, score) = first_stage(&models, &cfg, &clip)?;
         if evidence {
             let prompted = pass_evidence(&mut asr, &t, &phrase, &lead, &scored)?;
             let (verified, plain) = verify_wake_clip(&mut asr, &t, &check, score)?;
@@ -87,7 +93,7 @@ fn main() -> anyhow::Result<()> {
             let plain = pass_evidence(&mut asr, &p, &phrase, &lead, &scored)?;
             let row = serde_json::json!({
                 "clip": path,
-                "first": {"fired": scan.first.is_some(), "t_ms": t_ms, "score": score},
+                "first": first,
                 "verified": verified.why().is_none(),
                 "why": verified.why(),
                 "weighed": check.min_evidence.is_some(),
@@ -123,6 +129,31 @@ fn main() -> anyhow::Result<()> {
             });
         }
         println!("{row}");
+    }
+    Ok(())
+}
+
+/// The first stage run over a clip: whether it fired, and the time and score
+/// of its first detection, else of its best step (as JSON, and the score).
+fn first_stage(
+    models: &heyplayer::wake::WakeModels,
+    cfg: &Config,
+    clip: &[f32],
+) -> anyhow::Result<(serde_json::Value, f32)> {
+    let scan = WakeDetector::new(models.clone(), cfg.wake.detector).scan(clip)?;
+    let (t_ms, score) = scan.decisive();
+    let first = serde_json::json!({"fired": scan.first.is_some(), "t_ms": t_ms, "score": score});
+    Ok((first, score))
+}
+
+/// `VERIFY_FIRST_ONLY`: the first stage on each clip, without Whisper.
+fn first_stage_only(cfg: &Config, clips: &[String]) -> anyhow::Result<()> {
+    let models = wake_models(cfg)?;
+    for path in clips {
+        let clip = read_all(WavSource::open(std::path::Path::new(path), false)?)
+            .with_context(|| path.clone())?;
+        let (first, _) = first_stage(&models, cfg, &clip)?;
+        println!("{}", serde_json::json!({"clip": path, "first": first}));
     }
     Ok(())
 }

@@ -42,7 +42,19 @@ check and plain retry):
 Counts are "accepted / clips"; `e2e` counts only clips the first stage fired
 on (as the daemon verifies only those).
 
-    python -m heyplayer_tools.wake.verify_study --fit ev1a.jsonl ev1b.jsonl --check ev2a.jsonl ev2b.jsonl [--json out.json]
+`--first` replaces the first stage's part of the evidence by another head's,
+from `VERIFY_FIRST_ONLY=1 examples/verify_scores` dumps of the same clips
+(with `HEYPLAYER_MODELS_DIR` naming that head), after the dumps' verdicts are
+checked against the head they were made with; so the weights can be refit for
+a new first stage without running Whisper again.
+
+`--second` adds another Whisper model's dumps of the same clips (`VERIFY_MODEL`)
+as two more features, its best forced spelling and rival lead (`lr5`: both
+models with the first stage; `lr3_2`: the other model alone). `--baseline
+dumped` fixes the thresholds at the near-miss count of the daemon that made the
+dumps (their `verified`) instead of the old rule's.
+
+    python -m heyplayer_tools.wake.verify_study --fit ev1a.jsonl ev1b.jsonl --check ev2a.jsonl ev2b.jsonl [--first other.jsonl] [--second tiny.jsonl ...] [--baseline today|dumped] [--json out.json]
 """
 from __future__ import annotations
 
@@ -125,7 +137,12 @@ def features(r, s1=None, spell=OWN4):
     nsp = min(x["no_speech_prob"] for x in p)
     norm = max(best(x, spell)[1] - x["leads"].get(x.get("heard2") or "", best(x, spell)[1])
                for x in p)
-    return [math.log(s / (1 - s)), forced, max(lead, -10.0), matched, nsp, max(norm, -20.0)]
+    out = [math.log(s / (1 - s)), forced, max(lead, -10.0), matched, nsp, max(norm, -20.0)]
+    if "second" in r:
+        # Another Whisper model's hearing of the same clip (`--second`).
+        q = [r["second"]["passes"]["prompted"], r["second"]["passes"]["plain"]]
+        out += [max(best(x, spell)[0] for x in q), max(min(rival_lead(x, spell) for x in q), -10.0)]
+    return out
 
 
 # The weights and threshold the daemon ships (`command::verify::Evidence`,
@@ -141,7 +158,8 @@ def shipped(r):
     return 1 / (1 + math.exp(-z)) >= SHIPPED["min"]
 
 
-FEATURES = ["first_logit", "forced_best", "rival_lead", "matched", "no_speech", "norm"]
+FEATURES = ["first_logit", "forced_best", "rival_lead", "matched", "no_speech", "norm",
+            "forced_best_2", "rival_lead_2"]
 
 
 def fit_lr(x, y, l2=1.0, iters=50):
@@ -225,6 +243,17 @@ def main():
     ap.add_argument("--check", nargs="*", default=[],
                     help="dumps of fresh clips of the same training voices, to check on")
     ap.add_argument("--json", help="write the tables and the fitted model here")
+    ap.add_argument("--first", nargs="*", default=[],
+                    help="first-stage dumps of another head on the same clips (VERIFY_FIRST_ONLY)")
+    ap.add_argument("--baseline", choices=("today", "dumped"), default="today",
+                    help="the rule whose near-miss count the fitted threshold may not exceed: "
+                         "the old rule (today, as the shipped weights were chosen) or the "
+                         "verdicts in the dumps, the daemon that made them (to refit for "
+                         "another first stage, --first, at the near-miss rate it has now)")
+    ap.add_argument("--second", nargs="*", default=[],
+                    help="evidence dumps of the same clips by another Whisper model "
+                         "(VERIFY_MODEL): adds its forced phrase and rival lead as features "
+                         "(lr5: both models with the first stage; lr3_2: the other model alone)")
     ap.add_argument("--spellings", action="store_true",
                     help="list how the positives' transcripts start")
     args = ap.parse_args()
@@ -234,18 +263,39 @@ def main():
         # dumps made before the weighing, the shipped weights' after.
         decide = shipped if r.get("weighed") else (lambda r: rule(r, spell=OWN4))
         assert decide(r) == r["verified"], r["clip"]
+    # Other dumps of the same clips, joined by clip: another head's first stage
+    # (--first) and another Whisper model's hearing (--second).
+    for paths, key, take in ((args.first, "first", lambda o: o["first"]),
+                             (args.second, "second", lambda o: o)):
+        if not paths:
+            continue
+        other = {o["clip"]: take(o) for o in load(paths)}
+        missing = [r["clip"] for r in fit + check if r["clip"] not in other]
+        if missing:
+            raise SystemExit(f"--{key} has nothing for {len(missing)} clips, e.g. {missing[0]}")
+        for r in fit + check:
+            r[key] = other[r["clip"]]
     if args.spellings:
         for h, n in spellings_heard(fit):
             print(f"{n:4d} {h!r}")
     rules = {"today": lambda r: rule(r, spell=OWN4), "shipped": shipped}
+    # Spelling sets need their texts scored (`VERIFY_LEADS`); a dump without
+    # them is studied on the others only.
+    def scored(spell):
+        return all(t in ps["leads"] for r in fit + check for ps in r["passes"].values()
+                   for t in spell)
     for name, spell in SPELLINGS.items():
+        if not scored(spell):
+            print(f"(spelling set {name}: not in the dumps' leads, left out)")
+            continue
         for mf in (-2.0, -2.5):
             rules[f"spell:{name} forced>={mf}"] = (
                 lambda r, s=spell, m=mf: rule(r, spell=s, forced4=False, min_forced=m))
     for d in (1.0, 2.0, 3.0, 4.0):
         rules[f"norm:{d}"] = lambda r, d=d: rule(r, spell=OWN4, norm=d)
-        rules[f"norm:{d} spell:own4+K+A"] = (
-            lambda r, d=d: rule(r, spell=SPELLINGS["own4+K+A"], forced4=False, norm=d))
+        if scored(SPELLINGS["own4+K+A"]):
+            rules[f"norm:{d} spell:own4+K+A"] = (
+                lambda r, d=d: rule(r, spell=SPELLINGS["own4+K+A"], forced4=False, norm=d))
     # The logistic regressions: positives vs near misses and real speech (the
     # latter scored as if the first stage had fired at full confidence), on
     # every feature and on the three the second stage can weigh monotonically
@@ -254,16 +304,20 @@ def main():
         return np.array([[features(r, 1.0 if r["kind"] == "speech" else None)[c] for c in cols]
                          for r in rows])
     y = np.array([r["kind"] in POSITIVE for r in fit], float)
-    today_near = near_count(fit, rules["today"])
+    base = rules["today"] if args.baseline == "today" else (lambda r: r["verified"])
+    today_near = near_count(fit, base)
     models = {}
-    for name, cols in (("lr", list(range(len(FEATURES)))), ("lr3", [0, 1, 2])):
+    sets = [("lr", list(range(6))), ("lr3", [0, 1, 2])]
+    if args.second:
+        sets += [("lr5", [0, 1, 2, 6, 7]), ("lr3_2", [0, 6, 7])]
+    for name, cols in sets:
         x = feats(fit, cols)
         model = fit_lr(x, y)
         p_fit = lr_prob(model, x)
-        thr = operating_point(fit, p_fit, rules["today"])
+        thr = operating_point(fit, p_fit, base)
         print(f"{name}: weights (standardised) "
               f"{dict(zip([FEATURES[c] for c in cols] + ['bias'], np.round(model[2], 3).tolist()))}"
-              f"; threshold {thr:.4f} (fit set: today's near misses {today_near})")
+              f"; threshold {thr:.4f} (fit set: {args.baseline}'s near misses {today_near})")
         p_all = np.concatenate([p_fit, lr_prob(model, feats(check, cols))]) if check else p_fit
         prob = {r["clip"]: p for r, p in zip(fit + check, p_all)}
         rules[name] = lambda r, prob=prob, thr=thr: prob[r["clip"]] >= thr
