@@ -105,6 +105,7 @@ $(TESTS_READY): $(VENV)/.ready tools/pyproject.toml
 test-data: deps $(TOOLS_READY)
 	$(PY) -m heyplayer_tools.testdata.commands tests/out/commands
 	$(PY) -m heyplayer_tools.testdata.wake tests/out/wake
+	$(PY) -m heyplayer_tools.testdata.wake tests/out/wake_fluent --fluent --positives 20 --seed 12
 	$(PY) -m heyplayer_tools.context.reference --clip-only
 	$(PY) -m heyplayer_tools.context.build_data --out tests/out/context/heldout --train 0 --test 60 --seed 101
 	$(PY) -m heyplayer_tools.testdata.context_music tests/out/context/music

@@ -19,7 +19,16 @@ use crate::common::{config, to_s16le, Noise};
 const MIN_RECALL: f64 = 0.90;
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/out/wake")
+    corpus_at("wake")
+}
+
+/// A test-data corpus under tests/out (`make test-data`): `wake`, the
+/// held-out positives ("hey player, <command>") and real speech, or
+/// `wake_fluent`, the same voices running the phrase into the command.
+fn corpus_at(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/out")
+        .join(name)
 }
 
 #[derive(serde::Deserialize)]
@@ -32,7 +41,11 @@ struct Line {
 }
 
 fn lines() -> Vec<Line> {
-    let manifest = corpus().join("manifest.jsonl");
+    lines_in(&corpus())
+}
+
+fn lines_in(corpus: &Path) -> Vec<Line> {
+    let manifest = corpus.join("manifest.jsonl");
     let text = std::fs::read_to_string(&manifest).unwrap_or_else(|e| {
         panic!(
             "{}: {e}; generate it with `make test-data` (part of `make test`)",
@@ -45,7 +58,11 @@ fn lines() -> Vec<Line> {
 }
 
 fn samples(l: &Line) -> Vec<f32> {
-    read_all(WavSource::open(&corpus().join(&l.audio), false).unwrap()).unwrap()
+    samples_in(&corpus(), l)
+}
+
+fn samples_in(corpus: &Path, l: &Line) -> Vec<f32> {
+    read_all(WavSource::open(&corpus.join(&l.audio), false).unwrap()).unwrap()
 }
 
 /// First-stage detections (t_ms) on 16 kHz samples.
@@ -235,6 +252,11 @@ fn demo_recording_wakes_once_and_plays_jazz() {
     );
 }
 
+/// Share of held-out positives the second stage must accept (measured on the
+/// comma set: 82.5% with the rivals and the looser forced check, and again
+/// with the evidence weighed; 77.5% before them, 72.5% before the plain retry).
+const MIN_POSITIVES: f64 = 0.75;
+
 /// The second stage as the daemon runs it on a clip: the prompted transcript
 /// checked, then (issue 4) a plain one, weighed (issue 29) with the first
 /// stage's score on the clip (its first detection's, else its best step's:
@@ -278,10 +300,6 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
     /// Near-misses the second stage may let through (measured: 2 of 36,
     /// with and without the rivals; 1 with the evidence weighed, issue 29).
     const MAX_NEAR_MISSES: usize = 2;
-    /// Share of held-out positives it must accept (measured: 82.5% with the
-    /// rivals and the looser forced check, and again with the evidence weighed; 77.5% before them, 72.5% before the
-    /// plain retry).
-    const MIN_POSITIVES: f64 = 0.75;
     /// Positives the prompted pass rejects and the plain retry accepts
     /// (measured: 3; 2 with the evidence weighed).
     const MIN_RECOVERED: usize = 1;
@@ -349,6 +367,53 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
     assert!(
         recovered >= MIN_RECOVERED,
         "the plain retry recovered {recovered} positives"
+    );
+}
+
+/// Issue 29: the phrase as people say it, run into the command with no comma
+/// or pause ("hey player play some jazz"), by the voices held out of
+/// training (`tests/out/wake_fluent`). Both stages must find it as they find
+/// the comma set: the first stage at least `MIN_RECALL` of the clips, the
+/// second accepting at least `MIN_POSITIVES` of them (the comma set's floors,
+/// not chosen on these clips; measured when the set was made, 2026-12-08:
+/// the first stage 20 of 20, the second 19 of 20, the miss an espeak voice
+/// heard as "I play a ...").
+#[test]
+fn issue_29_fluent_held_out_phrases_wake_both_stages() {
+    let _turn = crate::common::whisper_turn();
+    let fluent = corpus_at("wake_fluent");
+    let pos = lines_in(&fluent);
+    assert!(pos.len() >= 20, "only {} fluent positives", pos.len());
+    let cfg = config();
+    let check = heyplayer::command::verify::WakeCheck::new(&cfg.wake);
+    let models = wake_models(&cfg).unwrap();
+    let mut w = crate::asr::worker();
+    let (mut found, mut accepted, mut missed) = (0, 0, Vec::new());
+    for l in &pos {
+        assert_eq!(l.labels["wake"], true, "{}", l.id);
+        let s = samples_in(&fluent, l);
+        if detections(&s).is_empty() {
+            missed.push(format!("{} ({}): first stage", l.id, l.engine));
+            continue;
+        }
+        found += 1;
+        match second_stage(&mut w, &models, &s, &check) {
+            (_, Some(_)) => accepted += 1,
+            (heard, None) => missed.push(format!("{} ({}): {heard}", l.id, l.engine)),
+        }
+    }
+    let n = pos.len() as f64;
+    eprintln!(
+        "fluent held-out positives: first stage {found}/{}, both stages {accepted}/{}\n{}",
+        pos.len(),
+        pos.len(),
+        missed.join("\n")
+    );
+    assert!(found as f64 / n >= MIN_RECALL, "{}", missed.join("\n"));
+    assert!(
+        accepted as f64 / n >= MIN_POSITIVES,
+        "{}",
+        missed.join("\n")
     );
 }
 

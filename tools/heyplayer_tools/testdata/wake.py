@@ -7,7 +7,11 @@
 - neg/real_speech.wav: about 10 minutes of real human speech that the model never
   saw: Debian's Italian and Russian Asterisk prompts, end to end with short gaps.
 
-    .venv/bin/python -m heyplayer_tools.testdata.wake OUT_DIR [--positives 40] [--neg-minutes 10]
+With `--fluent` the corpus is the phrase as people run it into the command (issue
+29): "hey player <command>" said as one utterance, no comma, by the same held-out
+voices (pos/fluent-NNN.wav), and no negatives.
+
+    .venv/bin/python -m heyplayer_tools.testdata.wake OUT_DIR [--positives 40] [--neg-minutes 10] [--fluent] [--seed 11]
 """
 import argparse
 import json
@@ -34,6 +38,8 @@ def main() -> None:
     ap.add_argument("--positives", type=int, default=40)
     ap.add_argument("--neg-minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--fluent", action="store_true",
+                    help="positives said fluently (\"hey player play some jazz\"), no negatives")
     args = ap.parse_args()
     manifest = args.out / "manifest.jsonl"
     if manifest.is_file():
@@ -49,8 +55,9 @@ def main() -> None:
     piper = Piper()
     lines = []
     for i in range(args.positives):
-        text, intent = COMMANDS[i % len(COMMANDS)]
-        spoken = f"hey player, {text}"
+        # The fluent set starts further down the list, so it says other commands first.
+        text, intent = COMMANDS[(i + 20 * args.fluent) % len(COMMANDS)]
+        spoken = f"hey player {text}" if args.fluent else f"hey player, {text}"
         if i % 2 == 0:
             v, var = HELDOUT_ESPEAK[(i // 2) % len(HELDOUT_ESPEAK)]
             prm = {"p": int(rng.integers(30, 70)), "s": int(rng.integers(140, 180)), "g": 0}
@@ -61,11 +68,15 @@ def main() -> None:
         speech = np.concatenate([np.zeros(int(1.0 * SR), np.float32), audio.astype(np.float32),
                                  np.zeros(int(1.5 * SR), np.float32)])
         clip = mix(speech, pink(len(speech), rng), 20.0)
-        cid = f"pos-{i:03d}"
+        cid = f"fluent-{i:03d}" if args.fluent else f"pos-{i:03d}"
         sf.write(args.out / "pos" / f"{cid}.wav", clip, SR, subtype="PCM_16")
         lines.append({"id": cid, "audio": f"pos/{cid}.wav", "engine": engine,
                       "labels": {"wake": True, "transcript": text, "intent": intent}})
         print(f"[wake] positive {i + 1}/{args.positives} ({engine}): {spoken}", file=sys.stderr)
+    if args.fluent:
+        manifest.write_text("".join(json.dumps(l) + "\n" for l in lines))
+        print(f"[wake] wrote {manifest}", file=sys.stderr)
+        return
     files = sorted(p for d in NEG_DIRS for p in Path(d).rglob("*.wav"))
     if not files:
         sys.exit(f"[wake] error: no prompts in {NEG_DIRS}: install asterisk-core-sounds-it-wav "
