@@ -377,7 +377,7 @@ fn second_stage_rejects_near_misses_and_accepts_most_positives() {
 /// second accepting at least `MIN_POSITIVES` of them (the comma set's floors,
 /// not chosen on these clips; measured when the set was made, 2026-12-08:
 /// the first stage 20 of 20, the second 19 of 20, the miss an espeak voice
-/// heard as "I play a ...").
+/// that Whisper base hears as "I play ...").
 #[test]
 fn issue_29_fluent_held_out_phrases_wake_both_stages() {
     let _turn = crate::common::whisper_turn();
