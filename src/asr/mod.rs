@@ -257,7 +257,7 @@ impl AsrWorker {
 
     /// Summed log-probability of each of `leads` at the start of the
     /// transcript of the clip last given to [`Self::transcribe`] (see
-    /// [`guided::Guide::lead_logprobs`]).
+    /// `guided::Guide::lead_logprobs`).
     pub fn lead_logprobs(&mut self, leads: &[String]) -> Result<Vec<f32>, AsrError> {
         self.lead_logprobs_above(leads, f32::NEG_INFINITY)
     }

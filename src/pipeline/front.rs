@@ -1,5 +1,5 @@
 //! The front end: frames from the source through the VAD and, with a
-//! [`WakeFront`], the wake word; what it finds becomes [`ToWorker`] messages.
+//! [`WakeFront`], the wake word; what it finds becomes `ToWorker` messages.
 //! Runs on the front-end thread ([`super::run_threaded`]) or the calling
 //! thread ([`super::run`]).
 

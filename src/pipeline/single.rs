@@ -19,7 +19,7 @@ use crate::Error;
 /// Everything after the VAD: the wake word ([`WakeFront`]) and then Whisper
 /// and the intent parser ([`Commander`]), on one thread. Audio reaches Whisper
 /// only after the first stage fired. `listen` runs the same two halves on two
-/// threads ([`run_threaded`]).
+/// threads ([`super::run_threaded`]).
 pub struct Assistant {
     front: WakeFront,
     commander: Commander,
@@ -74,7 +74,7 @@ impl Assistant {
 /// Runs the front end over any source on the calling thread: the same code
 /// for mic, file and stdin, with no store and no player (for tests, `eval`
 /// and benchmarks). With an [`Assistant`], wake words and commands are
-/// handled too. No `state` events: those come from [`run_threaded`].
+/// handled too. No `state` events: those come from [`super::run_threaded`].
 pub fn run<S: AudioSource>(
     source: S,
     detector: VoiceDetector,

@@ -53,7 +53,7 @@ const SINK_POLL: std::time::Duration = std::time::Duration::from_millis(500);
 ///   the VAD and the wake word, and hands each command recording on;
 /// - **command worker** (`heyplayer-command`): Whisper, verification and the
 ///   intent parser, one recording at a time; it forwards the front end's
-///   events in order, so the output is the same as [`run`]'s, plus `state`
+///   events in order, so the output is the same as [`super::run`]'s, plus `state`
 ///   events;
 /// - **output** (the calling thread): the privacy store, the player and `emit`.
 ///
