@@ -459,21 +459,34 @@ mod issue_29 {
 
     const F: [f32; crate::audio::FRAME_SAMPLES] = [0.1; crate::audio::FRAME_SAMPLES];
 
-    /// Running speech after a false fire: `bursts` of 600 ms of speech, each
-    /// followed by 200 ms the VAD calls quiet (the segmenter still in
-    /// speech); `reading` answers each pause handed on. Returns the pauses
-    /// handed on and how the recording ended.
-    fn running_speech(bursts: usize, reading: impl Fn(usize) -> Option<Reading>) -> (usize, Step) {
-        let mut r = CommandRecorder::new(CommandConfig::default(), 0);
-        r.start(|_| {});
+    /// Running speech after a false fire, on a started recorder: `bursts` of
+    /// 600 ms of speech, each followed by 200 ms the VAD calls quiet (the
+    /// segmenter still in speech); `reading` answers each pause handed on,
+    /// at once or, with `late`, that many frames into the next burst (speech
+    /// resumed before it came back, as on the threaded pipeline). Returns
+    /// the pauses handed on and how the recording ended.
+    fn running_speech(
+        r: &mut CommandRecorder,
+        bursts: usize,
+        late: Option<usize>,
+        reading: impl Fn(usize) -> Option<Reading>,
+    ) -> (usize, Step) {
         let (mut t, mut pauses) = (0, 0);
+        let mut due: Option<Reading> = None;
         for _ in 0..bursts {
             for k in 0..80 {
+                if late == Some(k) {
+                    if let Some(got) = due.take() {
+                        r.set_reading(got);
+                    }
+                }
                 let voiced = k < 60;
                 match r.push(t, &F, true, voiced) {
                     Some(Step::Pause) => {
-                        if let Some(got) = reading(pauses) {
-                            r.set_reading(got);
+                        match (reading(pauses), late) {
+                            (Some(got), None) => r.set_reading(got),
+                            (got, Some(_)) => due = got,
+                            (None, None) => {}
                         }
                         pauses += 1;
                     }
@@ -491,14 +504,20 @@ mod issue_29 {
         }
     }
 
+    fn started() -> CommandRecorder {
+        let mut r = CommandRecorder::new(CommandConfig::default(), 0);
+        r.start(|_| {});
+        r
+    }
+
     #[test]
     fn issue_29_a_rejected_wake_is_not_heard_ahead_again() {
         let n = AHEAD_REJECTIONS as usize;
         // Before: every pause in running speech was heard again.
-        let (unsure, _) = running_speech(6, |_| Some(Reading::Unsure));
+        let (unsure, _) = running_speech(&mut started(), 6, None, |_| Some(Reading::Unsure));
         assert_eq!(unsure, 6);
         // Every hearing rejects the wake: no more after the budget.
-        let (rejected, end) = running_speech(6, |_| Some(Reading::Rejected));
+        let (rejected, end) = running_speech(&mut started(), 6, None, |_| Some(Reading::Rejected));
         assert_eq!(rejected, n);
         // It ends as a recording heard as nothing does: the whole hang-over.
         assert!(matches!(
@@ -506,7 +525,7 @@ mod issue_29 {
             Step::End(CommandEnd::Spoken { cut: false, .. })
         ));
         // A wake heard as standing between rejections does not count.
-        let (mixed, _) = running_speech(6, |k| {
+        let (mixed, _) = running_speech(&mut started(), 6, None, |k| {
             Some(if k % 2 == 1 {
                 Reading::Unsure
             } else {
@@ -514,27 +533,10 @@ mod issue_29 {
             })
         });
         assert_eq!(mixed, 2 * n - 1);
-        // Rejections that come back late (speech resumed before them, as on
-        // the threaded pipeline) still stop the next pauses.
-        let mut r = CommandRecorder::new(CommandConfig::default(), 0);
-        r.start(|_| {});
-        let mut t = 0;
-        let (mut pauses, mut asked) = (0, false);
-        for _ in 0..8 {
-            for k in 0..80 {
-                let step = r.push(t, &F, true, k < 60);
-                if step == Some(Step::Pause) {
-                    pauses += 1;
-                    asked = true;
-                }
-                // The reading of the last burst's pause, 100 ms into this one.
-                if k == 10 && asked {
-                    asked = false;
-                    r.set_reading(Reading::Rejected);
-                }
-                t += FRAME_MS;
-            }
-        }
+        // Rejections that come back late (the reading of the last burst's
+        // pause, 100 ms into this one) still stop the next pauses.
+        let mut r = started();
+        let (pauses, _) = running_speech(&mut r, 8, Some(10), |_| Some(Reading::Rejected));
         assert_eq!(pauses, n, "each pause voided by speech, then rejected late");
         // A new recording hears ahead again.
         r.start(|_| {});

@@ -56,7 +56,7 @@ def main() -> None:
     lines = []
     for i in range(args.positives):
         # The fluent set starts further down the list, so it says other commands first.
-        text, intent = COMMANDS[(i + 20 * args.fluent) % len(COMMANDS)]
+        text, intent = COMMANDS[(i + (20 if args.fluent else 0)) % len(COMMANDS)]
         spoken = f"hey player {text}" if args.fluent else f"hey player, {text}"
         if i % 2 == 0:
             v, var = HELDOUT_ESPEAK[(i // 2) % len(HELDOUT_ESPEAK)]

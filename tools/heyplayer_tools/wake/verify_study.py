@@ -126,22 +126,28 @@ def rule(r, **kw):
     return pass_ok(p["prompted"], **kw) or pass_ok(p["plain"], **kw)
 
 
+def hearing(dump, spell):
+    """What one Whisper model's two passes give the phrase: the best forced
+    spelling and the smallest rival lead (floored at -10), of either pass."""
+    p = [dump["passes"]["prompted"], dump["passes"]["plain"]]
+    return (max(best(x, spell)[0] for x in p),
+            max(min(rival_lead(x, spell) for x in p), -10.0))
+
+
 def features(r, s1=None, spell=OWN4):
     """The clip's evidence, each the better of the two passes."""
     p = [r["passes"]["prompted"], r["passes"]["plain"]]
     s = r["first"]["score"] if s1 is None else s1
     s = min(max(s, 1e-4), 1 - 1e-4)
-    forced = max(best(x, spell)[0] for x in p)
-    lead = min(rival_lead(x, spell) for x in p)
+    forced, lead = hearing(r, spell)
     matched = float(any(x["matched"] for x in p))
     nsp = min(x["no_speech_prob"] for x in p)
     norm = max(best(x, spell)[1] - x["leads"].get(x.get("heard2") or "", best(x, spell)[1])
                for x in p)
-    out = [math.log(s / (1 - s)), forced, max(lead, -10.0), matched, nsp, max(norm, -20.0)]
+    out = [math.log(s / (1 - s)), forced, lead, matched, nsp, max(norm, -20.0)]
     if "second" in r:
         # Another Whisper model's hearing of the same clip (`--second`).
-        q = [r["second"]["passes"]["prompted"], r["second"]["passes"]["plain"]]
-        out += [max(best(x, spell)[0] for x in q), max(min(rival_lead(x, spell) for x in q), -10.0)]
+        out += list(hearing(r["second"], spell))
     return out
 
 
@@ -158,8 +164,9 @@ def shipped(r):
     return 1 / (1 + math.exp(-z)) >= SHIPPED["min"]
 
 
-FEATURES = ["first_logit", "forced_best", "rival_lead", "matched", "no_speech", "norm",
-            "forced_best_2", "rival_lead_2"]
+# One Whisper model's evidence, then (with --second) the other model's hearing.
+FEATURES_ONE = ["first_logit", "forced_best", "rival_lead", "matched", "no_speech", "norm"]
+FEATURES = FEATURES_ONE + ["forced_best_2", "rival_lead_2"]
 
 
 def fit_lr(x, y, l2=1.0, iters=50):
@@ -219,14 +226,15 @@ def near_count(rows, accept):
     return sum(accept(r) for r in rows if r["kind"] in ("near", "near_fluent"))
 
 
-def operating_point(fit, p_fit, rule_today):
+def operating_point(fit, p_fit, baseline):
     """The rule fixed before any held-out run: the lowest threshold at which
     the fit set's near misses (near, near_fluent) accepted are no more than
-    today's rule accepts, both of all of them and of those the first stage
+    the `baseline` rule accepts (the old rule, or with --baseline dumped the
+    dumps' own verdicts), both of all of them and of those the first stage
     fired on, and none of its real speech clips is accepted."""
     near = [(p, r) for p, r in zip(p_fit, fit) if r["kind"] in ("near", "near_fluent")]
-    today = sum(rule_today(r) for _, r in near)
-    today_fired = sum(rule_today(r) for _, r in near if r["first"]["fired"])
+    today = sum(baseline(r) for _, r in near)
+    today_fired = sum(baseline(r) for _, r in near if r["first"]["fired"])
     speech = [p for p, r in zip(p_fit, fit) if r["kind"] == "speech"]
     for t in sorted(set(np.round(p_fit, 6).tolist()) | {0.5}):
         if (sum(p >= t for p, _ in near) <= today
@@ -305,9 +313,9 @@ def main():
                          for r in rows])
     y = np.array([r["kind"] in POSITIVE for r in fit], float)
     base = rules["today"] if args.baseline == "today" else (lambda r: r["verified"])
-    today_near = near_count(fit, base)
+    base_near = near_count(fit, base)
     models = {}
-    sets = [("lr", list(range(6))), ("lr3", [0, 1, 2])]
+    sets = [("lr", list(range(len(FEATURES_ONE)))), ("lr3", [0, 1, 2])]
     if args.second:
         sets += [("lr5", [0, 1, 2, 6, 7]), ("lr3_2", [0, 6, 7])]
     for name, cols in sets:
@@ -317,7 +325,7 @@ def main():
         thr = operating_point(fit, p_fit, base)
         print(f"{name}: weights (standardised) "
               f"{dict(zip([FEATURES[c] for c in cols] + ['bias'], np.round(model[2], 3).tolist()))}"
-              f"; threshold {thr:.4f} (fit set: {args.baseline}'s near misses {today_near})")
+              f"; threshold {thr:.4f} (fit set: {args.baseline}'s near misses {base_near})")
         p_all = np.concatenate([p_fit, lr_prob(model, feats(check, cols))]) if check else p_fit
         prob = {r["clip"]: p for r, p in zip(fit + check, p_all)}
         rules[name] = lambda r, prob=prob, thr=thr: prob[r["clip"]] >= thr
